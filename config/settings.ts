@@ -1,0 +1,140 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Process settings read from the environment and validated once at start. A bad value stops start-up with
+ * a message naming the variable and what to put there.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalUrl = (what: string) =>
+  z
+    .string()
+    .url({ message: `must be a full URL (${what})` })
+    .optional();
+
+const settingsSchema = z
+  .object({
+    PORT: port.default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    ASTREINTE_DATA_DIR: z.string().min(1).default('./var'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql://' })
+      .optional(),
+    EMBEDDED_PG_PORT: port.default(54329),
+    S3_ENDPOINT: optionalUrl('for example http://127.0.0.1:9000'),
+    S3_BUCKET: z.string().min(3).max(63).optional(),
+    S3_ACCESS_KEY: z.string().min(1).optional(),
+    S3_SECRET_KEY: z.string().min(1).optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' })
+      .optional(),
+    ASTREINTE_PUBLIC_URL: optionalUrl('the URL clients use to reach this gateway, e.g. https://pacs.example.fr'),
+    TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    OIDC_ISSUER: optionalUrl('the OpenID Connect issuer'),
+    OIDC_JWKS_URL: optionalUrl("the issuer's JWKS endpoint"),
+    OIDC_AUDIENCE: z.string().min(1).optional(),
+    TOKEN_AUDIENCE: z.string().min(1).default('astreinte'),
+    CORS_ORIGINS: z.string().min(1).default('*'),
+    STOW_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
+    STOW_MAX_PARTS: z.coerce.number().int().positive().default(10_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((s, ctx) => {
+    const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
+    const given = s3.filter((k) => s[k] !== undefined);
+    if (given.length > 0 && given.length < s3.length) {
+      const missing = s3.filter((k) => s[k] === undefined);
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing[0]],
+        message: `S3 storage needs all of ${s3.join(', ')}; missing ${missing.join(', ')} (or unset them all to use the filesystem store)`,
+      });
+    }
+    const oidc = ['OIDC_ISSUER', 'OIDC_JWKS_URL', 'OIDC_AUDIENCE'] as const;
+    const oidcGiven = oidc.filter((k) => s[k] !== undefined);
+    if (oidcGiven.length > 0 && oidcGiven.length < oidc.length) {
+      const missing = oidc.filter((k) => s[k] === undefined);
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing[0]],
+        message: `OpenID Connect needs all of ${oidc.join(', ')}; missing ${missing.join(', ')}`,
+      });
+    }
+  });
+
+export type RawSettings = z.infer<typeof settingsSchema>;
+
+export interface Settings {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: { kind: 'external'; url: string } | { kind: 'embedded'; port: number; dir: string };
+  objectStore:
+    | { kind: 'filesystem'; dir: string }
+    | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
+  redisUrl?: string;
+  publicUrl?: string;
+  trustProxy: boolean;
+  auth:
+    | { kind: 'embedded'; keyDir: string; audience: string }
+    | { kind: 'oidc'; issuer: string; jwksUrl: string; audience: string };
+  corsOrigins: string[] | '*';
+  stow: { maxRequestBytes: number; maxParts: number };
+  spoolDir: string;
+  logLevel: RawSettings['LOG_LEVEL'];
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Astreinte cannot start, fix the configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new SettingsError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0] ?? 'environment');
+        const value = env[key];
+        return `${key}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${i.message}`;
+      }),
+    );
+  }
+  const s = parsed.data;
+  const dataDir = path.resolve(s.ASTREINTE_DATA_DIR);
+  return {
+    port: s.PORT,
+    host: s.HOST,
+    dataDir,
+    database: s.DATABASE_URL
+      ? { kind: 'external', url: s.DATABASE_URL }
+      : { kind: 'embedded', port: s.EMBEDDED_PG_PORT, dir: path.join(dataDir, 'postgres') },
+    objectStore:
+      s.S3_ENDPOINT && s.S3_BUCKET && s.S3_ACCESS_KEY && s.S3_SECRET_KEY
+        ? {
+            kind: 's3',
+            endpoint: s.S3_ENDPOINT,
+            bucket: s.S3_BUCKET,
+            accessKey: s.S3_ACCESS_KEY,
+            secretKey: s.S3_SECRET_KEY,
+            region: s.S3_REGION,
+          }
+        : { kind: 'filesystem', dir: path.join(dataDir, 'objects') },
+    redisUrl: s.REDIS_URL,
+    publicUrl: s.ASTREINTE_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: s.TRUST_PROXY === 'true',
+    auth:
+      s.OIDC_ISSUER && s.OIDC_JWKS_URL && s.OIDC_AUDIENCE
+        ? { kind: 'oidc', issuer: s.OIDC_ISSUER, jwksUrl: s.OIDC_JWKS_URL, audience: s.OIDC_AUDIENCE }
+        : { kind: 'embedded', keyDir: path.join(dataDir, 'keys'), audience: s.TOKEN_AUDIENCE },
+    corsOrigins: s.CORS_ORIGINS === '*' ? '*' : s.CORS_ORIGINS.split(',').map((o) => o.trim()),
+    stow: { maxRequestBytes: s.STOW_MAX_REQUEST_BYTES, maxParts: s.STOW_MAX_PARTS },
+    spoolDir: path.join(dataDir, 'spool'),
+    logLevel: s.LOG_LEVEL,
+  };
+}
