@@ -1,0 +1,59 @@
+import { loadSettings, SettingsError } from '../config/settings.ts';
+
+const usage = `Usage: astreinte <command> [options]
+
+Commands:
+  start                     run the gateway on embedded defaults (or as configured by the environment)
+  token --role <role> [--site <FINESS>] [--user <id>] [--ttl <seconds>]
+                            print a bearer token signed by the embedded key, and nothing else
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case 'token': {
+      const { runTokenCommand } = await import('../gateway/auth/token-command.ts');
+      return runTokenCommand(rest, process.env);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`astreinte: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+      return 2;
+  }
+}
+
+async function start(): Promise<number> {
+  const { startSystem } = await import('../gateway/app/system.ts');
+  const settings = loadSettings();
+  const system = await startSystem(settings);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      system.log.info({ signal }, 'stopping');
+      system.stop().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof SettingsError) process.stderr.write(`${error.message}\n`);
+    else process.stderr.write(`astreinte: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

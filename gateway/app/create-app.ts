@@ -1,0 +1,103 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Settings } from '../../config/settings.ts';
+import type { DicomIndex } from '../../storage/index/dicom-index.ts';
+import type { ObjectStore } from '../../storage/objects/object-store.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { cors } from '../http/cors.ts';
+import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
+import { HttpProblem } from '../http/problem.ts';
+import { stowHandler } from '../ingest/stow-route.ts';
+import { qidoRoutes, type QidoSearch } from '../query/qido-routes.ts';
+import { wadoRoutes } from '../retrieve/wado-routes.ts';
+
+export interface AppDependencies {
+  settings: Settings;
+  index: DicomIndex;
+  objects: ObjectStore;
+  search: QidoSearch;
+  verifier: TokenVerifier;
+  log: Logger;
+  /** Resolves when the database and the object store answer; rejects with the reason otherwise. */
+  checkReady: () => Promise<void>;
+}
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', deps.settings.trustProxy);
+  app.locals.publicUrl = deps.settings.publicUrl;
+
+  app.use(cors(deps.settings.corsOrigins));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.checkReady();
+      res.json({ status: 'ready' });
+    } catch (error) {
+      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
+    }
+  });
+
+  app.use(authenticate(deps.verifier));
+  const dicomweb = express.Router();
+  dicomweb.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  const stow = stowHandler(
+    { index: deps.index, objects: deps.objects, log: deps.log },
+    { spoolDir: deps.settings.spoolDir, maxRequestBytes: deps.settings.stow.maxRequestBytes, maxParts: deps.settings.stow.maxParts },
+  );
+  dicomweb.post('/studies', stow);
+  dicomweb.post('/studies/:study', stow);
+  dicomweb.use(qidoRoutes(deps.search));
+  dicomweb.use(wadoRoutes({ index: deps.index, objects: deps.objects, log: deps.log }));
+  app.use(DICOMWEB_PATH, dicomweb);
+
+  app.use((req, _res, next) => next(new HttpProblem(404, `No resource at ${req.method} ${req.path}.`, 'not-found')));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+/** Errors become RFC 9457 problem documents with the status meant for the user; the rest is logged as 500. */
+function errorHandler(log: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (res.headersSent) {
+      log.warn({ err: error, path: req.path }, 'response aborted after it started');
+      res.destroy();
+      return;
+    }
+    const problem =
+      error instanceof HttpProblem
+        ? error
+        : isBodyTooLarge(error)
+          ? new HttpProblem(413, 'The request body is too large.', 'payload-too-large')
+          : undefined;
+    if (!problem) {
+      log.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }
+    const status = problem?.status ?? 500;
+    for (const [name, value] of Object.entries(problem?.headers ?? {})) res.set(name, value);
+    res
+      .status(status)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: 'about:blank',
+          code: problem?.code ?? 'server-error',
+          title: problem?.code ?? 'server-error',
+          status,
+          detail: problem?.message ?? 'The server failed to answer this request; the incident is logged.',
+        }),
+      );
+  };
+}
+
+function isBodyTooLarge(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { type?: string }).type === 'entity.too.large';
+}

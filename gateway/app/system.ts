@@ -1,0 +1,104 @@
+import { mkdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { Settings } from '../../config/settings.ts';
+import { openDatabase, type Database } from '../../storage/database/database.ts';
+import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';
+import { searchQido } from '../../storage/index/qido-search.ts';
+import { createObjectStore } from '../../storage/objects/create-object-store.ts';
+import type { ObjectStore } from '../../storage/objects/object-store.ts';
+import { createTokenVerifier } from '../auth/token-verifier.ts';
+import { createApp } from './create-app.ts';
+
+export interface RunningSystem {
+  url: string;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything the gateway needs, in order: data directory, PostgreSQL (embedded or external) with its
+ * migrations, object store, token verifier, HTTP server. Anything started is stopped again if a later step fails,
+ * so a failed start leaves nothing running.
+ */
+export async function startSystem(settings: Settings, log: Logger = createLogger(settings)): Promise<RunningSystem> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.error({ err: error }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    await mkdir(settings.dataDir, { recursive: true });
+    await rm(settings.spoolDir, { recursive: true, force: true }); // parts of requests cut by a crash
+    await mkdir(settings.spoolDir, { recursive: true });
+
+    const database: Database = await openDatabase(settings.database, { onEvent: (message) => log.info({ component: 'postgres' }, message) });
+    stops.push(() => database.close());
+    const index = new PostgresDicomIndex(database);
+    await index.migrate();
+
+    const objects: ObjectStore = createObjectStore(settings.objectStore);
+    await objects.init();
+    stops.push(() => objects.close());
+
+    const verifier = await createTokenVerifier(settings.auth);
+    const app = createApp({
+      settings,
+      index,
+      objects,
+      verifier,
+      log,
+      search: (query, scope, root) => searchQido(database, query, scope, root),
+      checkReady: async () => {
+        await database.query('SELECT 1');
+        await objects.stat('readiness-probe');
+      },
+    });
+    const server = await listen(app, settings);
+    stops.push(() => closeServer(server));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : settings.port;
+    const url = `http://${settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host}:${port}`;
+    log.info({ url: `${url}/dicomweb`, database: settings.database.kind, objects: settings.objectStore.kind }, 'Astreinte is ready');
+    return { url, log, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export function createLogger(settings: Pick<Settings, 'logLevel'>): Logger {
+  return pino({ level: settings.logLevel, base: { service: 'astreinte' } });
+}
+
+function listen(app: ReturnType<typeof createApp>, settings: Settings): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(settings.port, settings.host);
+    server.keepAliveTimeout = 65_000;
+    server.requestTimeout = 0; // a 1 GB study over a slow hospital link must not be cut
+    server.once('listening', () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${settings.port} on ${settings.host} is already in use: stop the other program or set PORT to a free port.`)
+          : error,
+      ),
+    );
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, 10_000).unref();
+  });
+}

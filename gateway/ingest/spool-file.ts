@@ -1,0 +1,63 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface SpooledPart {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Receives one STOW part on local disk while hashing it, so that the part never sits in memory and the
+ * DICOM header can be parsed before anything is stored. The file is ours until ingest hands it to the
+ * object store; `discard` removes it.
+ */
+export class SpoolFile {
+  readonly path: string;
+  private readonly stream: WriteStream;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private readonly finished: Promise<void>;
+
+  constructor(spoolDir: string) {
+    this.path = path.join(spoolDir, `${randomUUID()}.part`);
+    this.stream = createWriteStream(this.path, { highWaterMark: 1 << 20 });
+    this.finished = new Promise((resolve, reject) => {
+      this.stream.once('finish', resolve);
+      this.stream.once('error', reject);
+    });
+    this.finished.catch(() => undefined); // observed by complete()/discard()
+  }
+
+  write(chunk: Uint8Array): boolean {
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    return this.stream.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    if (!this.stream.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
+  }
+
+  async complete(): Promise<SpooledPart> {
+    this.stream.end();
+    await this.finished;
+    return { path: this.path, size: this.size, sha256: this.hash.digest('hex') };
+  }
+
+  async discard(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.path, { force: true });
+  }
+}

@@ -1,0 +1,18 @@
+/** What happened to one part of a STOW-RS request. */
+export type InstanceOutcome =
+  | {
+      kind: 'stored' | 'identical';
+      sopClassUID: string;
+      sopInstanceUID: string;
+      studyInstanceUID: string;
+      seriesInstanceUID: string;
+    }
+  | {
+      kind: 'failed';
+      /** 1-based position of the part in the request, to name it in messages. */
+      part: number;
+      failureReason: number;
+      message: string;
+      sopClassUID?: string;
+      sopInstanceUID?: string;
+    };

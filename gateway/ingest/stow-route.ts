@@ -1,0 +1,157 @@
+import { mkdir } from 'node:fs/promises';
+import type { Request, Response } from 'express';
+import { FailureReason } from '../dicom/dicom-status.ts';
+import { isValidUid } from '../dicom/uid.ts';
+import { parseContentType } from '../http/content-type.ts';
+import { BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType } from '../http/problem.ts';
+import { principalOf } from '../auth/authenticate.ts';
+import { dicomwebRootOf } from '../http/dicomweb-root.ts';
+import { ingestInstance, type IngestDependencies } from './ingest-instance.ts';
+import { MultipartBodyError, readMultipartBody, type PartSink } from './multipart-reader.ts';
+import { SpoolFile } from './spool-file.ts';
+import type { InstanceOutcome } from './stow-outcome.ts';
+import { buildStowResponse } from './stow-response.ts';
+
+export interface StowOptions {
+  spoolDir: string;
+  maxRequestBytes: number;
+  maxParts: number;
+  /** Instances of one request validated and stored at once while later parts are still arriving. */
+  concurrency?: number;
+}
+
+/** `POST /studies` and `POST /studies/{study}` (PS3.18 10.5). */
+export function stowHandler(deps: IngestDependencies, options: StowOptions) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const principal = principalOf(res);
+    if (principal.role !== 'sender' && principal.role !== 'admin') {
+      throw new Forbidden('Only sending sites (role sender) and administrators can store studies.');
+    }
+    const studyInstanceUID = req.params.study as string | undefined;
+    if (studyInstanceUID !== undefined && !isValidUid(studyInstanceUID)) {
+      throw new BadRequest(`The study UID in the URL is not a valid DICOM UID: ${JSON.stringify(studyInstanceUID.slice(0, 80))}`);
+    }
+    checkRequestType(req.headers['content-type']);
+    const declaredLength = Number(req.headers['content-length'] ?? 0);
+    if (declaredLength > options.maxRequestBytes) {
+      throw new PayloadTooLarge(`The request is ${declaredLength} bytes; at most ${options.maxRequestBytes} bytes are accepted per request. Send the study in several requests.`);
+    }
+    await mkdir(options.spoolDir, { recursive: true });
+
+    const context = { site: principal.role === 'sender' ? (principal.site ?? null) : null, studyInstanceUID };
+    const pending: Promise<InstanceOutcome>[] = [];
+    const slots = new Slots(options.concurrency ?? 4);
+
+    const openPart = ({ index, contentType }: { index: number; contentType: string }): PartSink => {
+      if (contentType !== 'application/dicom') {
+        pending.push(
+          Promise.resolve({
+            kind: 'failed',
+            part: index,
+            failureReason: FailureReason.CannotUnderstand,
+            message: `part ${index} has Content-Type ${JSON.stringify(contentType || '(none)')}; each part must be application/dicom`,
+          }),
+        );
+        return discardingSink();
+      }
+      const spool = new SpoolFile(options.spoolDir);
+      let settle!: (outcome: Promise<InstanceOutcome>) => void;
+      pending.push(new Promise<InstanceOutcome>((resolve) => (settle = (p) => resolve(p))));
+      return {
+        write: (chunk) => spool.write(chunk) && slots.free(),
+        drained: async () => {
+          await spool.drained();
+          await slots.waitForFree();
+        },
+        end: () => {
+          slots.take();
+          settle(
+            spool
+              .complete()
+              .then((spooled) => ingestInstance(index, spooled, context, deps))
+              .catch(async (error: unknown) => {
+                await spool.discard();
+                deps.log.error({ err: error, part: index }, 'spooling failed');
+                return {
+                  kind: 'failed' as const,
+                  part: index,
+                  failureReason: FailureReason.ProcessingFailure,
+                  message: 'the archive could not receive this instance; nothing was stored, send it again',
+                };
+              })
+              .finally(() => slots.release()),
+          );
+        },
+        abort: () => {
+          void spool.discard();
+          settle(
+            Promise.resolve({
+              kind: 'failed',
+              part: index,
+              failureReason: FailureReason.CannotUnderstand,
+              message: `part ${index} was cut off before its end; nothing of it was stored`,
+            }),
+          );
+        },
+      };
+    };
+
+    let bodyError: string | undefined;
+    try {
+      await readMultipartBody(req, { maxParts: options.maxParts, maxTotalBytes: options.maxRequestBytes }, openPart);
+    } catch (error) {
+      if (!(error instanceof MultipartBodyError)) throw error;
+      bodyError = error.message;
+      if (error.status === 413 && pending.length === 0) throw new PayloadTooLarge(error.message);
+    }
+    const outcomes = await Promise.all(pending);
+    if (outcomes.length === 0 && !bodyError) bodyError = 'the request contains no DICOM instance (no multipart part)';
+
+    const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
+    for (const warning of response.warnings) res.append('Warning', `299 astreinte "${warning.replace(/["\\]/g, "'")}"`);
+    res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));
+  };
+}
+
+function checkRequestType(header: string | undefined): void {
+  const contentType = parseContentType(header);
+  if (!contentType || contentType.type !== 'multipart/related') {
+    throw new UnsupportedMediaType(
+      `STOW-RS takes Content-Type: multipart/related; type="application/dicom"; boundary=...; this request has ${JSON.stringify(header ?? '(none)')}.`,
+    );
+  }
+  const partType = contentType.parameters.type?.toLowerCase();
+  if (partType !== undefined && partType !== 'application/dicom') {
+    throw new UnsupportedMediaType(
+      `This archive stores DICOM Part 10 instances: use multipart/related; type="application/dicom" (the request asked for type=${partType}).`,
+    );
+  }
+  if (!contentType.parameters.boundary) {
+    throw new BadRequest('The Content-Type header has no boundary parameter: the multipart body cannot be read.');
+  }
+}
+
+function discardingSink(): PartSink {
+  return { write: () => true, drained: async () => undefined, end: () => undefined, abort: () => undefined };
+}
+
+/** Bounds how many instances of one request are processed at once; reading pauses while all slots are busy. */
+class Slots {
+  private used = 0;
+  private waiters: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  free(): boolean {
+    return this.used < this.size;
+  }
+  take(): void {
+    this.used += 1;
+  }
+  release(): void {
+    this.used -= 1;
+    this.waiters.splice(0).forEach((wake) => wake());
+  }
+  waitForFree(): Promise<void> {
+    if (this.free()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.waitForFree());
+  }
+}

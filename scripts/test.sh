@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, type-checks, runs every test and
+# ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing npm packages (npm ci)..."
+  npm ci --no-audit --no-fund
+fi
+
+# Real peers the tests talk to: dcmtk (storescu/dcmdump), pydicom's sample files, redis-server, chromium.
+bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium
+
+echo "Type-checking..."
+npx tsc --noEmit -p .
+
+mkdir -p .tmp
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json "$@"
+status=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-report.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit $status
