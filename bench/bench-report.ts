@@ -1,0 +1,186 @@
+// Turns the measured metrics into the console table, the JSON record and docs/benchmarks.md.
+import type { Ceilings } from './machine-ceilings.ts';
+import type { CeilingKind, Metric } from './workloads.ts';
+import { formatNumber, formatRatio, formatShare } from './stats.ts';
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  kernel: string;
+}
+
+export interface ServerRun {
+  name: string;
+  version: string;
+  metrics: Metric[];
+  /** Why the run is missing or incomplete. */
+  error?: string;
+  durationMs: number;
+}
+
+export interface BenchReport {
+  date: string;
+  quick: boolean;
+  machine: MachineInfo;
+  generator: string;
+  ceilings: Ceilings;
+  servers: ServerRun[];
+  notes: string[];
+  durationMs: number;
+}
+
+export interface Target {
+  key: string;
+  what: string;
+  limit: number;
+  unit: string;
+}
+
+/** Absolute targets for our gateway, from the issues. */
+export const TARGETS: Target[] = [
+  { key: 'metadata.600', what: 'series metadata of a 600-instance series', limit: 50, unit: 'ms' },
+  { key: 'rss.big', what: 'peak RSS while ingesting a 1 GB study', limit: 300, unit: 'MB' },
+];
+
+const OURS = 'astreinte';
+const PEER = 'orthanc';
+
+function ceilingValue(ceilings: Ceilings, kind: CeilingKind | undefined): number {
+  if (kind === 'loopbackPostToDisk') return ceilings.loopbackPostToDiskMBps;
+  if (kind === 'loopbackGet') return ceilings.loopbackGetMBps;
+  return Number.NaN;
+}
+
+interface Row {
+  label: string;
+  unit: string;
+  ours: string;
+  peer: string;
+  ratio: string;
+  oursShare: string;
+  peerShare: string;
+  detail: string;
+}
+
+export function comparisonRows(report: BenchReport): Row[] {
+  const ours = report.servers.find((server) => server.name === OURS)?.metrics ?? [];
+  const peer = report.servers.find((server) => server.name === PEER)?.metrics ?? [];
+  const keys = [...new Set([...ours, ...peer].map((metric) => metric.key))];
+  return keys.map((key) => {
+    const mine = ours.find((metric) => metric.key === key);
+    const theirs = peer.find((metric) => metric.key === key);
+    const shape = (mine ?? theirs) as Metric;
+    const ceiling = ceilingValue(report.ceilings, shape.ceiling);
+    return {
+      label: shape.label,
+      unit: shape.unit,
+      ours: mine ? formatNumber(mine.value) : '–',
+      peer: theirs ? formatNumber(theirs.value) : '–',
+      ratio: mine && theirs ? formatRatio(mine.value, theirs.value, shape.higherIsBetter) : '–',
+      oursShare: mine && shape.ceiling ? formatShare(mine.value, ceiling) : '',
+      peerShare: theirs && shape.ceiling ? formatShare(theirs.value, ceiling) : '',
+      detail: [mine?.detail ? `ours: ${mine.detail}` : '', theirs?.detail ? `Orthanc: ${theirs.detail}` : ''].filter(Boolean).join('; '),
+    };
+  });
+}
+
+function ceilingRows(ceilings: Ceilings): [string, string][] {
+  return [
+    ['Sequential disk write, fdatasync at the end', `${formatNumber(ceilings.diskWriteMBps)} MB/s`],
+    ['Loopback HTTP POST written to disk with fdatasync (Node server)', `${formatNumber(ceilings.loopbackPostToDiskMBps)} MB/s`],
+    ['Loopback HTTP GET from memory (Node server and client)', `${formatNumber(ceilings.loopbackGetMBps)} MB/s`],
+    ['Tiny HTTP requests, 4 clients (Node server)', `${formatNumber(ceilings.tinyRequestsPerSecond)} requests/s, p50 ${formatNumber(ceilings.tinyRequestP50Ms)} ms`],
+  ];
+}
+
+function targetLines(report: BenchReport): string[] {
+  const ours = report.servers.find((server) => server.name === OURS)?.metrics ?? [];
+  return TARGETS.map((target) => {
+    const metric = ours.find((candidate) => candidate.key === target.key);
+    if (!metric || !Number.isFinite(metric.value)) return `${target.what} < ${target.limit} ${target.unit}: not measured`;
+    const verdict = metric.value < target.limit ? 'met' : 'NOT met';
+    return `${target.what} < ${target.limit} ${target.unit}: ${formatNumber(metric.value)} ${target.unit}, ${verdict}`;
+  });
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+export function consoleTable(report: BenchReport): string {
+  const header: Row = { label: 'workload', unit: 'unit', ours: 'Astreinte', peer: 'Orthanc', ratio: 'ours vs Orthanc', oursShare: 'ours/ceil', peerShare: 'Orthanc/ceil', detail: '' };
+  const rows = [header, ...comparisonRows(report)];
+  const columns: (keyof Row)[] = ['label', 'unit', 'ours', 'peer', 'ratio', 'oursShare', 'peerShare'];
+  const widths = columns.map((column) => Math.max(...rows.map((row) => row[column].length)));
+  const lines = rows.map((row) => columns.map((column, index) => pad(row[column], widths[index], index >= 2)).join('  '));
+  lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
+  const ceilings = ceilingRows(report.ceilings).map(([what, value]) => `  ${what}: ${value}`);
+  const errors = report.servers.filter((server) => server.error).map((server) => `  ${server.name}: ${server.error}`);
+  return [
+    ...lines,
+    '',
+    'Machine ceilings (same run):',
+    ...ceilings,
+    '',
+    'Targets:',
+    ...targetLines(report).map((line) => `  ${line}`),
+    ...(errors.length > 0 ? ['', 'Problems:', ...errors] : []),
+    ...(report.notes.length > 0 ? ['', 'Notes:', ...report.notes.map((note) => `  ${note}`)] : []),
+  ].join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+export function markdownReport(report: BenchReport): string {
+  const servers = report.servers.map((server) => `${server.version}${server.error ? ` (${server.error})` : ''}`);
+  const table = comparisonRows(report).map((row) =>
+    `| ${escapeCell(row.label)} | ${row.unit} | ${row.ours} | ${row.peer} | ${row.ratio} | ${row.oursShare} | ${row.peerShare} | ${escapeCell(row.detail)} |`,
+  );
+  const minutes = (report.durationMs / 60_000).toFixed(1);
+  return `# Benchmarks
+
+Measured by \`npm run bench\` (\`tsx bench/run-bench.ts\`), which rewrites this file after a full run.
+Absolute figures depend on the machine: what matters are the ratios against Orthanc and the shares of the
+machine's own ceilings, all **measured in the same run** on the same machine.
+
+## How it is measured
+
+- Each server is started privately on free loopback ports with a fresh data directory, driven alone
+  (one after the other), then stopped. Orthanc 1.10 with its DICOMweb plugin (Debian packages), storage
+  compression off, authentication off; our gateway with its default settings and an admin bearer token.
+- One server-agnostic DICOMweb client over loopback HTTP/1.1 with keep-alive, ${report.quick ? 'quick (smoke) sizes' : 'full sizes'},
+  4 concurrent clients for throughputs; latencies are per request, one client at a time unless stated.
+- Data (synthetic, from ${report.generator}): a 300-slice 512×512 16-bit CT stored one instance per
+  request; another stored 10 per request; a 600-slice series (metadata target); 15 MB chest DX images;
+  small one-instance studies that grow the index (stored 100 per request) for QIDO; a ~1 GB study
+  stored 50 instances per request while the server's memory is watched (VmHWM of the server process,
+  reset just before, and the proportional memory of its child processes such as PostgreSQL).
+- QIDO queries are those OHIF sends for its study list (\`limit=101&offset=0&fuzzymatching=false&includefield=...\`):
+  StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server.
+- "ours vs Orthanc": how many times better or worse our figure is (throughputs: higher is better; times
+  and memory: lower is better). "ceil": the share of the machine ceiling the throughput reaches.
+
+## Run of ${report.date}${report.quick ? ' (quick smoke run: BENCH_QUICK=1)' : ''}
+
+Machine: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB memory,
+Linux ${report.machine.kernel}, Node ${report.machine.node}. Servers: ${servers.join('; ')}. The run took ${minutes} minutes.
+
+| workload | unit | Astreinte | Orthanc | ours vs Orthanc | ours / ceiling | Orthanc / ceiling | notes |
+|---|---|--:|--:|---|--:|--:|---|
+${table.join('\n')}
+
+### Machine ceilings, same run
+
+| what | figure |
+|---|---|
+${ceilingRows(report.ceilings).map(([what, value]) => `| ${what} | ${value} |`).join('\n')}
+
+### Targets
+
+${targetLines(report).map((line) => `- ${line}`).join('\n')}
+${report.notes.length > 0 ? `\n### Notes\n\n${report.notes.map((note) => `- ${note}`).join('\n')}\n` : ''}`;
+}

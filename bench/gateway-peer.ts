@@ -1,0 +1,92 @@
+// Our gateway, started from the repository with a fresh data directory on free loopback ports.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { keepAliveAgent } from './http-client.ts';
+import { freePort } from './free-port.ts';
+import { spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
+
+const run = promisify(execFile);
+
+/** Why the gateway cannot be benchmarked yet, or undefined when its entry points exist. */
+export function gatewayUnavailable(repoRoot: string): string | undefined {
+  for (const file of ['bin/astreinte.js', 'cli/astreinte-cli.ts']) {
+    if (!existsSync(path.join(repoRoot, file))) return `${file} does not exist yet`;
+  }
+  return undefined;
+}
+
+export async function startGateway(repoRoot: string, dataDir: string, concurrency: number): Promise<RunningServer> {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ASTREINTE_DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  };
+  const logFile = path.join(dataDir, '..', 'astreinte.log');
+  const cli = path.join(repoRoot, 'bin/astreinte.js');
+  const child = spawnLogged(process.execPath, [cli, 'start'], { cwd: repoRoot, env, logFile });
+  const origin = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    await stopChild(child, 30_000);
+    killLeftovers(dataDir);
+  };
+  try {
+    await waitForHttp(`${origin}/readyz`, child, 180_000, logFile);
+    const { stdout } = await run(process.execPath, [cli, 'token', '--role', 'admin'], {
+      cwd: repoRoot,
+      env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
+    const token = stdout.trim().split('\n').pop() ?? '';
+    if (!token) throw new Error('`astreinte token --role admin` printed no token');
+    const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    return {
+      name: 'astreinte',
+      pid: child.pid as number,
+      target: { name: 'astreinte', root: `${origin}/dicomweb`, headers: { authorization: `Bearer ${token}` }, agent: keepAliveAgent(concurrency) },
+      version: `Astreinte ${version} (${gitRevision(repoRoot)})`,
+      logFile,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function gitRevision(repoRoot: string): string {
+  try {
+    const head = readFileSync(path.join(repoRoot, '.git/HEAD'), 'utf8').trim();
+    const ref = head.startsWith('ref: ') ? readFileSync(path.join(repoRoot, '.git', head.slice(5)), 'utf8').trim() : head;
+    return ref.slice(0, 10);
+  } catch {
+    return 'unknown revision';
+  }
+}
+
+/**
+ * Processes the gateway started that outlived it (an embedded PostgreSQL whose command line names our
+ * fresh data directory): ended by pid, so that nothing of this run stays behind.
+ */
+function killLeftovers(dataDir: string): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let commandLine: string;
+    try {
+      commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (commandLine.includes(dataDir)) {
+      try {
+        process.kill(Number(entry), 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// Trivial HTTP server, run as its own process, to measure the machine's loopback HTTP ceilings:
+//   POST /sink    writes the body to a file in the directory given as argument, fdatasync, 200
+//   GET /source?bytes=N  sends N bytes from memory
+//   GET /tiny     sends "ok"
+// Prints its port on stdout once listening.
+import http from 'node:http';
+import { createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+const directory = process.argv[2] ?? '.';
+const block = Buffer.alloc(1 << 20, 0x5a);
+
+async function sink(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  const file = path.join(directory, `sink-${process.hrtime.bigint()}`);
+  const stream = createWriteStream(file);
+  await new Promise<void>((resolve, reject) => {
+    request.pipe(stream);
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  const handle = await fs.open(file, 'r+');
+  await handle.datasync();
+  await handle.close();
+  await fs.rm(file);
+  response.end('stored');
+}
+
+async function source(url: URL, response: http.ServerResponse): Promise<void> {
+  let remaining = Number(url.searchParams.get('bytes') ?? 0);
+  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(remaining) });
+  while (remaining > 0) {
+    const chunk = remaining >= block.length ? block : block.subarray(0, remaining);
+    remaining -= chunk.length;
+    if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
+  }
+  response.end();
+}
+
+const server = http.createServer((request, response) => {
+  const url = new URL(request.url ?? '/', 'http://loopback');
+  const done =
+    request.method === 'POST' && url.pathname === '/sink'
+      ? sink(request, response)
+      : url.pathname === '/source'
+        ? source(url, response)
+        : Promise.resolve(void response.end('ok'));
+  done.catch((error: Error) => {
+    response.statusCode = 500;
+    response.end(error.message);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

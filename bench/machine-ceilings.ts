@@ -1,0 +1,68 @@
+// What this machine can do at best, measured in the same run as the servers: the figures the
+// servers' throughputs are compared with.
+import { spawn } from 'node:child_process';
+import { openSync, writeSync, fdatasyncSync, closeSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keepAliveAgent, runPool, send } from './http-client.ts';
+import { megabytesPerSecond, median, perSecond } from './stats.ts';
+
+export interface Ceilings {
+  diskWriteMBps: number;
+  loopbackPostToDiskMBps: number;
+  loopbackGetMBps: number;
+  tinyRequestsPerSecond: number;
+  tinyRequestP50Ms: number;
+}
+
+const CHUNK = 4 << 20;
+
+/** Sequential write of `bytes` in 4 MiB blocks, then fdatasync; the file is removed afterwards. */
+export function measureDiskWrite(directory: string, bytes: number): number {
+  const file = path.join(directory, 'ceiling-disk-write');
+  const block = Buffer.alloc(CHUNK, 0xa5);
+  const started = performance.now();
+  const fd = openSync(file, 'w');
+  for (let written = 0; written < bytes; written += CHUNK) writeSync(fd, block, 0, Math.min(CHUNK, bytes - written));
+  fdatasyncSync(fd);
+  closeSync(fd);
+  const elapsed = performance.now() - started;
+  rmSync(file);
+  return megabytesPerSecond(bytes, elapsed);
+}
+
+async function startLoopbackServer(directory: string): Promise<{ port: number; stop: () => void }> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'loopback-server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`loopback server exited with ${code}`)));
+  });
+  return { port, stop: () => child.kill('SIGTERM') };
+}
+
+export async function measureCeilings(directory: string, options: { diskBytes: number; httpBytes: number; tinyRequests: number }): Promise<Ceilings> {
+  const diskWriteMBps = median([measureDiskWrite(directory, options.diskBytes), measureDiskWrite(directory, options.diskBytes)]);
+  const server = await startLoopbackServer(directory);
+  const agent = keepAliveAgent(4);
+  const origin = `http://127.0.0.1:${server.port}`;
+  try {
+    const body = Array.from({ length: Math.ceil(options.httpBytes / (1 << 20)) }, () => Buffer.alloc(1 << 20, 0x3c));
+    const post = await send(agent, { method: 'POST', url: `${origin}/sink`, body, headers: { 'content-type': 'application/octet-stream' } });
+    const get = await send(agent, { url: `${origin}/source?bytes=${options.httpBytes}` });
+    await runPool(Array.from({ length: 200 }), 4, () => send(agent, { url: `${origin}/tiny` }));
+    const started = performance.now();
+    const tiny = await runPool(Array.from({ length: options.tinyRequests }), 4, () => send(agent, { url: `${origin}/tiny` }));
+    const elapsed = performance.now() - started;
+    return {
+      diskWriteMBps,
+      loopbackPostToDiskMBps: megabytesPerSecond(body.length << 20, post.totalMs),
+      loopbackGetMBps: megabytesPerSecond(get.bytes, get.totalMs),
+      tinyRequestsPerSecond: perSecond(tiny.length, elapsed),
+      tinyRequestP50Ms: median(tiny.map((result) => result.totalMs)),
+    };
+  } finally {
+    agent.destroy();
+    server.stop();
+  }
+}

@@ -1,0 +1,188 @@
+// `npm run bench`: measures our gateway against a private Orthanc on the same machine, in the same run.
+//   BENCH_QUICK=1             1–2 minute smoke run with small sizes (does not rewrite docs/benchmarks.md)
+//   BENCH_SERVERS=orthanc     only some servers (comma list of astreinte, orthanc)
+//   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
+//   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
+import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
+import { measureCeilings } from './machine-ceilings.ts';
+import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
+import type { RunningServer } from './server-process.ts';
+import { collect, loadStudyGenerator } from './test-data-source.ts';
+import { memoryWorkload, queryKeysOf, queryWorkloads, retrieveWorkloads, stowWorkloads, type BenchData, type Metric, type WorkloadOptions } from './workloads.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.env.BENCH_QUICK === '1';
+const concurrency = 4;
+
+const sizes = quick
+  ? { seriesSlices: 100, series600Matrix: 128, chestXrays: 1, smallStudies: 1000, stages: [1000], bigSlices: 200, diskBytes: 128 << 20, httpBytes: 128 << 20, tinyRequests: 1000 }
+  : { seriesSlices: 300, series600Matrix: 512, chestXrays: 3, smallStudies: 10_000, stages: [1000, 10_000], bigSlices: 2000, diskBytes: 512 << 20, httpBytes: 300 << 20, tinyRequests: 4000 };
+
+const workloadOptions: WorkloadOptions = {
+  concurrency,
+  indexStages: sizes.stages,
+  growthBudgetMs: quick ? 60_000 : 240_000,
+  queryRepetitions: quick ? 10 : 20,
+  retrieveRepetitions: quick ? 2 : 3,
+  framePasses: quick ? 1 : 2,
+  log,
+};
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+function machineInfo(): MachineInfo {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: os.release(),
+  };
+}
+
+async function generateData(): Promise<{ data: BenchData; source: string }> {
+  const generator = await loadStudyGenerator();
+  log(`generating test data with ${generator.source}`);
+  const ct = (seed: number, slices: number, matrix = 512) =>
+    collect(generator.generateCtSeries({ kind: 'ct-chest', slices, rows: matrix, columns: matrix, seed }));
+  const chestXrays: Buffer[] = [];
+  for (let index = 0; index < sizes.chestXrays; index++) chestXrays.push(await generator.generateChestXray({ seed: 40 + index }));
+  const smallStudies = await collect(generator.generateStudies(sizes.smallStudies, { seed: 50 }));
+  const data: BenchData = {
+    seriesA: await ct(11, sizes.seriesSlices),
+    seriesB: await ct(12, sizes.seriesSlices),
+    series600: await ct(13, 600, sizes.series600Matrix),
+    chestXrays,
+    smallStudies,
+    smallKeys: smallStudies.map(queryKeysOf),
+    bigStudy: await ct(14, sizes.bigSlices),
+  };
+  return { data, source: generator.source };
+}
+
+async function runPhase(name: string, errors: string[], task: () => Promise<Metric[]>): Promise<Metric[]> {
+  log(` ${name}`);
+  try {
+    return await task();
+  } catch (error) {
+    const message = `${name}: ${(error as Error).message}`;
+    log(`  FAILED ${message}`);
+    errors.push(message);
+    return [];
+  }
+}
+
+let running: RunningServer | undefined;
+
+async function benchServer(start: () => Promise<RunningServer>, data: BenchData, label: string): Promise<ServerRun> {
+  const started = performance.now();
+  log(`starting ${label}`);
+  let server: RunningServer;
+  try {
+    server = await start();
+  } catch (error) {
+    return { name: label, version: label, metrics: [], error: `could not start: ${(error as Error).message}`, durationMs: performance.now() - started };
+  }
+  running = server;
+  log(`${server.version} ready (pid ${server.pid})`);
+  const errors: string[] = [];
+  const metrics: Metric[] = [];
+  try {
+    metrics.push(...(await runPhase('STOW-RS', errors, () => stowWorkloads(server.target, data, workloadOptions))));
+    metrics.push(...(await runPhase('WADO-RS and series QIDO', errors, () => retrieveWorkloads(server.target, data, workloadOptions))));
+    metrics.push(...(await runPhase('QIDO-RS on a growing index', errors, () => queryWorkloads(server.target, data, workloadOptions))));
+    metrics.push(...(await runPhase('memory while ingesting a large study', errors, () => memoryWorkload(server.target, server.pid, data, workloadOptions))));
+  } finally {
+    log(`stopping ${server.name}`);
+    server.target.agent.destroy();
+    await server.stop();
+    running = undefined;
+  }
+  const error = errors.length > 0 ? `${errors.join(' | ')} (log: ${server.logFile})` : undefined;
+  return { name: server.name, version: server.version, metrics, error, durationMs: performance.now() - started };
+}
+
+function requestedServers(): string[] {
+  return (process.env.BENCH_SERVERS ?? 'orthanc,astreinte').split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+async function main(): Promise<void> {
+  const runStarted = performance.now();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-bench-'));
+  const notes: string[] = [];
+  const servers: ServerRun[] = [];
+  try {
+    log(`measuring machine ceilings in ${workDir}`);
+    const ceilings = await measureCeilings(workDir, sizes);
+    const { data, source } = await generateData();
+    for (const name of requestedServers()) {
+      const serverDir = path.join(workDir, name);
+      mkdirSync(serverDir, { recursive: true });
+      if (name === 'orthanc') {
+        const missing = ensureOrthancInstalled(repoRoot);
+        if (missing) {
+          notes.push(`Orthanc not measured: ${missing}`);
+          continue;
+        }
+        servers.push(await benchServer(() => startOrthanc(serverDir, concurrency), data, 'orthanc'));
+      } else if (name === 'astreinte') {
+        const missing = gatewayUnavailable(repoRoot);
+        if (missing) {
+          notes.push(`Astreinte not measured: ${missing}`);
+          continue;
+        }
+        servers.push(await benchServer(() => startGateway(repoRoot, path.join(serverDir, 'data'), concurrency), data, 'astreinte'));
+      } else {
+        notes.push(`unknown server "${name}" in BENCH_SERVERS (expected astreinte, orthanc)`);
+      }
+      if (process.env.BENCH_KEEP !== '1') rmSync(serverDir, { recursive: true, force: true });
+    }
+    const smallStudies = data.smallStudies.length;
+    if (smallStudies < 10_000) notes.push(`QIDO measured on ${smallStudies.toLocaleString('en-US')} small studies at most (quick run).`);
+    const report: BenchReport = {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      quick,
+      machine: machineInfo(),
+      generator: source,
+      ceilings,
+      servers,
+      notes,
+      durationMs: performance.now() - runStarted,
+    };
+    writeOutputs(report);
+  } finally {
+    if (process.env.BENCH_KEEP === '1') log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function writeOutputs(report: BenchReport): void {
+  process.stdout.write(`\n${consoleTable(report)}\n`);
+  const resultsDir = path.join(repoRoot, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonFile = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}${report.quick ? '-quick' : ''}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results written to ${path.relative(repoRoot, jsonFile)}`);
+  const writeDocs = process.env.BENCH_WRITE_DOCS === undefined ? !report.quick : process.env.BENCH_WRITE_DOCS === '1';
+  if (writeDocs) {
+    const docsFile = path.join(repoRoot, 'docs/benchmarks.md');
+    writeFileSync(docsFile, markdownReport(report));
+    log(`report written to docs/benchmarks.md`);
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+await main();
