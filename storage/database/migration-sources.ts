@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { runMigrations, type AppliedMigration, type MigrationSource } from './migrate.ts';
+
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** The DICOM index: patients, studies, series, instances (storage/index/migrations). */
+export const DICOM_INDEX_MIGRATIONS: MigrationSource = {
+  scope: 'dicom-index',
+  directory: here('../index/migrations'),
+};
+
+/**
+ * Every migration scope of the application, in dependency order (a scope may reference tables of the scopes
+ * before it). Add a feature's scope here when it gets its own migrations directory.
+ */
+export const MIGRATION_SOURCES: readonly MigrationSource[] = [DICOM_INDEX_MIGRATIONS];
+
+/** Applies every pending migration of the application (called once at start-up, safe to run concurrently). */
+export function migrateAll(pool: pg.Pool): Promise<AppliedMigration[]> {
+  return runMigrations(pool, [...MIGRATION_SOURCES]);
+}
