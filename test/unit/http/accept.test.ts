@@ -184,6 +184,10 @@ describe('metadata', () => {
     expect(negotiate('application/json', offers)?.mediaType).toBe('application/json');
     expect(negotiate('application/json, */*', offers)?.mediaType).toBe('application/json');
     expect(negotiate('*/*, application/dicom+json;q=0', offers)?.mediaType).toBe('application/json');
+    expect(negotiate('*/*;q=0, application/json', offers)?.mediaType).toBe('application/json');
+    expect(negotiate('application/json;Q=0.9, application/dicom+json;q=0.3', offers)?.mediaType).toBe('application/json');
+    const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+    expect(negotiate(browser, offers)).toMatchObject({ mediaType: 'application/dicom+json', quality: 0.8 });
     expect(negotiate('application/json;q=0.5, application/dicom+json;q=0.8', offers)?.mediaType).toBe(
       'application/dicom+json',
     );
