@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
+import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
 import { openDatabase, type Database, type DatabaseOptions, type DatabaseSettings } from '../database/database.ts';
 import { migrateAll } from '../database/migration-sources.ts';
 import type {
@@ -326,7 +326,7 @@ async function insertInstance(client: pg.PoolClient, seriesPk: string, instance:
       instance.sha256,
       instance.site,
       instance.receivedAt,
-      JSON.stringify(parsed.frames.map((fragments) => fragments.map((f) => [f.offset, f.length]))),
+      JSON.stringify(parsed.frames.map((fragments) => fragments.map(spanTuple))),
       JSON.stringify(parsed.bulkData.map((b) => [b.path, b.vr, b.span.offset, b.span.length])),
       JSON.stringify(parsed.metadata),
     ],
@@ -370,7 +370,7 @@ interface InstanceRow {
   size: string;
   sha256: string;
   number_of_frames: number;
-  frames: [number, number][][];
+  frames: SpanTuple[][];
   bulk_data: [string, string, number, number][];
 }
 
@@ -385,7 +385,18 @@ function toStoredInstance(row: InstanceRow): StoredInstance {
     size: Number(row.size),
     sha256: row.sha256,
     numberOfFrames: row.number_of_frames,
-    frames: row.frames.map((fragments) => fragments.map(([offset, length]) => ({ offset, length }))),
+    frames: row.frames.map((fragments) => fragments.map(spanFromTuple)),
     bulkData: row.bulk_data.map(([path, vr, offset, length]) => ({ path, vr, span: { offset, length } })),
   };
+}
+
+/** A frame fragment stored compactly: [offset, length] or, for bit-packed frames, [offset, length, firstBit]. */
+type SpanTuple = [number, number] | [number, number, number];
+
+function spanTuple(span: FileSpan): SpanTuple {
+  return span.firstBit === undefined ? [span.offset, span.length] : [span.offset, span.length, span.firstBit];
+}
+
+function spanFromTuple([offset, length, firstBit]: SpanTuple): FileSpan {
+  return firstBit === undefined ? { offset, length } : { offset, length, firstBit };
 }

@@ -119,6 +119,14 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     expect(metadata[1]).toBe(JSON.stringify(parsed.metadata));
   });
 
+  it('keeps the first bit of bit-packed frames', async () => {
+    const parsed = buildParsedInstance(spec({ numberOfFrames: 2 }));
+    parsed.frames = [[{ offset: 1024, length: 3 }], [{ offset: 1026, length: 3, firstBit: 4 }]];
+    await index.indexInstance(toIndex(parsed));
+    const [stored] = await index.findInstances({ site: null }, { studyInstanceUID: parsed.studyInstanceUID });
+    expect(stored.frames).toEqual(parsed.frames);
+  });
+
   it('answers identical for the same bytes and conflict for other bytes, keeping the first', async () => {
     const s = spec();
     const first = toIndex(buildParsedInstance(s), { content: 'bytes-1' });
