@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as Multipasta from 'multipasta';
+import { parseContentType } from '../http/content-type.ts';
 
 /** One part as it starts arriving: its headers, and a sink that receives its bytes. */
 export interface PartHeaders {
@@ -70,8 +71,11 @@ export function readMultipartBody(
       reject(error);
     };
 
+    // Clients send `type=application/dicom` unquoted although '/' is not a token character: read the boundary
+    // ourselves and hand the parser a clean header.
+    const boundary = parseContentType(req.headers['content-type'])?.parameters.boundary;
     const parser = Multipasta.make({
-      headers: { 'content-type': String(req.headers['content-type'] ?? '') },
+      headers: { 'content-type': boundary ? `multipart/related; boundary="${boundary.replace(/"/g, '')}"` : '' },
       isFile: () => true,
       maxParts: limits.maxParts,
       maxTotalSize: limits.maxTotalBytes,

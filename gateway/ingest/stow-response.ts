@@ -59,7 +59,7 @@ export function buildStowResponse(
   if (referenced.length > 0) body['00081199'] = { vr: 'SQ', Value: referenced };
 
   let status: StowResponse['status'];
-  if (referenced.length === 0) status = bodyError && failedItems.length === 0 ? 400 : failedItems.length > 0 ? 409 : 400;
+  if (referenced.length === 0) status = bodyError || failedItems.length === 0 ? 400 : 409;
   else status = failedItems.length > 0 || bodyError ? 202 : 200;
   return { status, body, warnings };
 }

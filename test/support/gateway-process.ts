@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +35,7 @@ export interface GatewayOptions {
 /** Starts a real gateway process (`astreinte start`) on free loopback ports with its own data directory. */
 export async function startGateway(options: GatewayOptions = {}): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'astreinte-gw-')));
+  await chmod(dataDir, 0o755); // the embedded PostgreSQL runs as the postgres user when we are root
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
