@@ -7,6 +7,11 @@
 export interface FileSpan {
   offset: number;
   length: number;
+  /**
+   * Only for bit-packed frames (Bits Allocated 1) that do not start on a byte boundary: the bit (1-7, least
+   * significant first) of the first byte where the frame starts; `length` then covers every byte the frame touches.
+   */
+  firstBit?: number;
 }
 
 /** A DICOM JSON data set (PS3.18 Annex F): keys are 8-digit upper-case hex tags. */
