@@ -101,7 +101,7 @@ function targetLines(report: BenchReport): string[] {
     const metric = ours.find((candidate) => candidate.key === target.key);
     if (!metric || !Number.isFinite(metric.value)) return `${target.what} < ${target.limit} ${target.unit}: not measured`;
     const verdict = metric.value < target.limit ? 'met' : 'NOT met';
-    return `${target.what} < ${target.limit} ${target.unit}: ${formatNumber(metric.value)} ${target.unit}, ${verdict}`;
+    return `${metric.label} < ${target.limit} ${target.unit}: ${formatNumber(metric.value)} ${target.unit}, ${verdict}`;
   });
 }
 

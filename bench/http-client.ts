@@ -20,7 +20,7 @@ export interface HttpResult {
   status: number;
   headers: http.IncomingHttpHeaders;
   bytes: number;
-  /** Time from sending the request to receiving the response headers. */
+  /** Time from sending the request to the first byte of the response body (headers when it has none). */
   firstByteMs: number;
   totalMs: number;
   body: Buffer;
@@ -37,11 +37,13 @@ export function send(agent: http.Agent, exchange: HttpExchange): Promise<HttpRes
   if (contentLength !== undefined) headers['content-length'] = String(contentLength);
   return new Promise((resolve, reject) => {
     const request = http.request(exchange.url, { method: exchange.method ?? 'GET', agent, headers }, (response) => {
-      const firstByteMs = performance.now() - started;
+      const headersMs = performance.now() - started;
+      let firstByteMs = Number.NaN;
       exchange.onHeaders?.(response.headers);
       const kept: Buffer[] = [];
       let bytes = 0;
       response.on('data', (chunk: Buffer) => {
+        if (bytes === 0) firstByteMs = performance.now() - started;
         bytes += chunk.length;
         if (exchange.keepBody) kept.push(chunk);
         exchange.onChunk?.(chunk);
@@ -52,7 +54,7 @@ export function send(agent: http.Agent, exchange: HttpExchange): Promise<HttpRes
           status: response.statusCode ?? 0,
           headers: response.headers,
           bytes,
-          firstByteMs,
+          firstByteMs: Number.isNaN(firstByteMs) ? headersMs : firstByteMs,
           totalMs: performance.now() - started,
           body: Buffer.concat(kept),
         });

@@ -3,7 +3,8 @@
 //   BENCH_SERVERS=orthanc     only some servers (comma list of astreinte, orthanc)
 //   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
 //   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `tsx bench/run-bench.ts --render bench/results/<file>.json` rewrites docs/benchmarks.md from a saved run.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +117,8 @@ function requestedServers(): string[] {
 async function main(): Promise<void> {
   const runStarted = performance.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-bench-'));
+  // Run as root, the embedded PostgreSQL runs as the postgres user, which must traverse this directory.
+  chmodSync(workDir, 0o755);
   const notes: string[] = [];
   const servers: ServerRun[] = [];
   try {
@@ -185,4 +188,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-await main();
+const renderIndex = process.argv.indexOf('--render');
+if (renderIndex !== -1) {
+  const report = JSON.parse(readFileSync(process.argv[renderIndex + 1], 'utf8')) as BenchReport;
+  process.stdout.write(`${consoleTable(report)}\n`);
+  writeFileSync(path.join(repoRoot, 'docs/benchmarks.md'), markdownReport(report));
+  log('report written to docs/benchmarks.md');
+} else {
+  await main();
+}
