@@ -27,6 +27,9 @@ export interface WriteOptions {
   transferSyntaxUID?: string;
   /** Encode sequences and items with undefined lengths (delimiters) instead of defined lengths. */
   undefinedLengthSequences?: boolean;
+  /** File Meta Information values when they must differ from the data set (default: its SOP Class/Instance UIDs). */
+  mediaStorageSOPClassUID?: string;
+  mediaStorageSOPInstanceUID?: string;
 }
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
@@ -45,8 +48,8 @@ interface Encoding {
 /** A Part 10 file: 128-byte preamble, 'DICM', File Meta Information, then the data set. */
 export function writePart10(dataset: Dataset, options: WriteOptions = {}): Buffer {
   const transferSyntaxUID = options.transferSyntaxUID ?? EXPLICIT_VR_LITTLE_ENDIAN;
-  const sopClassUID = stringOf(dataset.SOPClassUID);
-  const sopInstanceUID = stringOf(dataset.SOPInstanceUID);
+  const sopClassUID = options.mediaStorageSOPClassUID ?? stringOf(dataset.SOPClassUID);
+  const sopInstanceUID = options.mediaStorageSOPInstanceUID ?? stringOf(dataset.SOPInstanceUID);
   const metaElements = encodeDataset(
     {
       FileMetaInformationVersion: { vr: 'OB', value: Buffer.from([0, 1]) },
@@ -67,7 +70,7 @@ const EXPLICIT: Encoding = { explicitVr: true, undefinedLengthSequences: false }
 const DICM = Buffer.from('DICM', 'latin1');
 
 function stringOf(value: Value): string {
-  if (typeof value !== 'string') throw new Error('SOPClassUID and SOPInstanceUID are required strings');
+  if (typeof value !== 'string') throw new Error('SOPClassUID and SOPInstanceUID are required (or give the mediaStorage options)');
   return value;
 }
 

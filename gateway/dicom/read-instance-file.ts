@@ -256,7 +256,7 @@ class InstanceFileReader {
       throw new DicomInstanceError(
         FailureReason.OutOfResources,
         `the attributes of this instance (everything but Pixel Data and other large binary values) take more than ` +
-          `${Math.round(this.maxHeaderBytes / (1024 * 1024))} MiB; the archive does not accept such headers`,
+          `${formatBytes(this.maxHeaderBytes)}; the archive does not accept such headers`,
         meta?.sopClassUID,
         meta?.sopInstanceUID,
       );
@@ -270,6 +270,10 @@ class InstanceFileReader {
     await readFully(this.file, bytes, offset);
     this.win.add({ offset, bytes });
   }
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 function printable(text: string): string {
