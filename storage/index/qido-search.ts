@@ -38,6 +38,7 @@ export async function searchQido(
     JOIN study st ON st.pk = m.st_pk JOIN patient p ON p.pk = st.patient_pk
     ${level !== 'study' ? 'JOIN series se ON se.pk = m.se_pk' : ''}
     ${level === 'instance' ? 'JOIN instance i ON i.pk = m.i_pk' : ''}
+    ${needsStudyAggregates(selection) ? STUDY_AGGREGATES_JOIN : ''}
     ORDER BY ${ORDER_BY[level]}`;
   const { rows } = await db.query<QidoRow>(sql, params.values);
   const truncated = rows.length > query.limit;
@@ -214,6 +215,20 @@ function selectAttributes(query: QidoQuery): Selection {
   return { columns, metadata };
 }
 
+/** ModalitiesInStudy and the study's series and instance counts, in one pass over its series. */
+const STUDY_AGGREGATES_JOIN = `CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n_study_series,
+             COALESCE(sum(n.instances), 0)::int AS n_study_instances,
+             array_agg(DISTINCT c.modality) FILTER (WHERE c.modality IS NOT NULL) AS modalities
+        FROM series c CROSS JOIN LATERAL (SELECT count(*) AS instances FROM instance ci WHERE ci.series_pk = c.pk) n
+       WHERE c.study_pk = st.pk) sa`;
+
+function needsStudyAggregates(selection: Selection): boolean {
+  return selection.columns.some(
+    (a) => a.computed === 'modalities' || a.computed === 'n_study_series' || a.computed === 'n_study_instances',
+  );
+}
+
 function outerColumns(level: QueryLevel, selection: Selection): string[] {
   const columns = [
     'st.study_instance_uid', 'st.study_date', 'st.study_time', 'st.accession_number', 'st.study_description',
@@ -226,15 +241,8 @@ function outerColumns(level: QueryLevel, selection: Selection): string[] {
   if (level === 'instance') {
     columns.push('i.sop_instance_uid', 'i.sop_class_uid', 'i.instance_number', 'i.image_rows', 'i.image_columns', 'i.number_of_frames', 'i.bits_allocated');
   }
-  const computed = new Set(selection.columns.map((a) => a.computed).filter((c) => c !== undefined));
-  if (computed.has('modalities')) {
-    columns.push('(SELECT array_agg(DISTINCT c.modality) FROM series c WHERE c.study_pk = st.pk AND c.modality IS NOT NULL) AS modalities');
-  }
-  if (computed.has('n_study_series')) columns.push('(SELECT count(*)::int FROM series c WHERE c.study_pk = st.pk) AS n_study_series');
-  if (computed.has('n_study_instances')) {
-    columns.push('(SELECT count(*)::int FROM series c JOIN instance ci ON ci.series_pk = c.pk WHERE c.study_pk = st.pk) AS n_study_instances');
-  }
-  if (computed.has('n_series_instances')) columns.push('(SELECT count(*)::int FROM instance ci WHERE ci.series_pk = se.pk) AS n_series_instances');
+  if (needsStudyAggregates(selection)) columns.push('sa.modalities', 'sa.n_study_series', 'sa.n_study_instances');
+  if (selection.columns.some((a) => a.computed === 'n_series_instances')) columns.push('(SELECT count(*)::int FROM instance ci WHERE ci.series_pk = se.pk) AS n_series_instances');
   if (selection.metadata !== undefined) {
     columns.push(
       level === 'instance'

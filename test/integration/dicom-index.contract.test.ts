@@ -70,9 +70,12 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     await index.migrate();
     await index.migrate();
     const { rows } = await db.query<{ scope: string; version: number }>(
-      "SELECT scope, version FROM schema_migrations WHERE scope = 'dicom-index'",
+      "SELECT scope, version FROM schema_migrations WHERE scope = 'dicom-index' ORDER BY version",
     );
-    expect(rows).toEqual([{ scope: 'dicom-index', version: 1 }]);
+    expect(rows).toEqual([
+      { scope: 'dicom-index', version: 1 },
+      { scope: 'dicom-index', version: 2 },
+    ]);
   });
 
   it('stores an instance and serves it back in hierarchy order, with frames, bulk data and metadata', async () => {
