@@ -64,7 +64,7 @@ describe('the dicomweb-client library (what OHIF uses) against the archive', () 
     for (const tag of ['0020000D', '00080020', '00080030', '00080050', '00100020', '00100010', '00201208', '00080061']) expect(s[tag], tag).toBeDefined();
     expect(s['00201208'].Value).toEqual([slices.length]);
     expect(s['00080061'].Value).toEqual(['CT']);
-    const familyName = String(first.string('x00100010')).split('^')[0];
+    const familyName = (s['00100010'].Value?.[0] as { Alphabetic: string }).Alphabetic.split('^')[0];
     const byName = (await reader.searchForStudies({ queryParams: { PatientName: `*${familyName.slice(1, 4).toLowerCase()}*`, fuzzymatching: 'false' } })) as Json[];
     expect(byName.map((x) => x['0020000D'].Value?.[0])).toContain(study);
   });

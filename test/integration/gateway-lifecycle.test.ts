@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+async function startFails(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+  try {
+    await run(process.execPath, ['bin/astreinte.js', 'start'], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stderr: '' };
+  } catch (error) {
+    const e = error as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+/** Running, not a zombie (a sandbox's PID 1 may never reap orphans, so kill(pid, 0) is not enough). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('starting and stopping the gateway', () => {
+  let gw: GatewayProcess | undefined;
+  afterAll(async () => {
+    await gw?.dispose();
+  });
+
+  it('refuses a bad setting with a message saying what to fix', async () => {
+    const badPort = await startFails({ PORT: 'eighty', ASTREINTE_DATA_DIR: '/nonexistent-never-created' });
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toMatch(/PORT="eighty"/);
+    const partialS3 = await startFails({ S3_ENDPOINT: 'http://127.0.0.1:9', ASTREINTE_DATA_DIR: '/nonexistent-never-created' });
+    expect(partialS3.stderr).toMatch(/S3_BUCKET.*missing|missing.*S3_BUCKET/);
+    const badDb = await startFails({ DATABASE_URL: 'mysql://x', ASTREINTE_DATA_DIR: '/nonexistent-never-created' });
+    expect(badDb.stderr).toMatch(/DATABASE_URL.*postgres/);
+  });
+
+  it('stops everything it started on Ctrl-C, and restarts on the same cluster', async () => {
+    gw = await startGateway();
+    const pidFile = path.join(gw.dataDir, 'postgres', 'postmaster.pid');
+    const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+    expect(alive(postmaster)).toBe(true);
+    expect(await gw.stop()).toBe(0);
+    expect(alive(postmaster)).toBe(false);
+    await expect(access(pidFile)).rejects.toThrow();
+
+    await gw.restart();
+    expect(gw.output()).not.toMatch(/initialising a new PostgreSQL cluster[\s\S]*initialising a new PostgreSQL cluster/);
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+  });
+
+  it('comes back after a crash that left its PostgreSQL server running', async () => {
+    const pidFile = path.join(gw!.dataDir, 'postgres', 'postmaster.pid');
+    const orphan = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+    await gw!.kill();
+    expect(alive(orphan)).toBe(true); // SIGKILL cannot clean up: the next start must
+    await gw!.restart();
+    expect((await fetch(`${gw!.url}/readyz`)).status).toBe(200);
+    expect(await gw!.stop()).toBe(0);
+    expect(alive(orphan)).toBe(false);
+  });
+});
