@@ -133,6 +133,12 @@ async function indexInTransaction(client: pg.PoolClient, instance: InstanceToInd
   return { kind: 'stored' };
 }
 
+/** A PN with at least one non-empty component ('^^^^' is an empty name), trimmed; else null. */
+function personNameOrNull(value: string | undefined): string | null {
+  const name = textOrNull(value);
+  return name !== null && personNameUpper(name).replace(/[\^=\s]/g, '') !== '' ? name : null;
+}
+
 function ownedElsewhere(studySite: string | null, senderSite: string | null): boolean {
   return studySite !== null && senderSite !== null && studySite !== senderSite;
 }
@@ -187,7 +193,7 @@ async function upsertPatient(client: pg.PoolClient, instance: InstanceToIndex): 
   const identityKey = JSON.stringify(
     patientId === '' ? ['no-patient-id', instance.parsed.studyInstanceUID] : [instance.site ?? '', issuer, patientId],
   );
-  const name = textOrNull(patient.name);
+  const name = personNameOrNull(patient.name);
   const { rows } = await client.query<{ pk: string; patient_name: string | null }>(
     `INSERT INTO patient (identity_key, site, patient_id, issuer_of_patient_id, patient_name, patient_name_upper, birth_date, sex)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -233,7 +239,7 @@ async function upsertPatient(client: pg.PoolClient, instance: InstanceToIndex): 
 
 async function insertStudy(client: pg.PoolClient, patientPk: string, instance: InstanceToIndex): Promise<StudyRef> {
   const { study } = instance.parsed;
-  const referring = textOrNull(study.referringPhysicianName);
+  const referring = personNameOrNull(study.referringPhysicianName);
   const time = textOrNull(study.time);
   const { rows } = await client.query<StudyRef>(
     `INSERT INTO study (study_instance_uid, patient_pk, study_date, study_time, study_time_key, accession_number,
