@@ -8,13 +8,18 @@ import { writePart10, type Dataset } from './part10-writer.ts';
 export const MULTIFRAME_GRAYSCALE_WORD_SC = '1.2.840.10008.5.1.4.1.1.7.3';
 export const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
 
+export type MultiFrameEncoding = 'native' | 'rle' | 'rle-no-offset-table' | 'rle-extended-offset-table';
+
 export interface MultiFrameOptions {
   frames: number;
   rows?: number;
   columns?: number;
   seed?: string | number;
-  /** 'native' (default), or RLE Lossless with ('rle') or without ('rle-no-offset-table') a Basic Offset Table. */
-  encoding?: 'native' | 'rle' | 'rle-no-offset-table';
+  /**
+   * 'native' (default), or RLE Lossless with a Basic Offset Table ('rle'), without any offset table
+   * ('rle-no-offset-table'), or with an Extended Offset Table and an empty Basic Offset Table ('rle-extended-offset-table').
+   */
+  encoding?: MultiFrameEncoding;
   site?: SiteProfile;
   patient?: PatientProfile;
 }
@@ -28,6 +33,7 @@ export function generateMultiFrame(options: MultiFrameOptions): Buffer {
   const site = options.site ?? SITES['saint-girons'];
   const patient = options.patient ?? patientFor(seed);
   const frames = Array.from({ length: options.frames }, (_, k) => frame(rows, columns, k, options.frames, random(seed, `frame-${k}`)));
+  const fragments = encoding === 'native' ? [] : frames.map((f) => rleEncode16(f, rows, columns));
   const dataset: Dataset = {
     SpecificCharacterSet: 'ISO_IR 192',
     ImageType: ['DERIVED', 'SECONDARY'],
@@ -61,15 +67,26 @@ export function generateMultiFrame(options: MultiFrameOptions): Buffer {
     BitsStored: 16,
     HighBit: 15,
     PixelRepresentation: 0,
+    ...(encoding === 'rle-extended-offset-table' ? extendedOffsetTable(fragments) : {}),
     PixelData:
       encoding === 'native'
         ? { vr: 'OW', value: Buffer.concat(frames) }
-        : {
-            fragments: frames.map((f) => rleEncode16(f, rows, columns)),
-            frameStarts: encoding === 'rle' ? frames.map((_, k) => k) : undefined,
-          },
+        : { fragments, frameStarts: encoding === 'rle' ? frames.map((_, k) => k) : undefined },
   };
   return writePart10(dataset, { transferSyntaxUID: encoding === 'native' ? undefined : RLE_LOSSLESS });
+}
+
+/** Extended Offset Table (7FE0,0001) and lengths (7FE0,0002): one fragment per frame. */
+function extendedOffsetTable(fragments: Buffer[]): Dataset {
+  const offsets = Buffer.alloc(8 * fragments.length);
+  const lengths = Buffer.alloc(8 * fragments.length);
+  let offset = 0;
+  fragments.forEach((f, i) => {
+    offsets.writeBigUInt64LE(BigInt(offset), 8 * i);
+    lengths.writeBigUInt64LE(BigInt(f.length), 8 * i);
+    offset += 8 + f.length;
+  });
+  return { ExtendedOffsetTable: { vr: 'OV', value: offsets }, ExtendedOffsetTableLengths: { vr: 'OV', value: lengths } };
 }
 
 function frame(rows: number, columns: number, k: number, n: number, rnd: () => number): Buffer {

@@ -5,17 +5,19 @@
  *   npx tsx test-data/generate.ts ct-chest --slices 400 --rows 512 --columns 512 --seed demo --site foix --out /tmp/x
  *   npx tsx test-data/generate.ts chest-xray --out /tmp/x [--rows 3000 --columns 2500]
  *   npx tsx test-data/generate.ts studies --count 10000 --out /tmp/x
- *   npx tsx test-data/generate.ts multiframe --frames 300 [--encoding native|rle|rle-no-offset-table] --out /tmp/x
+ *   npx tsx test-data/generate.ts multiframe --frames 300 [--encoding native|rle|rle-no-offset-table|rle-extended-offset-table] --out /tmp/x
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateMultiFrame } from './generate-multiframe.ts';
+import { generateMultiFrame, type MultiFrameEncoding } from './generate-multiframe.ts';
+
+const MULTIFRAME_ENCODINGS: MultiFrameEncoding[] = ['native', 'rle', 'rle-no-offset-table', 'rle-extended-offset-table'];
 import { generateChestXray, generateCtSeries, generateStudies, SITES, type SiteProfile } from './generate-study.ts';
 
 const USAGE = `usage: npx tsx test-data/generate.ts <ct-head|ct-chest|chest-xray|studies|multiframe> --out DIR
   [--slices N] [--count N] [--frames N] [--rows N] [--columns N] [--seed S]
-  [--site ${Object.keys(SITES).join('|')}] [--encoding native|rle|rle-no-offset-table]`;
+  [--site ${Object.keys(SITES).join('|')}] [--encoding ${MULTIFRAME_ENCODINGS.join('|')}]`;
 
 function main(): void {
   const { positionals, values } = parseArgs({
@@ -74,8 +76,9 @@ function main(): void {
     }
     case 'multiframe': {
       const encoding = values.encoding ?? 'native';
-      if (encoding !== 'native' && encoding !== 'rle' && encoding !== 'rle-no-offset-table') fail(USAGE);
-      write(`multiframe-${encoding}.dcm`, generateMultiFrame({ frames: int(values.frames, 100) ?? 100, rows, columns, seed, encoding, site }));
+      if (!MULTIFRAME_ENCODINGS.includes(encoding as MultiFrameEncoding)) fail(USAGE);
+      const options = { frames: int(values.frames, 100) ?? 100, rows, columns, seed, encoding: encoding as MultiFrameEncoding, site };
+      write(`multiframe-${encoding}.dcm`, generateMultiFrame(options));
       break;
     }
     default:

@@ -3,7 +3,15 @@
  * byte ranges; a range past the end of the file is a truncation, a range inside the file but not yet read
  * throws NeedBytes so that the caller reads it and parses again.
  */
+import { tagLabel } from './dicom-dictionary.ts';
 import { DicomInstanceError, FailureReason } from './dicom-status.ts';
+
+/** What a byte range holds, for the truncation message: a tag (an element's value) or words. */
+export type Subject = number | string;
+
+export function describeSubject(what: Subject): string {
+  return typeof what === 'number' ? `element ${tagLabel(what)}` : what;
+}
 
 export interface Segment {
   offset: number;
@@ -42,10 +50,11 @@ export class ByteWindow {
   }
 
   /**
-   * The file bytes [offset, offset + length). `what` names the data for the truncation message.
+   * The file bytes [offset, offset + length). `what` names the data for the truncation message (no closure:
+   * this is called for every element).
    * The returned buffer shares memory with the window.
    */
-  bytes(offset: number, length: number, what: () => string): Buffer {
+  bytes(offset: number, length: number, what: Subject): Buffer {
     this.ensureInFile(offset, length, what);
     for (const s of this.segments) {
       if (offset >= s.offset && offset + length <= s.offset + s.bytes.length) {
@@ -56,11 +65,11 @@ export class ByteWindow {
   }
 
   /** Throws the truncation error when [offset, offset + length) goes past the end of the file. */
-  ensureInFile(offset: number, length: number, what: () => string): void {
+  ensureInFile(offset: number, length: number, what: Subject): void {
     if (offset + length > this.fileSize) {
       throw new DicomInstanceError(
         FailureReason.CannotUnderstand,
-        `truncated: ${what()} needs ${length} bytes from byte ${offset}, but the file ends after ${this.fileSize} bytes`,
+        `truncated: ${describeSubject(what)} needs ${length} bytes from byte ${offset}, but the file ends after ${this.fileSize} bytes`,
       );
     }
   }

@@ -57,6 +57,8 @@ export const FLOAT_PIXEL_DATA = 0x7fe00008;
 export const DOUBLE_FLOAT_PIXEL_DATA = 0x7fe00009;
 const PIXEL_REPRESENTATION = 0x00280103;
 const MAX_DEPTH = 32;
+/** Far more than any real instance (an RT structure set has tens of thousands); protects memory. */
+export const MAX_ELEMENTS = 1_000_000;
 
 export function isPixelDataTag(tag: number): boolean {
   return tag === PIXEL_DATA || tag === FLOAT_PIXEL_DATA || tag === DOUBLE_FLOAT_PIXEL_DATA;
@@ -84,6 +86,8 @@ function cannotUnderstand(message: string): DicomInstanceError {
 }
 
 export class DatasetParser {
+  private elementCount = 0;
+
   constructor(private readonly win: ByteWindow) {}
 
   /**
@@ -91,6 +95,7 @@ export class DatasetParser {
    * when `stopAtPixelData` (its header is returned, its value is not parsed).
    */
   parseTopLevel(start: number, syntax: Syntax, stopAtPixelData: boolean): TopLevelResult {
+    this.elementCount = 0;
     const elements: ParsedDataset = [];
     let pos = start;
     let pixelRepresentation = 0;
@@ -177,6 +182,12 @@ export class DatasetParser {
     if (tag === ITEM) {
       throw cannotUnderstand(`malformed data set: a sequence item (FFFE,E000) at byte ${pos} is outside any sequence`);
     }
+    if (++this.elementCount > MAX_ELEMENTS) {
+      throw new DicomInstanceError(
+        FailureReason.OutOfResources,
+        `the instance has more than ${MAX_ELEMENTS} attributes (counting those in sequences); the archive does not accept it`,
+      );
+    }
     const header = this.readHeader(pos, tag, syntax, pixelRepresentation);
     const valueOffset = pos + header.headerLength;
     const { vr } = header;
@@ -189,7 +200,7 @@ export class DatasetParser {
       throw cannotUnderstand(`malformed element ${tagLabel(tag)} at byte ${pos}: undefined length is not allowed for VR ${vr}`);
     }
 
-    const what = () => `element ${tagLabel(tag)}`;
+    const what = tag;
     if (vr === 'UN') {
       const reinterpreted = this.reinterpretUnknown(tag, valueOffset, header.length, syntax, depth, pixelRepresentation);
       if (reinterpreted) return reinterpreted;
@@ -225,7 +236,7 @@ export class DatasetParser {
     const known = implicitVr(tag, pixelRepresentation, length);
     if (known === 'UN') return undefined;
     if (known === 'SQ') {
-      this.win.ensureInFile(valueOffset, length, () => `element ${tagLabel(tag)}`);
+      this.win.ensureInFile(valueOffset, length, tag);
       try {
         return this.parseSequence(tag, 'SQ', valueOffset, length, IMPLICIT_LITTLE, depth);
       } catch (error) {
@@ -234,7 +245,7 @@ export class DatasetParser {
       }
     }
     if (!BINARY_VRS.has(known) || length <= INLINE_BINARY_MAX) {
-      this.win.bytes(valueOffset, length, () => `element ${tagLabel(tag)}`);
+      this.win.bytes(valueOffset, length, tag);
     }
     return {
       element: { tag, vr: known, offset: valueOffset, length, littleEndian: syntax.littleEndian },
@@ -254,7 +265,7 @@ export class DatasetParser {
     const end = length === undefined ? undefined : valueOffset + length;
     let pos = valueOffset;
     while (end === undefined || pos < end) {
-      const what = () => `sequence ${tagLabel(tag)}`;
+      const what = tag;
       const header = this.win.bytes(pos, 8, what);
       const itemTag = readUint32Tag(header, 0, syntax.littleEndian);
       const itemLength = syntax.littleEndian ? header.readUInt32LE(4) : header.readUInt32BE(4);
@@ -292,7 +303,7 @@ export class DatasetParser {
   private skipEncapsulated(tag: number, valueOffset: number, syntax: Syntax): { element: ParsedElement; next: number } {
     let pos = valueOffset;
     for (;;) {
-      const header = this.win.bytes(pos, 8, () => `encapsulated value ${tagLabel(tag)}`);
+      const header = this.win.bytes(pos, 8, tag);
       const itemTag = readUint32Tag(header, 0, syntax.littleEndian);
       const itemLength = header.readUInt32LE(4);
       if (itemTag === SEQUENCE_DELIMITATION) {
@@ -309,13 +320,13 @@ export class DatasetParser {
       if (itemTag !== ITEM || itemLength === UNDEFINED_LENGTH) {
         throw cannotUnderstand(`malformed encapsulated value ${tagLabel(tag)}: expected a fragment item at byte ${pos}`);
       }
-      this.win.ensureInFile(pos + 8, itemLength, () => `a fragment of ${tagLabel(tag)}`);
+      this.win.ensureInFile(pos + 8, itemLength, tag);
       pos += 8 + itemLength;
     }
   }
 
   private readTag(pos: number, syntax: Syntax): number {
-    const b = this.win.bytes(pos, 4, () => 'the next element tag');
+    const b = this.win.bytes(pos, 4, 'the next element tag');
     return readUint32Tag(b, 0, syntax.littleEndian);
   }
 
@@ -325,7 +336,7 @@ export class DatasetParser {
     syntax: Syntax,
     pixelRepresentation: number,
   ): { vr: string; length: number; headerLength: number } {
-    const what = () => `the header of element ${tagLabel(tag)}`;
+    const what = tag;
     if (!syntax.explicitVr) {
       const b = this.win.bytes(pos, 8, what);
       const length = syntax.littleEndian ? b.readUInt32LE(4) : b.readUInt32BE(4);
@@ -352,7 +363,7 @@ export class DatasetParser {
 
   private readPixelRepresentation(element: ParsedElement): number {
     if (element.length < 2) return 0;
-    const b = this.win.bytes(element.offset, 2, () => 'Pixel Representation');
+    const b = this.win.bytes(element.offset, 2, element.tag);
     return element.littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0);
   }
 }

@@ -67,9 +67,16 @@ export function dictionaryVr(tag: number): string | undefined {
   return DicomMetaDictionary.dictionary[tagHex(tag)]?.vr;
 }
 
+const hexCache = new Map<number, string>();
+
 /** 0x00100010 -> '00100010' */
 export function tagHex(tag: number): string {
-  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  let hex = hexCache.get(tag);
+  if (hex === undefined) {
+    hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+    if (hexCache.size < 100_000) hexCache.set(tag, hex);
+  }
+  return hex;
 }
 
 /** 0x00100010 -> '(0010,0010)', for messages. */

@@ -5,7 +5,7 @@
  */
 import { ByteWindow } from './byte-window.ts';
 import { textDecoderFor, type TextDecodeFn } from './character-set.ts';
-import { tagHex, tagLabel } from './dicom-dictionary.ts';
+import { tagHex } from './dicom-dictionary.ts';
 import { BINARY_VRS, INLINE_BINARY_MAX, type ParsedDataset, type ParsedElement } from './dataset-parser.ts';
 import type { BulkDataElement, DicomJsonAttribute, DicomJsonDataset } from './parsed-instance.ts';
 
@@ -27,6 +27,8 @@ export interface DicomJsonBuildOptions {
   bulkDataUriBase: string;
   /** Receives one entry per value served by reference. */
   bulkData: BulkDataElement[];
+  /** Specific Character Set in force where this data set sits (for elements after Pixel Data: the top level's). */
+  characterSet?: string[];
 }
 
 /** All text in DICOM JSON is Unicode, so the metadata declares UTF-8 (as dcmtk's dcm2json does). */
@@ -34,8 +36,8 @@ const UTF8_CHARACTER_SET: DicomJsonAttribute = { vr: 'CS', Value: ['ISO_IR 192']
 
 export function buildDicomJson(dataset: ParsedDataset, options: DicomJsonBuildOptions): DicomJsonDataset {
   const builder = new DicomJsonBuilder(options);
-  const json = builder.dataset(dataset, [], textDecoderFor([]));
-  if (!json['00080005'] && builder.sawNonAscii) {
+  const json = builder.dataset(dataset, '', textDecoderFor(options.characterSet ?? []));
+  if (!json['00080005'] && !options.characterSet && builder.sawNonAscii) {
     // Non-ASCII text without a declared character set (decoded as UTF-8 or Latin-1): declare it now.
     json['00080005'] = UTF8_CHARACTER_SET;
     return Object.fromEntries(Object.entries(json).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -53,7 +55,7 @@ export function specificCharacterSetOf(dataset: ParsedDataset, win: ByteWindow):
 
 /** The raw text of a value (ASCII VRs), without padding. */
 export function asciiValue(win: ByteWindow, element: ParsedElement): string {
-  const bytes = win.bytes(element.offset, element.length, () => `element ${tagLabel(element.tag)}`);
+  const bytes = win.bytes(element.offset, element.length, element.tag);
   return trimPadding(bytes.toString('latin1'), true);
 }
 
@@ -67,27 +69,34 @@ class DicomJsonBuilder {
 
   constructor(private readonly options: DicomJsonBuildOptions) {}
 
-  dataset(dataset: ParsedDataset, path: string[], inherited: TextDecodeFn): DicomJsonDataset {
-    const charset = dataset.find((e) => e.tag === SPECIFIC_CHARACTER_SET);
-    const decode = charset ? textDecoderFor(specificCharacterSetOf(dataset, this.options.win)) : inherited;
+  /** `prefix`: the bulk data path of the data set, '' at the top level, else ending with '/'. */
+  dataset(dataset: ParsedDataset, prefix: string, inherited: TextDecodeFn): DicomJsonDataset {
+    let decode = inherited;
     const json: DicomJsonDataset = {};
     for (const element of dataset) {
-      if (!isAttribute(element.tag)) continue;
-      const key = tagHex(element.tag);
-      json[key] = element.tag === SPECIFIC_CHARACTER_SET ? UTF8_CHARACTER_SET : this.attribute(element, [...path, key], decode);
+      const { tag } = element;
+      if (!isAttribute(tag)) continue;
+      const key = tagHex(tag);
+      if (tag === SPECIFIC_CHARACTER_SET) {
+        // Always the first attribute of a data set but (0008,0001), so it precedes every text value.
+        decode = textDecoderFor(specificCharacterSetOf(dataset, this.options.win));
+        json[key] = UTF8_CHARACTER_SET;
+        continue;
+      }
+      json[key] = this.attribute(element, prefix, key, decode);
     }
     return json;
   }
 
-  private attribute(element: ParsedElement, path: string[], decode: TextDecodeFn): DicomJsonAttribute {
+  private attribute(element: ParsedElement, prefix: string, key: string, decode: TextDecodeFn): DicomJsonAttribute {
     const { vr } = element;
     if (element.items) {
       if (element.items.length === 0) return { vr: 'SQ' };
-      return { vr: 'SQ', Value: element.items.map((item, i) => this.dataset(item, [...path, String(i)], decode)) };
+      return { vr: 'SQ', Value: element.items.map((item, i) => this.dataset(item, `${prefix}${key}/${i}/`, decode)) };
     }
-    if (BINARY_VRS.has(vr) || element.encapsulated) return this.binary(element, path);
+    if (BINARY_VRS.has(vr) || element.encapsulated) return this.binary(element, prefix + key);
     if (element.length === 0) return { vr };
-    const bytes = this.options.win.bytes(element.offset, element.length, () => `element ${tagLabel(element.tag)}`);
+    const bytes = this.options.win.bytes(element.offset, element.length, element.tag);
     const values = decodeValues(vr, bytes, element.littleEndian, (b) => {
       const text = decode(b);
       if (!this.sawNonAscii && /[^\x00-\x7f]/.test(text)) this.sawNonAscii = true;
@@ -96,15 +105,14 @@ class DicomJsonBuilder {
     return values.length === 0 || values.every((v) => v === null) ? { vr } : { vr, Value: values };
   }
 
-  private binary(element: ParsedElement, path: string[]): DicomJsonAttribute {
+  private binary(element: ParsedElement, bulkPath: string): DicomJsonAttribute {
     const vr = element.encapsulated ? 'OB' : element.vr;
     if (element.alwaysBulk || element.encapsulated || element.length > INLINE_BINARY_MAX) {
-      const bulkPath = path.join('/');
       this.options.bulkData.push({ path: bulkPath, vr, span: { offset: element.offset, length: element.length } });
       return { vr, BulkDataURI: `${this.options.bulkDataUriBase}/${bulkPath}` };
     }
     if (element.length === 0) return { vr };
-    let bytes = this.options.win.bytes(element.offset, element.length, () => `element ${tagLabel(element.tag)}`);
+    let bytes = this.options.win.bytes(element.offset, element.length, element.tag);
     const swap = SWAP_SIZE[vr];
     if (!element.littleEndian && swap) bytes = swapBytes(bytes, swap);
     return { vr, InlineBinary: bytes.toString('base64') };

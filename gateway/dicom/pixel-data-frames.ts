@@ -90,19 +90,21 @@ interface Item {
   span: FileSpan;
 }
 
-export async function encapsulatedFrames(
+export function encapsulatedFrames(
   reader: PositionalReader,
   header: PixelDataHeader,
   ts: TransferSyntax,
   attrs: ImagePixelAttributes,
   extendedOffsetTable: ExtendedOffsetTable | undefined,
-): Promise<PixelDataLayout> {
+): PixelDataLayout {
   if (header.length !== undefined) {
     throw cannotUnderstand(
       `Pixel Data has a defined length (${header.length} bytes) but transfer syntax ${ts.uid} (${ts.name}) requires encapsulated (fragmented) pixel data`,
     );
   }
-  const { items, delimiterOffset } = await readItems(reader, header.valueOffset);
+  const direct = extendedOffsetTable && framesFromExtendedOffsetTable(reader, header, extendedOffsetTable, attrs.numberOfFrames);
+  if (direct && ts.pixelEncoding !== 'video') return direct;
+  const { items, delimiterOffset } = readItems(reader, header.valueOffset);
   if (items.length === 0) throw cannotUnderstand('encapsulated Pixel Data has no Basic Offset Table item (PS3.5 A.4)');
   const [bot, ...fragments] = items;
   const span = { offset: header.valueOffset, length: delimiterOffset - header.valueOffset };
@@ -119,7 +121,7 @@ export async function encapsulatedFrames(
     return { frames: groupByStarts(fragments, extendedOffsetTable.offsets, n, base, 'Extended Offset Table (7FE0,0001)'), span, end };
   }
   if (bot.span.length > 0) {
-    const table = await reader.bytes(bot.span.offset, bot.span.length - (bot.span.length % 4), () => 'the Basic Offset Table');
+    const table = reader.bytes(bot.span.offset, bot.span.length - (bot.span.length % 4), 'the Basic Offset Table');
     const offsets: number[] = [];
     for (let at = 0; at < table.length; at += 4) offsets.push(table.readUInt32LE(at));
     return { frames: groupByStarts(fragments, offsets, n, base, 'Basic Offset Table'), span, end };
@@ -129,7 +131,7 @@ export async function encapsulatedFrames(
   if (fragments.length < n) {
     throw cannotUnderstand(`encapsulated Pixel Data has ${fragments.length} fragments for ${n} frames (at least one fragment per frame is required)`);
   }
-  const starts = await frameStartsFromMarkers(reader, fragments, ts);
+  const starts = frameStartsFromMarkers(reader, fragments, ts);
   if (starts === undefined || starts.length !== n) {
     throw cannotUnderstand(
       `cannot tell where each of the ${n} frames starts among ${fragments.length} fragments: there is no Basic or Extended ` +
@@ -139,11 +141,46 @@ export async function encapsulatedFrames(
   return { frames: groupByStarts(fragments, starts.map((i) => fragments[i].headerOffset - base), n, base, 'start markers'), span, end };
 }
 
-async function readItems(reader: PositionalReader, start: number): Promise<{ items: Item[]; delimiterOffset: number }> {
+/**
+ * With an Extended Offset Table (one fragment per frame, PS3.3 C.7.6.3.1.8) the frames are known without walking
+ * the fragments: only the Basic Offset Table item, each frame's item header and the final delimiter are checked
+ * (`undefined` if anything does not match, then the fragments are walked).
+ */
+function framesFromExtendedOffsetTable(
+  reader: PositionalReader,
+  header: PixelDataHeader,
+  table: ExtendedOffsetTable,
+  n: number,
+): PixelDataLayout | undefined {
+  const { offsets, lengths } = table;
+  if (!lengths || offsets.length !== n || lengths.length !== n) return undefined;
+  const botHeader = reader.bytes(header.valueOffset, 8, 'the Basic Offset Table item');
+  if (readUint32Tag(botHeader, 0, true) !== ITEM) return undefined;
+  const base = header.valueOffset + 8 + botHeader.readUInt32LE(4);
+  const frames: FileSpan[][] = [];
+  let expected = 0;
+  for (let i = 0; i < n; i++) {
+    if (offsets[i] !== expected) return undefined;
+    const itemOffset = base + offsets[i];
+    if (itemOffset + 8 + lengths[i] > reader.fileSize) return undefined;
+    const item = reader.bytes(itemOffset, 8, 'a pixel data fragment');
+    if (readUint32Tag(item, 0, true) !== ITEM || item.readUInt32LE(4) !== lengths[i]) return undefined;
+    frames.push([{ offset: itemOffset + 8, length: lengths[i] }]);
+    expected = offsets[i] + 8 + lengths[i];
+  }
+  const delimiterOffset = base + expected;
+  if (delimiterOffset + 8 > reader.fileSize) return undefined;
+  if (readUint32Tag(reader.bytes(delimiterOffset, 8, 'the sequence delimitation item'), 0, true) !== SEQUENCE_DELIMITATION) {
+    return undefined;
+  }
+  return { frames, span: { offset: header.valueOffset, length: delimiterOffset - header.valueOffset }, end: delimiterOffset + 8 };
+}
+
+function readItems(reader: PositionalReader, start: number): { items: Item[]; delimiterOffset: number } {
   const items: Item[] = [];
   let pos = start;
   for (;;) {
-    const h = await reader.bytes(pos, 8, () => 'encapsulated Pixel Data (its sequence delimitation item is missing)');
+    const h = reader.bytes(pos, 8, 'encapsulated Pixel Data (its sequence delimitation item is missing)');
     const tag = readUint32Tag(h, 0, true);
     const length = h.readUInt32LE(4);
     if (tag === SEQUENCE_DELIMITATION) return { items, delimiterOffset: pos };
@@ -182,13 +219,13 @@ function groupByStarts(fragments: Item[], offsets: number[], n: number, base: nu
 }
 
 /** Indexes of the fragments that start a frame, from codestream start markers; undefined when the codec has none. */
-async function frameStartsFromMarkers(reader: PositionalReader, fragments: Item[], ts: TransferSyntax): Promise<number[] | undefined> {
+function frameStartsFromMarkers(reader: PositionalReader, fragments: Item[], ts: TransferSyntax): number[] | undefined {
   const isStart = START_MARKERS[ts.pixelEncoding];
   if (!isStart) return undefined;
   const starts: number[] = [];
   for (let i = 0; i < fragments.length; i++) {
     const { offset, length } = fragments[i].span;
-    const head = await reader.bytes(offset, Math.min(12, length), () => 'a pixel data fragment');
+    const head = reader.bytes(offset, Math.min(12, length), 'a pixel data fragment');
     if (isStart(head)) starts.push(i);
   }
   if (starts[0] !== 0) return [];

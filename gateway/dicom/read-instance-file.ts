@@ -3,7 +3,7 @@
  * its frames, reading only the attributes before Pixel Data and the item headers of encapsulated pixel data.
  * A 1 GB multi-frame file costs a few kilobytes of reads.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { ByteWindow, NeedBytes } from './byte-window.ts';
 import {
   DatasetParser,
@@ -11,7 +11,7 @@ import {
   type ParsedElement,
   type PixelDataHeader,
 } from './dataset-parser.ts';
-import { tagLabel } from './dicom-dictionary.ts';
+import { tagHex, tagLabel } from './dicom-dictionary.ts';
 import { asciiValue, buildDicomJson, specificCharacterSetOf } from './dicom-json.ts';
 import { DicomInstanceError, FailureReason } from './dicom-status.ts';
 import { readInstanceSummary } from './instance-summary.ts';
@@ -41,7 +41,7 @@ export interface ReadInstanceOptions {
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024 * 1024;
-const DEFAULT_INITIAL_READ = 256 * 1024;
+const DEFAULT_INITIAL_READ = 64 * 1024;
 /** A missing range this close after a segment extends it rather than starting a new one. */
 const EXTEND_GAP = 256 * 1024;
 const MIN_SEGMENT = 64 * 1024;
@@ -60,12 +60,12 @@ const EXTENDED_OFFSET_TABLE = 0x7fe00001;
 const EXTENDED_OFFSET_TABLE_LENGTHS = 0x7fe00002;
 
 export async function readInstanceFile(filePath: string, options: ReadInstanceOptions = {}): Promise<ParsedInstance> {
-  const file = await open(filePath, 'r');
+  // Synchronous I/O on purpose (see positional-reader.ts): a few page-cache reads of a freshly spooled file.
+  const fd = openSync(filePath, 'r');
   try {
-    const { size } = await file.stat();
-    return await new InstanceFileReader(file, size, options).read();
+    return new InstanceFileReader(fd, fstatSync(fd).size, options).read();
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 
@@ -93,7 +93,7 @@ class InstanceFileReader {
   private readonly maxHeaderBytes: number;
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly fd: number,
     private readonly size: number,
     private readonly options: ReadInstanceOptions,
   ) {
@@ -102,39 +102,37 @@ class InstanceFileReader {
     this.maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   }
 
-  async read(): Promise<ParsedInstance> {
-    await this.readSegment(0, Math.min(this.size, this.options.initialReadBytes ?? DEFAULT_INITIAL_READ));
+  read(): ParsedInstance {
+    this.readSegment(0, Math.min(this.size, this.options.initialReadBytes ?? DEFAULT_INITIAL_READ));
     this.checkPreamble();
-    const meta = await this.retrying(() => this.readFileMeta());
+    const meta = this.retrying(() => this.readFileMeta());
     const syntax = meta.transferSyntax;
-    const top = await this.retrying(() => this.parser.parseTopLevel(meta.end, syntax, true), meta);
+    const top = this.retrying(() => this.parser.parseTopLevel(meta.end, syntax, true), meta);
     const uids = this.checkUids(top.elements, meta);
 
+    const characterSet = specificCharacterSetOf(top.elements, this.win);
     const bulkData: BulkDataElement[] = [];
     const bulkDataUriBase =
       `${BULKDATA_ROOT_PLACEHOLDER}/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}` +
       `/instances/${uids.sopInstanceUID}/bulkdata`;
-    const elements: ParsedDataset = [...top.elements];
+    let metadata: DicomJsonDataset = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData });
     let frames: FileSpan[][] = [];
     let numberOfFrames = 0;
 
     if (top.pixelData) {
-      const headerJson = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData: [] });
-      const attrs = pixelAttributes(headerJson, uids);
-      const layout = await this.locateFrames(top.pixelData, syntax, attrs, top.elements, uids);
+      const attrs = pixelAttributes(metadata, uids);
+      const layout = this.locateFrames(top.pixelData, syntax, attrs, top.elements, uids);
       frames = layout.frames;
       numberOfFrames = attrs.numberOfFrames;
-      elements.push(pixelDataElement(top.pixelData, syntax, layout.span));
+      const rest: ParsedDataset = [pixelDataElement(top.pixelData, syntax, layout.span)];
       if (layout.end < this.size) {
         // Attributes after Pixel Data are rare (e.g. Digital Signatures Sequence) but are attributes all the same.
-        const tail = await this.retrying(() => this.parser.parseTopLevel(layout.end, syntax, false), meta);
-        const present = new Set(elements.map((e) => e.tag));
-        elements.push(...tail.elements.filter((e) => !present.has(e.tag)));
+        const tail = this.retrying(() => this.parser.parseTopLevel(layout.end, syntax, false), meta);
+        rest.push(...tail.elements.filter((e) => !(tagHex(e.tag) in metadata) && e.tag !== top.pixelData?.tag));
       }
+      metadata = { ...metadata, ...buildDicomJson(rest, { win: this.win, bulkDataUriBase, bulkData, characterSet }) };
     }
 
-    const metadata: DicomJsonDataset = buildDicomJson(elements, { win: this.win, bulkDataUriBase, bulkData });
-    const characterSet = specificCharacterSetOf(top.elements, this.win);
     return {
       transferSyntaxUID: syntax.uid,
       ...uids,
@@ -152,7 +150,7 @@ class InstanceFileReader {
         `not a DICOM Part 10 file: it is only ${this.size} bytes long (a Part 10 file starts with a 128-byte preamble and "DICM")`,
       );
     }
-    const magic = this.win.bytes(PREAMBLE_LENGTH, 4, () => 'the DICM prefix').toString('latin1');
+    const magic = this.win.bytes(PREAMBLE_LENGTH, 4, 'the DICM prefix').toString('latin1');
     if (magic !== 'DICM') {
       throw cannotUnderstand(
         'not a DICOM Part 10 file: there is no "DICM" prefix after the 128-byte preamble (PS3.10 7.1). A bare data set ' +
@@ -201,18 +199,18 @@ class InstanceFileReader {
     return { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID };
   }
 
-  private async locateFrames(
+  private locateFrames(
     header: PixelDataHeader,
     syntax: TransferSyntax,
     attrs: ImagePixelAttributes,
     elements: ParsedDataset,
     uids: InstanceUids,
-  ): Promise<PixelDataLayout> {
+  ): PixelDataLayout {
     try {
       if (!syntax.encapsulated) return nativeFrames(header, attrs, this.size);
-      const reader = new PositionalReader(this.file, this.win);
-      const eot = await readExtendedOffsetTable(reader, elements);
-      return await encapsulatedFrames(reader, header, syntax, attrs, eot);
+      const reader = new PositionalReader(this.fd, this.win);
+      const eot = readExtendedOffsetTable(reader, elements);
+      return encapsulatedFrames(reader, header, syntax, attrs, eot);
     } catch (error) {
       if (error instanceof DicomInstanceError && !error.sopInstanceUID) {
         throw new DicomInstanceError(error.failureReason, error.message, uids.sopClassUID, uids.sopInstanceUID);
@@ -222,13 +220,13 @@ class InstanceFileReader {
   }
 
   /** Runs a parse, reading the bytes it asks for until it has them all. */
-  private async retrying<T>(parse: () => T, meta?: FileMeta): Promise<T> {
+  private retrying<T>(parse: () => T, meta?: FileMeta): T {
     for (;;) {
       try {
         return parse();
       } catch (error) {
         if (error instanceof NeedBytes) {
-          await this.fetch(error.offset, error.length, meta);
+          this.fetch(error.offset, error.length, meta);
           continue;
         }
         if (error instanceof DicomInstanceError && meta && !error.sopInstanceUID) {
@@ -239,7 +237,7 @@ class InstanceFileReader {
     }
   }
 
-  private async fetch(offset: number, length: number, meta?: FileMeta): Promise<void> {
+  private fetch(offset: number, length: number, meta?: FileMeta): void {
     const near = this.win.segmentList.find((s) => offset >= s.offset && offset <= s.offset + s.bytes.length + EXTEND_GAP);
     let start: number;
     let end: number;
@@ -247,8 +245,9 @@ class InstanceFileReader {
       start = near.offset;
       end = Math.max(near.offset + 2 * near.bytes.length, offset + length);
     } else {
+      // Sized like everything held so far, so that headers with many large values need few re-parses.
       start = offset;
-      end = offset + Math.max(length, MIN_SEGMENT);
+      end = offset + Math.max(length, MIN_SEGMENT, this.win.heldBytes);
     }
     end = Math.min(end, this.size);
     const held = this.win.heldBytes - (near ? near.bytes.length : 0) + (end - start);
@@ -262,12 +261,12 @@ class InstanceFileReader {
       );
     }
     if (near) this.win.remove(near);
-    await this.readSegment(start, end - start);
+    this.readSegment(start, end - start);
   }
 
-  private async readSegment(offset: number, length: number): Promise<void> {
+  private readSegment(offset: number, length: number): void {
     const bytes = Buffer.allocUnsafe(length);
-    await readFully(this.file, bytes, offset);
+    readFully(this.fd, bytes, offset);
     this.win.add({ offset, bytes });
   }
 }
@@ -324,17 +323,17 @@ function pixelDataElement(header: PixelDataHeader, syntax: TransferSyntax, span:
   };
 }
 
-async function readExtendedOffsetTable(reader: PositionalReader, elements: ParsedDataset): Promise<ExtendedOffsetTable | undefined> {
+function readExtendedOffsetTable(reader: PositionalReader, elements: ParsedDataset): ExtendedOffsetTable | undefined {
   const table = elements.find((e) => e.tag === EXTENDED_OFFSET_TABLE);
   if (!table || table.length === 0) return undefined;
-  const offsets = await readUint64s(reader, table);
+  const offsets = readUint64s(reader, table);
   const lengthsElement = elements.find((e) => e.tag === EXTENDED_OFFSET_TABLE_LENGTHS);
-  const lengths = lengthsElement ? await readUint64s(reader, lengthsElement) : undefined;
+  const lengths = lengthsElement ? readUint64s(reader, lengthsElement) : undefined;
   return { offsets, lengths };
 }
 
-async function readUint64s(reader: PositionalReader, element: ParsedElement): Promise<number[]> {
-  const bytes = await reader.bytes(element.offset, element.length - (element.length % 8), () => `element ${tagLabel(element.tag)}`);
+function readUint64s(reader: PositionalReader, element: ParsedElement): number[] {
+  const bytes = reader.bytes(element.offset, element.length - (element.length % 8), element.tag);
   const values: number[] = [];
   for (let at = 0; at < bytes.length; at += 8) values.push(Number(bytes.readBigUInt64LE(at)));
   return values;

@@ -173,10 +173,17 @@ describe('generateMultiFrame', () => {
       generateMultiFrame({ frames: 5, rows: 32, columns: 32, seed: 'mf', encoding: 'rle-no-offset-table' }),
       'mf-rle-nobot.dcm',
     );
-    const [a, b, c] = await Promise.all([native, rle, noTable].map((f) => readInstanceFile(f)));
+    const eot = files.write(
+      generateMultiFrame({ frames: 5, rows: 32, columns: 32, seed: 'mf', encoding: 'rle-extended-offset-table' }),
+      'mf-rle-eot.dcm',
+    );
+    const [a, b, c, e] = await Promise.all([native, rle, noTable, eot].map((f) => readInstanceFile(f)));
     expect(a.frames).toHaveLength(5);
     expect(b.frames).toHaveLength(5);
-    expect(c.frames.map((f) => f.map((s) => s.length))).toEqual(b.frames.map((f) => f.map((s) => s.length)));
+    const lengths = (p: typeof a) => p.frames.map((f) => f.map((s) => s.length));
+    expect(lengths(c)).toEqual(lengths(b));
+    expect(lengths(e)).toEqual(lengths(b));
+    expect(e.metadata['7FE00001'].vr).toBe('OV');
     if (hasCommand('dcmdrle')) {
       const decoded = path.join(files.dir, 'mf-decoded.dcm');
       execFileSync('dcmdrle', [rle, decoded]);
