@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { keepAliveAgent } from './http-client.ts';
 import { freePort } from './free-port.ts';
-import { spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
+import { endedStatus, spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
 
 const run = promisify(execFile);
 
@@ -50,6 +50,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
       target: { name: 'astreinte', root: `${origin}/dicomweb`, headers: { authorization: `Bearer ${token}` }, agent: keepAliveAgent(concurrency) },
       version: `Astreinte ${version} (${gitRevision(repoRoot)})`,
       logFile,
+      ended: () => endedStatus(child),
       stop,
     };
   } catch (error) {

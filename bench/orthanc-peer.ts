@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { keepAliveAgent } from './http-client.ts';
 import { freePort } from './free-port.ts';
-import { spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
+import { endedStatus, spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
 
 const ORTHANC = '/usr/sbin/Orthanc';
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
@@ -61,6 +61,7 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
     target: { name: 'orthanc', root: `${origin}/dicom-web`, headers: {}, agent: keepAliveAgent(concurrency) },
     version: `Orthanc ${system.Version ?? '?'}, DICOMweb plugin ${plugin.Version ?? '?'}`,
     logFile,
+    ended: () => endedStatus(child),
     stop: () => stopChild(child, 15_000),
   };
 }

@@ -4,7 +4,7 @@
 //   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
 //   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
 // `tsx bench/run-bench.ts --render bench/results/<file>.json` rewrites docs/benchmarks.md from a saved run.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { collect, loadStudyGenerator } from './test-data-source.ts';
 import { memoryWorkload, queryKeysOf, queryWorkloads, retrieveWorkloads, stowWorkloads, type BenchData, type Metric, type WorkloadOptions } from './workloads.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = path.join(repoRoot, 'bench/results');
 const quick = process.env.BENCH_QUICK === '1';
 const concurrency = 4;
 
@@ -81,6 +82,7 @@ async function runPhase(name: string, errors: string[], task: () => Promise<Metr
 }
 
 let running: RunningServer | undefined;
+let workDir: string | undefined;
 
 async function benchServer(start: () => Promise<RunningServer>, data: BenchData, label: string): Promise<ServerRun> {
   const started = performance.now();
@@ -95,18 +97,32 @@ async function benchServer(start: () => Promise<RunningServer>, data: BenchData,
   log(`${server.version} ready (pid ${server.pid})`);
   const errors: string[] = [];
   const metrics: Metric[] = [];
+  const phases: [string, () => Promise<Metric[]>][] = [
+    ['STOW-RS', () => stowWorkloads(server.target, data, workloadOptions)],
+    ['WADO-RS and series QIDO', () => retrieveWorkloads(server.target, data, workloadOptions)],
+    ['QIDO-RS on a growing index', () => queryWorkloads(server.target, data, workloadOptions)],
+    ['memory while ingesting a large study', () => memoryWorkload(server.target, server.pid, data, workloadOptions)],
+  ];
   try {
-    metrics.push(...(await runPhase('STOW-RS', errors, () => stowWorkloads(server.target, data, workloadOptions))));
-    metrics.push(...(await runPhase('WADO-RS and series QIDO', errors, () => retrieveWorkloads(server.target, data, workloadOptions))));
-    metrics.push(...(await runPhase('QIDO-RS on a growing index', errors, () => queryWorkloads(server.target, data, workloadOptions))));
-    metrics.push(...(await runPhase('memory while ingesting a large study', errors, () => memoryWorkload(server.target, server.pid, data, workloadOptions))));
+    for (const [name, task] of phases) {
+      if (server.ended()) break;
+      metrics.push(...(await runPhase(name, errors, task)));
+    }
   } finally {
+    const ended = server.ended();
+    if (ended) errors.push(`the server process ended during the run (${ended})`);
     log(`stopping ${server.name}`);
     server.target.agent.destroy();
     await server.stop();
     running = undefined;
   }
-  const error = errors.length > 0 ? `${errors.join(' | ')} (log: ${server.logFile})` : undefined;
+  let error: string | undefined;
+  if (errors.length > 0) {
+    const keptLog = path.join(resultsDir, `${server.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+    mkdirSync(resultsDir, { recursive: true });
+    if (existsSync(server.logFile)) copyFileSync(server.logFile, keptLog);
+    error = `${errors.join(' | ')} (server log: ${path.relative(repoRoot, keptLog)})`;
+  }
   return { name: server.name, version: server.version, metrics, error, durationMs: performance.now() - started };
 }
 
@@ -116,7 +132,7 @@ function requestedServers(): string[] {
 
 async function main(): Promise<void> {
   const runStarted = performance.now();
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-bench-'));
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-bench-'));
   // Run as root, the embedded PostgreSQL runs as the postgres user, which must traverse this directory.
   chmodSync(workDir, 0o755);
   const notes: string[] = [];
@@ -126,7 +142,7 @@ async function main(): Promise<void> {
     const ceilings = await measureCeilings(workDir, sizes);
     const { data, source } = await generateData();
     for (const name of requestedServers()) {
-      const serverDir = path.join(workDir, name);
+      const serverDir = path.join(workDir as string, name);
       mkdirSync(serverDir, { recursive: true });
       if (name === 'orthanc') {
         const missing = ensureOrthancInstalled(repoRoot);
@@ -168,7 +184,6 @@ async function main(): Promise<void> {
 
 function writeOutputs(report: BenchReport): void {
   process.stdout.write(`\n${consoleTable(report)}\n`);
-  const resultsDir = path.join(repoRoot, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const jsonFile = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}${report.quick ? '-quick' : ''}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -184,7 +199,10 @@ function writeOutputs(report: BenchReport): void {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping`);
-    void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (running?.stop() ?? Promise.resolve()).finally(() => {
+      if (workDir && process.env.BENCH_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 }
 

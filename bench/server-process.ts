@@ -11,7 +11,15 @@ export interface RunningServer {
   /** e.g. "Orthanc 1.10.1, DICOMweb plugin 1.7" */
   version: string;
   logFile: string;
+  /** How the process ended when it is no longer running ("exit code 1", "signal SIGKILL"), else undefined. */
+  ended: () => string | undefined;
   stop: () => Promise<void>;
+}
+
+export function endedStatus(child: ChildProcess): string | undefined {
+  if (child.exitCode !== null) return `exit code ${child.exitCode}`;
+  if (child.signalCode !== null) return `signal ${child.signalCode}`;
+  return undefined;
 }
 
 export function spawnLogged(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; logFile: string }): ChildProcess {
