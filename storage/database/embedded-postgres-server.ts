@@ -138,7 +138,7 @@ export class EmbeddedPostgresServer {
       }
       if (state.kind !== 'in-use') {
         await this.pgCtlStart(dir, runAs);
-        await writeFile(path.join(dir, OWNER_FILE), `${process.pid}\n`);
+        await writeFile(path.join(dir, OWNER_FILE), `${processIdentity(process.pid)}\n`);
         this.ownsServer = true;
       }
     });
@@ -301,8 +301,9 @@ async function inspectPostmaster(dir: string): Promise<PostmasterState> {
   const pid = await readPostmasterPid(dir);
   if (pid === undefined) return { kind: 'none' };
   if (!isAlive(pid) || !(await runsInDirectory(pid, dir))) return { kind: 'stale', pid };
-  const ownerPid = Number.parseInt(await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(ownerPid) && ownerPid !== process.pid && isAlive(ownerPid)) {
+  const owner = (await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => '')).trim();
+  const ownerPid = Number.parseInt(owner, 10);
+  if (Number.isInteger(ownerPid) && ownerPid !== process.pid && isAlive(ownerPid) && processIdentity(ownerPid) === owner) {
     return { kind: 'in-use', pid, ownerPid };
   }
   return { kind: 'orphan', pid };
@@ -327,6 +328,20 @@ function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return os.platform() !== 'linux';
+  }
+}
+
+/**
+ * A process as '<pid> <start time>' (Linux: clock ticks since boot, /proc/<pid>/stat field 22), so that a pid
+ * reused by another process after a crash is not mistaken for the one that started the server.
+ */
+function processIdentity(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${pid} ${fields[19]}`;
+  } catch {
+    return String(pid);
   }
 }
 
