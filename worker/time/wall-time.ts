@@ -108,6 +108,24 @@ export function instantAt(
   timeZone: string,
   disambiguation: Disambiguation = 'compatible',
 ): Date {
+  // Rota boundaries repeat (every weekday at 18:30...): remember conversions, Intl formatting is the cost.
+  const key = `${timeZone}|${wall.year}-${wall.month}-${wall.day}T${wall.hour ?? 0}:${wall.minute ?? 0}:${wall.second ?? 0}.${wall.millisecond ?? 0}|${disambiguation}`;
+  const cached = conversions.get(key);
+  if (cached !== undefined) return new Date(cached);
+  const result = convert(wall, timeZone, disambiguation);
+  if (conversions.size >= MAX_CACHED_CONVERSIONS) conversions.clear();
+  conversions.set(key, result.getTime());
+  return result;
+}
+
+const MAX_CACHED_CONVERSIONS = 50_000;
+const conversions = new Map<string, number>();
+
+function convert(
+  wall: LocalDate & { hour?: number; minute?: number; second?: number; millisecond?: number },
+  timeZone: string,
+  disambiguation: Disambiguation,
+): Date {
   const w = {
     year: wall.year,
     month: wall.month,

@@ -1,0 +1,103 @@
+/**
+ * `astreinte oncall [--at <ISO time>] [--territory <id>] [--pool <id>]`: prints as JSON who is on call in
+ * each pool at that instant and under which rota entry (weekly pattern, public holiday, dated assignment).
+ * Without --at, uses the system clock (or ASTREINTE_NOW). A time without offset is read in the region's
+ * time zone. Config: ASTREINTE_CONFIG or the shipped default. Exit 0 printed, 1 configuration unusable,
+ * 2 wrong arguments.
+ */
+import { parseArgs } from 'node:util';
+import { loadRegionConfig } from '../../config/region/load-region-config.ts';
+import { formatProblem, RegionConfigError } from '../../config/region/region-config-error.ts';
+import { resolveRegionConfigPath } from '../../config/region/resolve-config-path.ts';
+import { onCallAnswerToJson } from '../../worker/oncall/on-call-json.ts';
+import { onCallAt, UnknownPoolError, UnknownTerritoryError } from '../../worker/oncall/resolve-on-call.ts';
+import { ClockConfigError, createClock } from '../../worker/time/clock.ts';
+import { formatInstant, parseInstant } from '../../worker/time/wall-time.ts';
+
+export const ONCALL_USAGE = `Usage: astreinte oncall [--at <ISO time>] [--territory <id>] [--pool <id>]
+
+Prints, as JSON, who is on call in each pool at that instant and under which rota entry.
+  --at         e.g. 2026-11-15T02:10:00+01:00, or 2026-11-15T02:10 (region's local time); default now
+  --territory  only that territory's pools and the regional ones
+  --pool       only that pool
+The region configuration is $ASTREINTE_CONFIG or config/examples/midi-pyrenees.yaml.
+`;
+
+interface Io {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+export async function runOncall(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = process): Promise<number> {
+  let values: { at?: string; territory?: string; pool?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        at: { type: 'string' },
+        territory: { type: 'string' },
+        pool: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    return usageError(io, (error as Error).message);
+  }
+  if (values.help) {
+    io.stdout.write(ONCALL_USAGE);
+    return 0;
+  }
+
+  const file = resolveRegionConfigPath(env);
+  let config;
+  try {
+    config = await loadRegionConfig(file);
+  } catch (error) {
+    if (!(error instanceof RegionConfigError)) throw error;
+    for (const problem of error.problems) io.stderr.write(`${formatProblem(file, problem)}\n`);
+    io.stderr.write(`astreinte oncall: the region configuration ${file} cannot be used (see astreinte config check)\n`);
+    return 1;
+  }
+
+  let at: Date;
+  if (values.at !== undefined) {
+    const parsed = parseInstant(values.at, config.region.timezone);
+    if (!parsed) {
+      return usageError(io, `--at ${JSON.stringify(values.at)} is not an ISO 8601 date and time (e.g. 2026-11-15T02:10:00+01:00)`);
+    }
+    at = parsed;
+  } else {
+    try {
+      at = createClock(env).now();
+    } catch (error) {
+      if (!(error instanceof ClockConfigError)) throw error;
+      io.stderr.write(`astreinte oncall: ${error.message}\n`);
+      return 1;
+    }
+  }
+
+  try {
+    const answers = onCallAt(config, at, {
+      ...(values.territory === undefined ? {} : { territory: values.territory }),
+      ...(values.pool === undefined ? {} : { pool: values.pool }),
+    });
+    const output = {
+      at: formatInstant(at, config.region.timezone),
+      region: config.region.id,
+      config: config.source,
+      pools: answers.map(onCallAnswerToJson),
+    };
+    io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UnknownPoolError || error instanceof UnknownTerritoryError) return usageError(io, error.message);
+    throw error;
+  }
+}
+
+function usageError(io: Io, message: string): number {
+  io.stderr.write(`astreinte oncall: ${message}\n\n${ONCALL_USAGE}`);
+  return 2;
+}
