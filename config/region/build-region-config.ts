@@ -6,6 +6,7 @@
 import { createHolidayCalendar } from '../../worker/time/public-holidays.ts';
 import { instantAt, parseDateTime, parseLocalDate } from '../../worker/time/wall-time.ts';
 import { parseDuration, parseWarningPoint } from './duration.ts';
+import { normalizeWords } from './normalize-words.ts';
 import {
   POOL_KINDS,
   WEEKDAYS,
@@ -96,18 +97,6 @@ export function escalationStepOf(raw: RegionFile['escalationChains'][number]['st
   if (typeof raw === 'string') return { kind: raw };
   if ('pool' in raw) return { kind: 'pool', pool: raw.pool };
   return { kind: 'reader', reader: raw.reader };
-}
-
-/** Lower case, accents removed, œ/æ spelled out, every run of other characters one space. */
-export function normalizeWords(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/œ/g, 'oe')
-    .replace(/æ/g, 'ae')
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
 }
 
 export function territoryTimezone(file: RegionFile, territoryId: string | undefined): string {

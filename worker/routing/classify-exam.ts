@@ -3,7 +3,7 @@
  * requested expertise): excluded (ultrasound...) with the reason, or one category among stroke, neuro,
  * cardiac, chest-tb-screening, general. Pure: no I/O, no clock.
  */
-import { normalizeWords } from '../../config/region/build-region-config.ts';
+import { normalizeWords } from '../../config/region/normalize-words.ts';
 import type { ExamCategory, Expertise, PriorityFlag, RegionConfig } from '../../config/region/region-config.ts';
 
 export interface StudyFacts {

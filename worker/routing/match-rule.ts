@@ -4,7 +4,7 @@
  * priority, the reading deadline and warning point, and the escalation chain, with a sentence saying
  * why. Pure: who is on call is decided afterwards by choosePool (worker/oncall/choose-pool.ts).
  */
-import { normalizeWords } from '../../config/region/build-region-config.ts';
+import { normalizeWords } from '../../config/region/normalize-words.ts';
 import type {
   EscalationChain,
   ExamCategory,
