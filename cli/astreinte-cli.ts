@@ -6,6 +6,9 @@ Commands:
   start                     run the gateway on embedded defaults (or as configured by the environment)
   token --role <role> [--site <FINESS>] [--user <id>] [--ttl <seconds>]
                             print a bearer token signed by the embedded key, and nothing else
+  config check [<file>]     validate a regional configuration (default: ASTREINTE_CONFIG or the Midi-Pyrénées example)
+  oncall --at <ISO time> [--territory <id>] [--pool <id>]
+                            print, as JSON, who is on call in each pool at that instant and under which rota entry
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -16,6 +19,14 @@ async function main(argv: string[]): Promise<number> {
     case 'token': {
       const { runTokenCommand } = await import('../gateway/auth/token-command.ts');
       return runTokenCommand(rest, process.env);
+    }
+    case 'config': {
+      const { runConfigCheck } = await import('./commands/config-check.ts');
+      return runConfigCheck(rest);
+    }
+    case 'oncall': {
+      const { runOncall } = await import('./commands/oncall.ts');
+      return runOncall(rest, process.env);
     }
     case undefined:
     case 'help':

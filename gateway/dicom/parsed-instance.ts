@@ -87,4 +87,6 @@ export interface ParsedInstance {
    * `{ "BulkDataURI": "@@DICOMWEB_ROOT@@/studies/<s>/series/<se>/instances/<i>/bulkdata/<path>" }`.
    */
   metadata: DicomJsonDataset;
+  /** Things accepted but worth telling the sender (e.g. a stale File Meta Information SOP Instance UID). */
+  warnings?: string[];
 }

@@ -108,7 +108,8 @@ class InstanceFileReader {
     const meta = this.retrying(() => this.readFileMeta());
     const syntax = meta.transferSyntax;
     const top = this.retrying(() => this.parser.parseTopLevel(meta.end, syntax, true), meta);
-    const uids = this.checkUids(top.elements, meta);
+    const warnings: string[] = [];
+    const uids = this.checkUids(top.elements, meta, warnings);
 
     const characterSet = specificCharacterSetOf(top.elements, this.win);
     const bulkData: BulkDataElement[] = [];
@@ -141,6 +142,7 @@ class InstanceFileReader {
       frames,
       bulkData,
       metadata,
+      warnings,
     };
   }
 
@@ -175,7 +177,7 @@ class InstanceFileReader {
     return { transferSyntax: ts, sopClassUID, sopInstanceUID, end };
   }
 
-  private checkUids(elements: ParsedDataset, meta: FileMeta): InstanceUids {
+  private checkUids(elements: ParsedDataset, meta: FileMeta, warnings: string[]): InstanceUids {
     const fail = (message: string) =>
       new DicomInstanceError(FailureReason.DataSetDoesNotMatchSopClass, message, meta.sopClassUID, meta.sopInstanceUID);
     const uid = (tag: number, name: string) => {
@@ -190,10 +192,13 @@ class InstanceFileReader {
     const sopInstanceUID = uid(SOP_INSTANCE_UID, 'SOP Instance UID');
     const studyInstanceUID = uid(STUDY_INSTANCE_UID, 'Study Instance UID');
     const seriesInstanceUID = uid(SERIES_INSTANCE_UID, 'Series Instance UID');
+    // The data set is the instance; the File Meta Information only wraps it for interchange. Real modalities and
+    // anonymisers leave a stale (0002,0003) behind (pydicom's rtdose.dcm): keep the instance, index it under the
+    // data set's UID, and say so rather than refuse a valid image.
     if (sopInstanceUID !== meta.sopInstanceUID) {
-      throw fail(
+      warnings.push(
         `SOP Instance UID (0008,0018) ${sopInstanceUID} differs from Media Storage SOP Instance UID (0002,0003) ` +
-          `${printable(meta.sopInstanceUID)} in the File Meta Information; the file was edited without updating its meta header`,
+          `${printable(meta.sopInstanceUID)} in the File Meta Information; stored and indexed under the data set's UID, bytes unchanged`,
       );
     }
     return { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID };

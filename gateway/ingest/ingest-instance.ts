@@ -65,6 +65,8 @@ export async function ingestInstance(
           sopInstanceUID: parsed.sopInstanceUID,
           studyInstanceUID: parsed.studyInstanceUID,
           seriesInstanceUID: parsed.seriesInstanceUID,
+          part,
+          warnings: parsed.warnings ?? [],
         };
       case 'conflict':
         if (outcome.existingObjectKey !== objectKey) await deleteUnreferenced(objectKey, deps);

@@ -6,6 +6,9 @@ export type InstanceOutcome =
       sopInstanceUID: string;
       studyInstanceUID: string;
       seriesInstanceUID: string;
+      part: number;
+      /** Accepted, but the sender should know (e.g. a stale File Meta Information UID). */
+      warnings: string[];
     }
   | {
       kind: 'failed';

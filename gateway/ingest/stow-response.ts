@@ -24,6 +24,7 @@ export function buildStowResponse(
   const failedItems: DicomJsonDataset[] = [];
   const warnings: string[] = [];
   const studies = new Set<string>();
+  let storedWithWarnings = 0;
 
   for (const o of outcomes) {
     if (o.kind === 'failed') {
@@ -37,6 +38,10 @@ export function buildStowResponse(
       }
     } else {
       studies.add(o.studyInstanceUID);
+      for (const warning of o.warnings) {
+        storedWithWarnings += 1;
+        if (warnings.length < MAX_WARNINGS) warnings.push(`part ${o.part} stored with a warning: ${warning}`);
+      }
       referenced.push({
         '00081150': ui(o.sopClassUID),
         '00081155': ui(o.sopInstanceUID),
@@ -60,7 +65,7 @@ export function buildStowResponse(
 
   let status: StowResponse['status'];
   if (referenced.length === 0) status = bodyError || failedItems.length === 0 ? 400 : 409;
-  else status = failedItems.length > 0 || bodyError ? 202 : 200;
+  else status = failedItems.length > 0 || bodyError || storedWithWarnings > 0 ? 202 : 200;
   return { status, body, warnings };
 }
 

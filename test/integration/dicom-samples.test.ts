@@ -199,12 +199,14 @@ describe('readInstanceFile on /work/shared/dicom-samples', () => {
     expect(error.message).toMatch(/^not a DICOM Part 10 file: there is no "DICM" prefix after the 128-byte preamble/);
   });
 
-  it('rtdose.dcm and badVR.dcm are refused: their SOP Instance UID differs from the File Meta Information', async () => {
-    for (const name of ['rtdose.dcm', 'badVR.dcm']) {
-      const error = await refusal(sample(name));
-      expect(error.failureReason, name).toBe(FailureReason.DataSetDoesNotMatchSopClass);
-      expect(error.message, name).toContain('SOP Instance UID (0008,0018) 1.9.999.999.99.9.9999.9999.20030818153516 differs');
-    }
+  it('rtdose.dcm is kept under its data set UID with a warning; badVR.dcm is refused for its invalid Number of Frames', async () => {
+    const rtdose = await readInstanceFile(sample('rtdose.dcm'));
+    expect(rtdose.sopInstanceUID).toBe('1.9.999.999.99.9.9999.9999.20030818153516');
+    expect(rtdose.warnings?.join(' ')).toContain('differs from Media Storage SOP Instance UID (0002,0003)');
+    expect(rtdose.frames.length).toBeGreaterThan(1);
+    const error = await refusal(sample('badVR.dcm'));
+    expect(error.failureReason).toBe(FailureReason.DataSetDoesNotMatchSopClass);
+    expect(error.message).toMatch(/Number of Frames/);
   });
 
   it('every sample: parsed or refused with a DicomInstanceError; metadata accepted by dcmjs', async () => {

@@ -85,16 +85,16 @@ describe('refusals', () => {
     }
   });
 
-  it('a data set SOP Instance UID that differs from the File Meta Information', async () => {
+  it('a data set SOP Instance UID that differs from the File Meta Information: kept under the data set UID, with a warning', async () => {
     const bytes = writePart10(baseDataset());
     // Change the last digit of the meta's copy only (the first occurrence is in the meta).
     const edited = patch(bytes, `${INSTANCE}\0`, `${INSTANCE.slice(0, -1)}2\0`);
-    const error = await refusal(files.write(edited));
-    expect(error.failureReason).toBe(FailureReason.DataSetDoesNotMatchSopClass);
-    expect(error.message).toBe(
+    const parsed = await readInstanceFile(files.write(edited));
+    expect(parsed.sopInstanceUID).toBe(INSTANCE);
+    expect(parsed.warnings).toEqual([
       `SOP Instance UID (0008,0018) ${INSTANCE} differs from Media Storage SOP Instance UID (0002,0003) ` +
-        `${INSTANCE.slice(0, -1)}2 in the File Meta Information; the file was edited without updating its meta header`,
-    );
+        `${INSTANCE.slice(0, -1)}2 in the File Meta Information; stored and indexed under the data set's UID, bytes unchanged`,
+    ]);
   });
 
   it('an element with an invalid VR is refused, naming the tag and the VR (deliberate: nothing after it can be trusted)', async () => {
