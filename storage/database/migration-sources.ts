@@ -10,11 +10,17 @@ export const DICOM_INDEX_MIGRATIONS: MigrationSource = {
   directory: here('../index/migrations'),
 };
 
+/** Routing and worklists: study activity, routing decisions, items, events, incidents, oppositions. */
+export const WORKLIST_MIGRATIONS: MigrationSource = {
+  scope: 'worklist',
+  directory: here('../../worker/worklist/migrations'),
+};
+
 /**
  * Every migration scope of the application, in dependency order (a scope may reference tables of the scopes
  * before it). Add a feature's scope here when it gets its own migrations directory.
  */
-export const MIGRATION_SOURCES: readonly MigrationSource[] = [DICOM_INDEX_MIGRATIONS];
+export const MIGRATION_SOURCES: readonly MigrationSource[] = [DICOM_INDEX_MIGRATIONS, WORKLIST_MIGRATIONS];
 
 /** Applies every pending migration of the application (called once at start-up, safe to run concurrently). */
 export function migrateAll(pool: pg.Pool): Promise<AppliedMigration[]> {
