@@ -24,9 +24,10 @@ export interface IngestContext {
 /**
  * Content-addressed per SOP instance: two different byte streams with one SOP Instance UID never share a key,
  * so a refused re-send can never overwrite what is stored, and an identical re-send rewrites identical bytes.
+ * One directory per series (not per instance): each new directory costs a mkdir and a directory fsync.
  */
 export function objectKeyFor(parsed: ParsedInstance, sha256: string): string {
-  return `studies/${parsed.studyInstanceUID}/series/${parsed.seriesInstanceUID}/instances/${parsed.sopInstanceUID}/${sha256.slice(0, 32)}.dcm`;
+  return `studies/${parsed.studyInstanceUID}/${parsed.seriesInstanceUID}/${parsed.sopInstanceUID}.${sha256.slice(0, 32)}.dcm`;
 }
 
 /**
@@ -47,7 +48,7 @@ export async function ingestInstance(
     if (refusal) return failed(part, refusal.reason, refusal.message, parsed);
 
     const objectKey = objectKeyFor(parsed, spooled.sha256);
-    await deps.objects.putFile(objectKey, spooled.path, spooled.size);
+    await deps.objects.putFile(objectKey, spooled.path, spooled.size, { dataSynced: spooled.durable });
     const outcome = await deps.index.indexInstance({
       parsed,
       objectKey,

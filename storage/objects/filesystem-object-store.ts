@@ -8,8 +8,10 @@ import {
   ObjectNotFoundError,
   type ByteRange,
   type ObjectStore,
+  type PutFileOptions,
   type StoredObjectInfo,
 } from './object-store.ts';
+import { DirectorySyncer } from './directory-syncer.ts';
 import { assertValidByteRange, assertValidListPrefix } from './object-store-checks.ts';
 
 /** Where copies are staged when the spool is on another filesystem; emptied by init(). */
@@ -25,6 +27,10 @@ const notFoundCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 export class FilesystemObjectStore implements ObjectStore {
   readonly kind = 'filesystem';
   private readonly tmpDir: string;
+  /** Directories known to exist durably (created and synced, or found): objects are never pruned, so they stay. */
+  private readonly knownDirs = new Set<string>();
+  private readonly creatingDirs = new Map<string, Promise<void>>();
+  private readonly dirSyncer = new DirectorySyncer();
 
   constructor(private readonly root: string) {
     this.root = path.resolve(root);
@@ -41,18 +47,35 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
-  async putFile(key: string, localPath: string, size: number): Promise<void> {
+  async putFile(key: string, localPath: string, size: number, options: PutFileOptions = {}): Promise<void> {
     const target = this.pathOf(key);
-    await syncFile(localPath, size);
-    const createdDirs = await mkdirSynced(path.dirname(target));
+    const dir = path.dirname(target);
+    if (!options.dataSynced) await syncFile(localPath, size);
+    await this.ensureDir(dir);
     try {
       await rename(localPath, target);
     } catch (err) {
       if (errorCode(err) !== 'EXDEV') throw err;
       await this.copyIntoPlace(localPath, target);
     }
-    // The new directory entries (the object's, and any directory we created) must reach the disk too.
-    for (const dir of [path.dirname(target), ...createdDirs]) await syncDir(dir);
+    // The object's directory entry must reach the disk too; concurrent puts into one series directory share
+    // directory fsyncs (see DirectorySyncer).
+    await this.dirSyncer.sync(dir);
+  }
+
+  /** mkdir -p, with the entries of every directory created made durable, once per directory per process. */
+  private ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return Promise.resolve();
+    let creating = this.creatingDirs.get(dir);
+    if (!creating) {
+      creating = (async () => {
+        const createdIn = await mkdirSynced(dir);
+        await Promise.all(createdIn.map((parent) => this.dirSyncer.sync(parent)));
+        this.knownDirs.add(dir);
+      })().finally(() => this.creatingDirs.delete(dir));
+      this.creatingDirs.set(dir, creating);
+    }
+    return creating;
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -121,7 +144,9 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.dirSyncer.close();
+  }
 
   private pathOf(key: string): string {
     assertValidObjectKey(key);

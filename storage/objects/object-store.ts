@@ -28,7 +28,7 @@ export interface ObjectStore {
    * Stores the local file at `localPath` under `key`. The file is a spool file of ours: the store may move
    * it (filesystem rename) or copy it and leave it; the caller deletes it afterwards if it still exists.
    */
-  putFile(key: string, localPath: string, size: number): Promise<void>;
+  putFile(key: string, localPath: string, size: number, options?: PutFileOptions): Promise<void>;
   /** Streams the object, or the inclusive byte range of it. */
   read(key: string, range?: ByteRange): Promise<Readable>;
   /** Reads a small byte range fully into memory (frame lookups, headers). */
@@ -37,6 +37,11 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
   close(): Promise<void>;
+}
+
+export interface PutFileOptions {
+  /** The caller has already flushed the file's data to disk (fdatasync): the store need not do it again. */
+  dataSynced?: boolean;
 }
 
 export class ObjectNotFoundError extends Error {
