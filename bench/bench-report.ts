@@ -25,7 +25,10 @@ export interface BenchReport {
   quick: boolean;
   machine: MachineInfo;
   generator: string;
+  /** Best of the runs below, each figure on its own. */
   ceilings: Ceilings;
+  /** Measured before and after the servers. */
+  ceilingRuns?: Ceilings[];
   servers: ServerRun[];
   notes: string[];
   durationMs: number;
@@ -121,7 +124,7 @@ export function consoleTable(report: BenchReport): string {
   return [
     ...lines,
     '',
-    'Machine ceilings (same run):',
+    'Machine ceilings (same run, best of before and after the servers):',
     ...ceilings,
     '',
     'Targets:',
@@ -146,6 +149,12 @@ export function markdownReport(report: BenchReport): string {
 Measured by \`npm run bench\` (\`tsx bench/run-bench.ts\`), which rewrites this file after a full run.
 Absolute figures depend on the machine: what matters are the ratios against Orthanc and the shares of the
 machine's own ceilings, all **measured in the same run** on the same machine.
+
+Run it with \`npm run bench\` (about 5 minutes; \`BENCH_QUICK=1\` for a 1-minute smoke run that leaves this file
+alone; \`BENCH_SERVERS=orthanc\` or \`astreinte\` for one server; \`BENCH_KEEP=1\` keeps the temporary directory).
+Orthanc is installed by \`scripts/ensure-system-packages.sh orthanc orthanc-dicomweb\` when missing (as root).
+Every run also leaves its figures as JSON in \`bench/results/\` (not committed), and the server's log there when
+a workload failed.
 
 ## How it is measured
 
@@ -173,7 +182,7 @@ Linux ${report.machine.kernel}, Node ${report.machine.node}. Servers: ${servers.
 |---|---|--:|--:|---|--:|--:|---|
 ${table.join('\n')}
 
-### Machine ceilings, same run
+### Machine ceilings, same run (best of a measurement before and one after the servers)
 
 | what | figure |
 |---|---|

@@ -66,3 +66,14 @@ export async function measureCeilings(directory: string, options: { diskBytes: n
     server.stop();
   }
 }
+
+/** The better of two measurements of each ceiling (other load on the machine only ever lowers them). */
+export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
+  return {
+    diskWriteMBps: Math.max(a.diskWriteMBps, b.diskWriteMBps),
+    loopbackPostToDiskMBps: Math.max(a.loopbackPostToDiskMBps, b.loopbackPostToDiskMBps),
+    loopbackGetMBps: Math.max(a.loopbackGetMBps, b.loopbackGetMBps),
+    tinyRequestsPerSecond: Math.max(a.tinyRequestsPerSecond, b.tinyRequestsPerSecond),
+    tinyRequestP50Ms: Math.min(a.tinyRequestP50Ms, b.tinyRequestP50Ms),
+  };
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
-import { measureCeilings } from './machine-ceilings.ts';
+import { bestCeilings, measureCeilings } from './machine-ceilings.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
 import type { RunningServer } from './server-process.ts';
 import { collect, loadStudyGenerator } from './test-data-source.ts';
@@ -137,9 +137,10 @@ async function main(): Promise<void> {
   chmodSync(workDir, 0o755);
   const notes: string[] = [];
   const servers: ServerRun[] = [];
+  const loadBefore = os.loadavg()[0];
   try {
     log(`measuring machine ceilings in ${workDir}`);
-    const ceilings = await measureCeilings(workDir, sizes);
+    const ceilingsBefore = await measureCeilings(workDir, sizes);
     const { data, source } = await generateData();
     for (const name of requestedServers()) {
       const serverDir = path.join(workDir as string, name);
@@ -163,6 +164,13 @@ async function main(): Promise<void> {
       }
       if (process.env.BENCH_KEEP !== '1') rmSync(serverDir, { recursive: true, force: true });
     }
+    log('measuring machine ceilings again');
+    const ceilingsAfter = await measureCeilings(workDir as string, sizes);
+    const ceilings = bestCeilings(ceilingsBefore, ceilingsAfter);
+    const busiest = Math.max(loadBefore, os.loadavg()[0]);
+    if (busiest > os.availableParallelism() * 0.75) {
+      notes.push(`Other work was running on the machine (1-minute load average up to ${busiest.toFixed(1)} on ${os.availableParallelism()} CPUs): absolute figures are noisy; compare ratios, and rerun for confirmation.`);
+    }
     const smallStudies = data.smallStudies.length;
     if (smallStudies < 10_000) notes.push(`QIDO measured on ${smallStudies.toLocaleString('en-US')} small studies at most (quick run).`);
     const report: BenchReport = {
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
       machine: machineInfo(),
       generator: source,
       ceilings,
+      ceilingRuns: [ceilingsBefore, ceilingsAfter],
       servers,
       notes,
       durationMs: performance.now() - runStarted,
