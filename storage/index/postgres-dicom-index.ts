@@ -61,7 +61,7 @@ export class PostgresDicomIndex implements DicomIndex {
 
   async findInstances(scope: AccessScope, where: InstanceFilter): Promise<StoredInstance[]> {
     const { sql, values } = instanceQuery(
-      `st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid,
+      `o.study_instance_uid, o.series_instance_uid, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid,
        i.object_key, i.size, i.sha256, i.number_of_frames, i.frames, i.bulk_data`,
       scope,
       where,
@@ -334,35 +334,44 @@ async function insertInstance(client: pg.PoolClient, seriesPk: string, instance:
       instance.receivedAt,
       JSON.stringify(parsed.frames.map((fragments) => fragments.map(spanTuple))),
       JSON.stringify(parsed.bulkData.map((b) => [b.path, b.vr, b.span.offset, b.span.length])),
-      JSON.stringify(parsed.metadata),
+      asciiJson(parsed.metadata),
     ],
   );
   return rowCount === 1;
 }
 
-function instanceQuery(
-  columns: string,
-  scope: AccessScope,
-  where: InstanceFilter,
-): { sql: string; values: string[] } {
-  const values = [where.studyInstanceUID];
-  const conditions = ['st.study_instance_uid = $1'];
+/**
+ * Instances of a study, series or one instance, in order. Sorting happens on narrow rows only: within a series
+ * the index (series_pk, instance_number, sop_instance_uid) gives the order; across a study the keys are sorted
+ * first and the wide rows (metadata, frames) joined after, in that order.
+ * In `columns`, `o.study_instance_uid` and `o.series_instance_uid` name the instance's study and series.
+ */
+function instanceQuery(columns: string, scope: AccessScope, where: InstanceFilter): { sql: string; values: string[] } {
+  const values: string[] = [];
+  const add = (value: string) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const study = add(where.studyInstanceUID);
+  const site = scope.site === null ? '' : `AND st.site = ${add(scope.site)}`;
+  const sop = where.sopInstanceUID === undefined ? '' : `AND i.sop_instance_uid = ${add(where.sopInstanceUID)}`;
   if (where.seriesInstanceUID !== undefined) {
-    values.push(where.seriesInstanceUID);
-    conditions.push(`se.series_instance_uid = $${values.length}`);
-  }
-  if (where.sopInstanceUID !== undefined) {
-    values.push(where.sopInstanceUID);
-    conditions.push(`i.sop_instance_uid = $${values.length}`);
-  }
-  if (scope.site !== null) {
-    values.push(scope.site);
-    conditions.push(`st.site = $${values.length}`);
+    const series = add(where.seriesInstanceUID);
+    const sql = `SELECT ${columns}
+        FROM instance i CROSS JOIN (SELECT ${study}::text AS study_instance_uid, ${series}::text AS series_instance_uid) o
+       WHERE i.series_pk = (SELECT se.pk FROM series se JOIN study st ON st.pk = se.study_pk
+                             WHERE se.series_instance_uid = ${series} AND st.study_instance_uid = ${study} ${site})
+         ${sop}
+       ORDER BY i.instance_number, i.sop_instance_uid`;
+    return { sql, values };
   }
   const sql = `SELECT ${columns}
-      FROM study st JOIN series se ON se.study_pk = st.pk JOIN instance i ON i.series_pk = se.pk
-     WHERE ${conditions.join(' AND ')}
-     ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid`;
+      FROM (SELECT i.pk, st.study_instance_uid, se.series_instance_uid, se.series_number, i.instance_number, i.sop_instance_uid
+              FROM study st JOIN series se ON se.study_pk = st.pk JOIN instance i ON i.series_pk = se.pk
+             WHERE st.study_instance_uid = ${study} ${site} ${sop}
+             ORDER BY se.series_number NULLS LAST, se.series_instance_uid, i.instance_number NULLS LAST, i.sop_instance_uid) o
+      JOIN instance i ON i.pk = o.pk
+     ORDER BY o.series_number NULLS LAST, o.series_instance_uid, o.instance_number NULLS LAST, o.sop_instance_uid`;
   return { sql, values };
 }
 
@@ -394,6 +403,15 @@ function toStoredInstance(row: InstanceRow): StoredInstance {
     frames: row.frames.map((fragments) => fragments.map(spanFromTuple)),
     bulkData: row.bulk_data.map(([path, vr, offset, length]) => ({ path, vr, span: { offset, length } })),
   };
+}
+
+/**
+ * JSON text in ASCII only, non-ASCII characters written as \uXXXX escapes (same JSON value). node-postgres
+ * decodes every text it receives from UTF-8; pure ASCII decodes about five times faster, and one accented
+ * patient name per instance otherwise makes a 600-instance series' metadata 10 ms slower to read.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A frame fragment stored compactly: [offset, length] or, for bit-packed frames, [offset, length, firstBit]. */
