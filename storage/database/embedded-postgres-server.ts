@@ -119,8 +119,18 @@ export class EmbeddedPostgresServer {
     this.binaries ??= await postgresBinaries();
     const runAs = await postgresUser();
     await mkdir(path.dirname(dir), { recursive: true });
+    let password = '';
+    let port = this.options.port;
     await withLockFile(`${dir}.lock`, async () => {
       if (!(await exists(path.join(dir, 'PG_VERSION')))) await this.initialise(dir, runAs);
+      password = (
+        await readFile(path.join(dir, PASSWORD_FILE), 'utf8').catch(() => {
+          throw new Error(
+            `${path.join(dir, PASSWORD_FILE)} is missing: this cluster was not created by Astreinte. Move it away to ` +
+              'let Astreinte create its own, or set DATABASE_URL to use it as an external server.',
+          );
+        })
+      ).trim();
       await this.writeConfig(dir, runAs);
       const state = await inspectPostmaster(dir);
       switch (state.kind) {
@@ -134,6 +144,7 @@ export class EmbeddedPostgresServer {
           break;
         case 'in-use':
           this.event(`reusing the PostgreSQL server (pid ${state.pid}) started by process ${state.ownerPid}`);
+          port = (await readPostmasterPort(dir)) ?? port;
           break;
       }
       if (state.kind !== 'in-use') {
@@ -142,9 +153,13 @@ export class EmbeddedPostgresServer {
         this.ownsServer = true;
       }
     });
-    const password = (await readFile(path.join(dir, PASSWORD_FILE), 'utf8')).trim();
-    const server = `postgresql://${encodeURIComponent(this.user)}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
-    await createDatabaseIfMissing(`${server}/postgres`, this.database);
+    const server = `postgresql://${encodeURIComponent(this.user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    try {
+      await createDatabaseIfMissing(`${server}/postgres`, this.database);
+    } catch (error) {
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
     this.connectionUrl = `${server}/${encodeURIComponent(this.database)}`;
     return this.connectionUrl;
   }
@@ -314,6 +329,13 @@ async function readPostmasterPid(dir: string): Promise<number | undefined> {
   if (text === undefined) return undefined;
   const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The port a running postmaster listens on (line 4 of postmaster.pid). */
+async function readPostmasterPort(dir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const port = Number.parseInt(text.split('\n')[3] ?? '', 10);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /** A process that exists and is not a zombie (an exited server not yet reaped by init is gone for us). */

@@ -97,7 +97,8 @@ describe('embedded PostgreSQL after a crash', () => {
   it('reuses a server started by a live process, and leaves it running', async () => {
     child = await startApplication(dir, port);
     const ownerPostmaster = await postmasterPid(dir);
-    const second = new EmbeddedPostgresServer({ dir, port, settings: SMALL });
+    // Another configured port: the running server's own port is used.
+    const second = new EmbeddedPostgresServer({ dir, port: await freePort(), settings: SMALL });
     const url = await second.start();
     expect(await markers(url)).toEqual(['written before the crash']);
     await second.stop();
