@@ -169,7 +169,11 @@ export class EmbeddedPostgresServer {
     if (!this.ownsServer) return;
     const dir = path.resolve(this.options.dir);
     const runAs = await postgresUser();
-    await this.pgCtl(['stop', '-D', dir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S), '-s'], runAs);
+    const state = await inspectPostmaster(dir);
+    // Already gone (killed from outside): nothing to stop.
+    if (state.kind !== 'none' && state.kind !== 'stale') {
+      await this.pgCtl(['stop', '-D', dir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S), '-s'], runAs);
+    }
     await rm(path.join(dir, OWNER_FILE), { force: true });
     this.ownsServer = false;
   }
