@@ -198,7 +198,7 @@ export class EmbeddedPostgresServer {
     await chownTo(dir, runAs);
     const password = randomBytes(24).toString('base64url');
     // initdb reads the password from a file it can read; it lives next to the cluster only for the call.
-    const pwfile = path.join(os.tmpdir(), `astreinte-pg-${randomBytes(6).toString('hex')}`);
+    const pwfile = `${dir}.initdb-password`;
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     await chownTo(pwfile, runAs);
     try {
