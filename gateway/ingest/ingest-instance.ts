@@ -48,15 +48,17 @@ export async function ingestInstance(
     if (refusal) return failed(part, refusal.reason, refusal.message, parsed);
 
     const objectKey = objectKeyFor(parsed, spooled.sha256);
-    await deps.objects.putFile(objectKey, spooled.path, spooled.size, { dataSynced: spooled.durable });
-    const outcome = await deps.index.indexInstance({
-      parsed,
-      objectKey,
-      size: spooled.size,
-      sha256: spooled.sha256,
-      site: context.site,
-      receivedAt: new Date(),
-    });
+    // The object write (fsyncs) and the index statements run at the same time; the index commits only once the
+    // object is durable. Whatever the outcome, the write is awaited before anyone looks at or removes the object.
+    const written = deps.objects.putFile(objectKey, spooled.path, spooled.size, { dataSynced: spooled.durable });
+    written.catch(() => undefined);
+    const outcome = await deps.index
+      .indexInstance(
+        { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: new Date() },
+        { beforeCommit: () => written },
+      )
+      .finally(() => written.catch(() => undefined));
+    await written;
     switch (outcome.kind) {
       case 'stored':
       case 'identical':

@@ -49,8 +49,13 @@ export interface StudyOwnership {
 export interface DicomIndex {
   /** Applies pending migrations. */
   migrate(): Promise<void>;
-  /** Indexes one instance atomically (patient, study, series, instance rows in one transaction). */
-  indexInstance(instance: InstanceToIndex): Promise<IndexOutcome>;
+  /**
+   * Indexes one instance atomically (patient, study, series, instance rows in one transaction). When the
+   * instance is new, `beforeCommit` is awaited inside the transaction just before COMMIT (ingest passes the
+   * object store write, so the two overlap and the row never commits before its bytes are durable); if it
+   * rejects, nothing is committed and the error is rethrown.
+   */
+  indexInstance(instance: InstanceToIndex, options?: { beforeCommit?: () => Promise<void> }): Promise<IndexOutcome>;
   /** Instances of a study / series / one instance, ordered by series number, instance number, UID. */
   findInstances(
     scope: AccessScope,

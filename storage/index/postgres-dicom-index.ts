@@ -50,9 +50,13 @@ export class PostgresDicomIndex implements DicomIndex {
     await migrateAll(this.db.pool);
   }
 
-  async indexInstance(instance: InstanceToIndex): Promise<IndexOutcome> {
+  async indexInstance(instance: InstanceToIndex, options: { beforeCommit?: () => Promise<void> } = {}): Promise<IndexOutcome> {
     try {
-      return await this.db.withTransaction((client) => indexInTransaction(client, instance));
+      return await this.db.withTransaction(async (client) => {
+        const outcome = await indexInTransaction(client, instance);
+        if (outcome.kind === 'stored' && options.beforeCommit) await options.beforeCommit();
+        return outcome;
+      });
     } catch (error) {
       if (error instanceof RolledBack) return error.outcome;
       throw error;
