@@ -67,6 +67,11 @@ interface Row {
   detail: string;
 }
 
+function detailOf(ours: string | undefined, peer: string | undefined): string {
+  if (ours && ours === peer) return ours;
+  return [ours ? `ours: ${ours}` : '', peer ? `Orthanc: ${peer}` : ''].filter(Boolean).join('; ');
+}
+
 export function comparisonRows(report: BenchReport): Row[] {
   const ours = report.servers.find((server) => server.name === OURS)?.metrics ?? [];
   const peer = report.servers.find((server) => server.name === PEER)?.metrics ?? [];
@@ -84,7 +89,7 @@ export function comparisonRows(report: BenchReport): Row[] {
       ratio: mine && theirs ? formatRatio(mine.value, theirs.value, shape.higherIsBetter) : '–',
       oursShare: mine && shape.ceiling ? formatShare(mine.value, ceiling) : '',
       peerShare: theirs && shape.ceiling ? formatShare(theirs.value, ceiling) : '',
-      detail: [mine?.detail ? `ours: ${mine.detail}` : '', theirs?.detail ? `Orthanc: ${theirs.detail}` : ''].filter(Boolean).join('; '),
+      detail: detailOf(mine?.detail, theirs?.detail),
     };
   });
 }
@@ -171,7 +176,10 @@ a workload failed.
 - QIDO queries are those OHIF sends for its study list (\`limit=101&offset=0&fuzzymatching=false&includefield=...\`):
   StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server.
 - "ours vs Orthanc": how many times better or worse our figure is (throughputs: higher is better; times
-  and memory: lower is better). "ceil": the share of the machine ceiling the throughput reaches.
+  and memory: lower is better). "/ ceiling": the share of the machine ceiling (below) the throughput reaches:
+  STOW against the loopback POST written to disk with fdatasync, WADO against the loopback GET from memory.
+  Memory: PSS counts pages shared between processes (libraries, PostgreSQL shared buffers) once, in shares,
+  so it can be lower than the RSS of the server process alone.
 
 ## Run of ${report.date}${report.quick ? ' (quick smoke run: BENCH_QUICK=1)' : ''}
 
