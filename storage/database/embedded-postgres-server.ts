@@ -46,6 +46,9 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> 
   // JIT compilation costs tens of ms on short queries and never pays back for index look-ups.
   jit: 'off',
   max_wal_size: '1GB',
+  // An archive fills up in bursts (a region's backlog pushed at once): look for tables whose statistics went
+  // stale every 10 s rather than every minute, so QIDO plans follow the index as it grows.
+  autovacuum_naptime: '10s',
   // Acknowledged means durable: keep every durability setting at its safe value.
   fsync: 'on',
   synchronous_commit: 'on',

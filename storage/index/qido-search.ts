@@ -204,7 +204,10 @@ function selectAttributes(query: QidoQuery): Selection {
     const fromMetadata = new Set<string>();
     for (const tag of query.includeFields) {
       if (available(tag)) tags.add(tag);
-      else fromMetadata.add(tag);
+      // An indexed attribute of a lower level (Modality asked of a study, as OHIF does: it reads
+      // ModalitiesInStudy) is not an attribute of this level: it is not returned, rather than read from the
+      // first instance's metadata of every match.
+      else if (!ATTRIBUTE_BY_TAG.has(tag)) fromMetadata.add(tag);
     }
     metadata = fromMetadata.size > 0 ? fromMetadata : undefined;
   }
@@ -249,8 +252,9 @@ function outerColumns(level: QueryLevel, selection: Selection): string[] {
         ? 'i.metadata'
         : level === 'series'
           ? '(SELECT ci.metadata FROM instance ci WHERE ci.series_pk = se.pk ORDER BY ci.instance_number NULLS LAST, ci.pk LIMIT 1) AS metadata'
-          : `(SELECT ci.metadata FROM series c JOIN instance ci ON ci.series_pk = c.pk WHERE c.study_pk = st.pk
-              ORDER BY c.series_number NULLS LAST, c.pk, ci.instance_number NULLS LAST, ci.pk LIMIT 1) AS metadata`,
+          : `(SELECT ci.metadata FROM instance ci
+               WHERE ci.series_pk = (SELECT c.pk FROM series c WHERE c.study_pk = st.pk ORDER BY c.series_number NULLS LAST, c.pk LIMIT 1)
+               ORDER BY ci.instance_number NULLS LAST, ci.pk LIMIT 1) AS metadata`,
     );
   }
   return columns;
