@@ -38,7 +38,8 @@ export function claimHandler(deps: ItemActionDeps) {
       const result = await client.query<WorklistItemRow>(
         `UPDATE worklist_item SET status = 'IN PROGRESS', assignee = $2, transaction_uid = $3, claimed_at = $4,
            version = version + 1
-         WHERE id = $1 AND status = 'SCHEDULED' AND (assignee = $2 OR pool = ANY($5))
+         WHERE id = $1 AND status = 'SCHEDULED'
+           AND (assignee = $2 OR $2 = ANY(offered_to) OR pool = ANY($5) OR notified_pools && $5::text[])
          RETURNING ${ITEM_COLUMNS}`,
         [item.id, reader.rpps, newTransactionUID(), now, [...reader.pools]],
       );

@@ -2,15 +2,14 @@
  * Loads an item for a request. An item the caller may not see answers exactly like one that does not exist
  * (404, same words), so ids cannot be probed.
  */
-import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
 import { NotFound } from '../http/problem.ts';
 import type { Queryable } from './worklist-change.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { canSeeItem, type Viewer } from './worklist-viewer.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function loadItem(db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<WorklistItem | null> {
+export async function loadItem(db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<WorklistItemView | null> {
   if (!UUID.test(id)) return null;
   const result = await db.query<WorklistItemRow>(
     `SELECT ${ITEM_COLUMNS} FROM worklist_item WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
@@ -24,7 +23,7 @@ export async function loadVisibleItem(
   id: string,
   viewer: Viewer,
   options: { forUpdate?: boolean } = {},
-): Promise<WorklistItem> {
+): Promise<WorklistItemView> {
   const item = await loadItem(db, id, options);
   if (!item || !canSeeItem(viewer, item)) throw itemNotFound(id);
   return item;

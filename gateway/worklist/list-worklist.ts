@@ -2,6 +2,8 @@
  * GET /api/worklist?scope=mine|pools|territory&status=SCHEDULED,IN%20PROGRESS&priority=stat,urgent
  * -> { items: [...] } sorted by priority rank, then deadline (most urgent first).
  * Default scope: everything the caller may see; default status: the open items (SCHEDULED, IN PROGRESS).
+ * A reader's `mine` holds the items assigned or offered (by an escalation) to them; `pools` those of their
+ * pools, owned or notified (a stroke is shown to the neuroradiology pole too).
  */
 import type { Request, Response } from 'express';
 import type { RegionConfig } from '../../config/region/region-config.ts';
@@ -104,9 +106,10 @@ export function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'sco
           'scope-not-allowed',
         );
       }
-      if (query.scope === 'mine') return { sql: 'i.assignee = $1', values: [viewer.rpps] };
-      if (query.scope === 'pools') return { sql: 'i.pool = ANY($1)', values: [[...viewer.pools]] };
-      return { sql: '(i.assignee = $1 OR i.pool = ANY($2))', values: [viewer.rpps, [...viewer.pools]] };
+      const mine = '(i.assignee = $1 OR $1 = ANY(i.offered_to))';
+      if (query.scope === 'mine') return { sql: mine, values: [viewer.rpps] };
+      if (query.scope === 'pools') return { sql: '(i.pool = ANY($1) OR i.notified_pools && $1::text[])', values: [[...viewer.pools]] };
+      return { sql: `(${mine} OR i.pool = ANY($2) OR i.notified_pools && $2::text[])`, values: [viewer.rpps, [...viewer.pools]] };
     }
     case 'coordinator': {
       if (query.scope === 'mine' || query.scope === 'pools') {

@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { RegionConfig } from '../../config/region/region-config.ts';
+import { EXPERTISES, PRIORITY_FLAGS, type Expertise, type PriorityFlag, type RegionConfig } from '../../config/region/region-config.ts';
 import type { Database } from '../../storage/database/database.ts';
 import type { Clock } from '../../worker/time/clock.ts';
 import { formatInstant } from '../../worker/time/wall-time.ts';
@@ -16,7 +16,7 @@ import { principalOf } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/roles.ts';
 import { Forbidden, NotFound } from '../http/problem.ts';
 import { parseBody } from './parse-body.ts';
-import type { StudyRouting } from './study-routes.ts';
+import type { StudyCompletionFlags, StudyRouting } from './study-routes.ts';
 import { recordEvent, type Queryable } from './worklist-change.ts';
 
 export interface OppositionDeps {
@@ -121,7 +121,7 @@ interface PatientStudy {
   study: string;
   /** Held by routing because of an opposition: to route again once it is lifted. */
   held: boolean;
-  flags: Record<string, unknown>;
+  flags: StudyCompletionFlags;
 }
 
 /** The stored studies of the patient, by Patient ID or by one of its Other Patient IDs (the INS...). */
@@ -139,7 +139,7 @@ async function patientStudies(client: Queryable, patientId: string, issuer: stri
      ORDER BY s.study_instance_uid`,
     [patientId, issuer],
   );
-  return result.rows.map((row) => ({ study: row.study_instance_uid, held: row.held, flags: row.sender_flags ?? {} }));
+  return result.rows.map((row) => ({ study: row.study_instance_uid, held: row.held, flags: storedFlags(row.sender_flags) }));
 }
 
 async function auditOpposition(
@@ -154,4 +154,12 @@ async function auditOpposition(
   for (const study of studies) {
     await recordEvent(client, { itemId: null, studyInstanceUID: study, type, actor, at, detail: { issuer: detail.issuer } });
   }
+}
+
+/** The sender's flags kept with the study, so a re-routed study keeps its stroke or expertise flag. */
+function storedFlags(value: Record<string, unknown> | null): StudyCompletionFlags {
+  const flags: StudyCompletionFlags = {};
+  if ((PRIORITY_FLAGS as readonly unknown[]).includes(value?.priority)) flags.priority = value?.priority as PriorityFlag;
+  if ((EXPERTISES as readonly unknown[]).includes(value?.expertise)) flags.expertise = value?.expertise as Expertise;
+  return flags;
 }

@@ -5,7 +5,6 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { BadRequest, Conflict, Forbidden } from '../http/problem.ts';
 import type { ItemActionDeps } from './claim-release.ts';
@@ -14,7 +13,7 @@ import { loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
 import { notifyItem, recordEvent } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { actorOf, viewerOf } from './worklist-viewer.ts';
 import { poolLabel, readerLabel } from './worklist-wording.ts';
 
@@ -93,7 +92,7 @@ export function reassignHandler(deps: ItemActionDeps) {
 }
 
 /** The former holder's and pool's streams must hear that the item left them, so they refresh their list. */
-async function notifyPreviousAudience(client: Parameters<typeof notifyItem>[0], before: WorklistItem, after: WorklistItem) {
+async function notifyPreviousAudience(client: Parameters<typeof notifyItem>[0], before: WorklistItemView, after: WorklistItemView) {
   if (before.assignee === after.assignee && before.pool === after.pool) return;
   await notifyItem(client, 'item-updated', { ...after, assignee: before.assignee, pool: before.pool });
 }

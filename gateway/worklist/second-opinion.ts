@@ -10,7 +10,6 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Pool, RegionConfig } from '../../config/region/region-config.ts';
 import { resolveOnCall } from '../../worker/oncall/resolve-on-call.ts';
-import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { BadRequest, Conflict, Forbidden } from '../http/problem.ts';
 import { busyMessage, type ItemActionDeps } from './claim-release.ts';
@@ -18,7 +17,7 @@ import { loadItem, loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
 import { notifyItem, recordEvent, recordItemChange } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { holds, viewerOf } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf, wallClock } from './worklist-wording.ts';
 
@@ -103,7 +102,7 @@ function expertisePole(config: RegionConfig, wanted: string): Pool {
   return pole;
 }
 
-async function pendingOpinion(deps: ItemActionDeps, parent: WorklistItem, pole: Pool): Promise<Conflict> {
+async function pendingOpinion(deps: ItemActionDeps, parent: WorklistItemView, pole: Pool): Promise<Conflict> {
   const result = await deps.database.query<{ routed_at: Date }>(
     `SELECT routed_at FROM worklist_item WHERE parent_id = $1 AND pool = $2 AND kind = 'second-opinion'
        AND status IN ('SCHEDULED', 'IN PROGRESS') ORDER BY routed_at LIMIT 1`,

@@ -7,21 +7,34 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { EXPERTISES, PRIORITY_FLAGS, type RegionConfig } from '../../config/region/region-config.ts';
+import { EXPERTISES, PRIORITY_FLAGS, type Expertise, type PriorityFlag, type RegionConfig } from '../../config/region/region-config.ts';
+import type { RoutingDecision } from '../../worker/worklist/worklist-types.ts';
 import { formatInstant } from '../../worker/time/wall-time.ts';
-import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { isValidUid } from '../dicom/uid.ts';
 import { Forbidden, NotFound, ServiceUnavailable } from '../http/problem.ts';
 import { parseBody } from './parse-body.ts';
 import type { Queryable } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { canSeeItem, viewerOf, type Viewer } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf } from './worklist-wording.ts';
 
+/** What the sender may say with a completion (and what routing reads back from study_activity.sender_flags). */
+export interface StudyCompletionFlags {
+  priority?: PriorityFlag;
+  expertise?: Expertise;
+}
+
+/** What routing answers to a completion (void: accepted, nothing more to say). */
+export type StudyCompletion =
+  | { status: 'queued' }
+  | { status: 'already-decided'; decision: RoutingDecision }
+  | { status: 'unknown-study' };
+
+/** The routing worker's entry point (worker/routing/routing-gateway.ts RoutingGateway fits it). */
 export interface StudyRouting {
-  markStudyComplete(studyInstanceUID: string, flags: Record<string, unknown>): Promise<void>;
+  markStudyComplete(studyInstanceUID: string, flags: StudyCompletionFlags): Promise<StudyCompletion | void>;
 }
 
 const completeBody = z
@@ -39,17 +52,27 @@ export function completeStudyHandler(deps: { database: Queryable; routing?: Stud
     }
     const flags = parseBody(completeBody, req.body, 'declare the study complete');
     const study = req.params.study;
+    const notFound = new NotFound(
+      `No study ${study} sent by your site is stored here; send its images first (STOW-RS), then declare it complete.`,
+      'study-not-found',
+    );
     const site = isValidUid(study) ? await studySite(deps.database, study) : undefined;
-    if (site === undefined || (principal.role === 'sender' && site !== principal.site)) {
-      throw new NotFound(
-        `No study ${study} sent by your site is stored here; send its images first (STOW-RS), then declare it complete.`,
-        'study-not-found',
-      );
-    }
+    if (site === undefined || (principal.role === 'sender' && site !== principal.site)) throw notFound;
     if (!deps.routing) {
       throw new ServiceUnavailable('Routing is not running on this server at the moment; retry in a minute.', 'routing-unavailable');
     }
-    await deps.routing.markStudyComplete(study, flags);
+    const outcome = await deps.routing.markStudyComplete(study, flags);
+    if (outcome?.status === 'unknown-study') throw notFound;
+    if (outcome?.status === 'already-decided') {
+      // Flags sent after the decision change nothing; say so rather than pretend they were taken into account.
+      res.json({
+        studyInstanceUID: study,
+        status: 'already-decided',
+        decision: outcome.decision.decision,
+        detail: 'This study was already routed (or refused) before; the flags sent now do not change where it went. Call the territory coordinator if it must be read elsewhere.',
+      });
+      return;
+    }
     res.status(202).json({ studyInstanceUID: study, status: 'accepted', flags });
   };
 }
@@ -143,7 +166,7 @@ export function routingExplanationHandler(deps: { database: Queryable; regionCon
   };
 }
 
-function mayExplain(viewer: Viewer, items: WorklistItem[], territory: string | null): boolean {
+function mayExplain(viewer: Viewer, items: WorklistItemView[], territory: string | null): boolean {
   switch (viewer.kind) {
     case 'admin':
       return true;

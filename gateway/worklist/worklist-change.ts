@@ -4,11 +4,8 @@
  * together with the change itself, or not at all.
  */
 import type pg from 'pg';
-import {
-  WORKLIST_NOTIFY_CHANNEL,
-  type WorklistItem,
-  type WorklistNotification,
-} from '../../worker/worklist/worklist-types.ts';
+import { WORKLIST_NOTIFY_CHANNEL, type WorklistNotification } from '../../worker/worklist/worklist-types.ts';
+import type { WorklistItemView } from './worklist-item-row.ts';
 
 /** A Database or a transaction's client. */
 export interface Queryable {
@@ -35,7 +32,7 @@ export async function recordEvent(client: Queryable, event: EventRecord): Promis
 export async function notifyItem(
   client: Queryable,
   type: WorklistNotification['type'],
-  item: Pick<WorklistItem, 'id' | 'pool' | 'assignee' | 'territory' | 'status'>,
+  item: Pick<WorklistItemView, 'id' | 'pool' | 'assignee' | 'territory' | 'status' | 'offeredTo' | 'notifiedPools'>,
 ): Promise<void> {
   const notification: WorklistNotification = {
     type,
@@ -44,6 +41,8 @@ export async function notifyItem(
     assignee: item.assignee,
     territory: item.territory,
     status: item.status,
+    ...(item.notifiedPools.length > 0 ? { notifiedPools: item.notifiedPools } : {}),
+    ...(item.offeredTo.length > 0 ? { offeredTo: item.offeredTo } : {}),
   };
   await client.query('SELECT pg_notify($1, $2)', [WORKLIST_NOTIFY_CHANNEL, JSON.stringify(notification)]);
 }
@@ -51,7 +50,7 @@ export async function notifyItem(
 /** The usual pair for a state change of an existing item: its event, then an item-updated notification. */
 export async function recordItemChange(
   client: Queryable,
-  item: WorklistItem,
+  item: WorklistItemView,
   event: Omit<EventRecord, 'itemId' | 'studyInstanceUID'>,
 ): Promise<void> {
   await recordEvent(client, { ...event, itemId: item.id, studyInstanceUID: item.studyInstanceUID });

@@ -5,6 +5,7 @@
  */
 import type { RegionConfig } from '../../config/region/region-config.ts';
 import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
+import type { WorklistItemView } from './worklist-item-row.ts';
 import { formatInstant } from '../../worker/time/wall-time.ts';
 import { holds, type Viewer } from './worklist-viewer.ts';
 import { timeZoneOf } from './worklist-wording.ts';
@@ -32,13 +33,17 @@ export interface WorklistItemJson {
   claimedAt: string | null;
   completedAt: string | null;
   outcome?: Record<string, unknown>;
+  /** Readers an escalation offered the item to (besides the assignee), when any. */
+  offeredTo?: string[];
+  /** Pools told about the item besides its own, when any. */
+  notifiedPools?: string[];
   /** The question asked, for a second opinion. */
   question?: string;
   transactionUID?: string;
 }
 
 export function itemJson(
-  item: WorklistItem,
+  item: WorklistItemView,
   viewer: Viewer,
   config: RegionConfig,
   extra: { question?: string | null } = {},
@@ -68,6 +73,8 @@ export function itemJson(
     claimedAt: time(item.claimedAt),
     completedAt: time(item.completedAt),
     ...(item.outcome === null ? {} : { outcome: item.outcome }),
+    ...(item.offeredTo.length > 0 ? { offeredTo: item.offeredTo } : {}),
+    ...(item.notifiedPools.length > 0 ? { notifiedPools: item.notifiedPools } : {}),
     ...(extra.question ? { question: extra.question } : {}),
     ...(holds(viewer, item) && item.transactionUID !== null ? { transactionUID: item.transactionUID } : {}),
   };

@@ -1,6 +1,7 @@
 /**
  * worklist_item rows as the API reads them. Every statement that returns items selects ITEM_COLUMNS so
- * that itemFromRow can map them the same way everywhere.
+ * that itemFromRow can map them the same way everywhere. Besides the contract's WorklistItem, the API reads
+ * who else the routing worker showed the item to (escalation offers, notified pools): they see it too.
  */
 import type { WorklistItem, WorklistItemKind, WorklistStatus } from '../../worker/worklist/worklist-types.ts';
 
@@ -26,11 +27,20 @@ export interface WorklistItemRow {
   claimed_at: Date | null;
   completed_at: Date | null;
   outcome: Record<string, unknown> | null;
+  offered_to: string[];
+  notified_pools: string[];
+}
+
+export interface WorklistItemView extends WorklistItem {
+  /** RPPS of readers an escalation hop offered the item to, besides the assignee. */
+  offeredTo: string[];
+  /** Pools told about the item without owning it (a stroke: the neuroradiology pole). */
+  notifiedPools: string[];
 }
 
 export const ITEM_COLUMNS =
   'id, kind, parent_id, study_instance_uid, site, territory, modality, body_part, category, priority, priority_rank, ' +
-  'status, pool, assignee, transaction_uid, routed_at, warning_at, deadline, claimed_at, completed_at, outcome';
+  'status, pool, assignee, transaction_uid, routed_at, warning_at, deadline, claimed_at, completed_at, outcome, offered_to, notified_pools';
 
 /** ITEM_COLUMNS qualified with a table alias (`i.id, i.kind, ...`). */
 export function itemColumns(alias: string): string {
@@ -39,7 +49,7 @@ export function itemColumns(alias: string): string {
     .join(', ');
 }
 
-export function itemFromRow(row: WorklistItemRow): WorklistItem {
+export function itemFromRow(row: WorklistItemRow): WorklistItemView {
   return {
     id: row.id,
     kind: row.kind,
@@ -62,5 +72,7 @@ export function itemFromRow(row: WorklistItemRow): WorklistItem {
     claimedAt: row.claimed_at,
     completedAt: row.completed_at,
     outcome: row.outcome,
+    offeredTo: row.offered_to,
+    notifiedPools: row.notified_pools,
   };
 }

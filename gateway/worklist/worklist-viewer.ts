@@ -1,8 +1,8 @@
 /**
  * Who may see which worklist items. The same rules filter the list, single-item requests, the live event
  * stream and routing explanations:
- * - a reader sees the items assigned to them (RPPS = token `rpps`, else its subject) and those of the pools
- *   the region config makes them a member of;
+ * - a reader sees the items assigned or offered to them (RPPS = token `rpps`, else its subject) and those
+ *   of the pools the region config makes them a member of (the item's pool, or a pool told about it);
  * - an expert the same, plus every item of the expertise poles matching their qualifications (second
  *   opinions addressed to their pole);
  * - a coordinator every item of their territory (token `territory`), never the images;
@@ -22,6 +22,10 @@ export interface ItemAudience {
   pool: string;
   assignee: string | null;
   territory: string;
+  /** Readers an escalation hop offered the item to. */
+  offeredTo?: readonly string[];
+  /** Pools told about the item besides its own. */
+  notifiedPools?: readonly string[];
 }
 
 const QUALIFICATION_FOR: Record<Expertise, Qualification> = {
@@ -71,7 +75,12 @@ export function canSeeItem(viewer: Viewer, item: ItemAudience): boolean {
     case 'coordinator':
       return viewer.territory !== null && viewer.territory === item.territory;
     case 'reader':
-      return item.assignee === viewer.rpps || viewer.pools.has(item.pool);
+      return (
+        item.assignee === viewer.rpps ||
+        viewer.pools.has(item.pool) ||
+        (item.offeredTo?.includes(viewer.rpps) ?? false) ||
+        (item.notifiedPools?.some((pool) => viewer.pools.has(pool)) ?? false)
+      );
   }
 }
 

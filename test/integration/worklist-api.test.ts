@@ -23,6 +23,7 @@ import type { Role } from '../../gateway/auth/roles.ts';
 import { createTokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { HttpProblem } from '../../gateway/http/problem.ts';
 import { createWorklistNotificationHub, type WorklistNotificationHub } from '../../gateway/worklist/worklist-notification-hub.ts';
+import type { StudyCompletion, StudyCompletionFlags } from '../../gateway/worklist/study-routes.ts';
 import { worklistRoutes } from '../../gateway/worklist/worklist-routes.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { migrateAll } from '../../storage/database/migration-sources.ts';
@@ -51,7 +52,8 @@ let server: Server;
 let base: string;
 let hub: WorklistNotificationHub;
 const clock = new TestClock(NOW);
-const completions: { study: string; flags: Record<string, unknown> }[] = [];
+const completions: { study: string; flags: StudyCompletionFlags }[] = [];
+let completionAnswer: StudyCompletion | undefined;
 
 beforeAll(async () => {
   postgres = await startTestPostgres();
@@ -76,6 +78,7 @@ beforeAll(async () => {
       routing: {
         async markStudyComplete(study, flags) {
           completions.push({ study, flags });
+          return completionAnswer;
         },
       },
     }),
@@ -101,6 +104,7 @@ afterAll(async () => {
 beforeEach(async () => {
   clock.set(NOW);
   completions.length = 0;
+  completionAnswer = undefined;
   await database.query(
     'TRUNCATE worklist_incident, worklist_event, worklist_item, routing_decision, patient_opposition, study_activity, ' +
       'instance, series, study, patient_other_id, patient_name_token, patient CASCADE',
@@ -179,6 +183,8 @@ interface ItemSpec {
   transactionUID?: string | null;
   claimedAt?: Date | null;
   deadlineMinutes?: number;
+  offeredTo?: string[];
+  notifiedPools?: string[];
 }
 
 /** Inserts an item as the routing worker would; returns its id. */
@@ -190,14 +196,14 @@ async function insertItem(spec: ItemSpec = {}): Promise<string> {
   const deadline = new Date(now + (spec.deadlineMinutes ?? priority.deadlineMs / 60_000) * 60_000);
   await database.query(
     `INSERT INTO worklist_item (id, kind, parent_id, study_instance_uid, site, territory, modality, body_part, category, priority,
-       priority_rank, status, pool, assignee, transaction_uid, routed_at, warning_at, deadline, claimed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+       priority_rank, status, pool, assignee, transaction_uid, routed_at, warning_at, deadline, claimed_at, offered_to, notified_pools)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
     [
       id, spec.kind ?? 'read', spec.parentId ?? null, spec.study ?? newStudyUID(), spec.site ?? SAINT_GIRONS,
       spec.territory ?? 'ariege', spec.modality ?? 'CT', spec.bodyPart === undefined ? 'HEAD' : spec.bodyPart,
       spec.category ?? 'neuro', priority.id, priority.rank, spec.status ?? 'SCHEDULED', spec.pool ?? 'pdses-ariege',
       spec.assignee === undefined ? ROQUES : spec.assignee, spec.transactionUID ?? null, new Date(now),
-      new Date(now + priority.warningMs), deadline, spec.claimedAt ?? null,
+      new Date(now + priority.warningMs), deadline, spec.claimedAt ?? null, spec.offeredTo ?? [], spec.notifiedPools ?? [],
     ],
   );
   return id;
@@ -292,6 +298,26 @@ describe('GET /api/worklist', () => {
     const answer = await api('GET', '/worklist', await expert(MOUNAYRAC));
     expect(ids(answer)).toEqual([opinion]);
     expect(answer.body.items[0]).toMatchObject({ kind: 'second-opinion', parentId: mineUrgent, pool: 'pole-neuroradiologie' });
+  });
+
+  it('shows an item to the readers an escalation offered it to and to the pools told about it', async () => {
+    const stroke = await insertItem({
+      priority: 'stat',
+      category: 'stroke',
+      assignee: FAURE,
+      offeredTo: [SOULA],
+      notifiedPools: ['pole-neuroradiologie'],
+      deadlineMinutes: 10,
+    });
+    const soulaMine = await api('GET', '/worklist?scope=mine', await reader(SOULA));
+    expect(ids(soulaMine)).toEqual([stroke]);
+    expect(soulaMine.body.items[0]).toMatchObject({ offeredTo: [SOULA], notifiedPools: ['pole-neuroradiologie'] });
+    expect(ids(await api('GET', '/worklist?scope=pools', await expert(MOUNAYRAC)))).toEqual([stroke, opinion]);
+    expect(ids(await api('GET', '/worklist?scope=mine', await expert(MOUNAYRAC)))).toEqual([]);
+    expect(ids(await api('GET', '/worklist', await reader(BOUSCATEL)))).toEqual([aveyron]);
+    const claimed = await api('POST', `/worklist/${stroke}/claim`, await reader(SOULA));
+    expect(claimed.status).toBe(200);
+    expect(claimed.body.item.assignee).toBe(SOULA);
   });
 
   it('shows a coordinator their whole territory and nothing else', async () => {
@@ -767,6 +793,21 @@ describe('studies', () => {
     expect(badFlag.body.detail).toContain('stroke, urgent, scheduled');
     expect((await api('POST', `/studies/${study}/complete`, await reader(ROQUES))).status).toBe(403);
     expect(completions).toHaveLength(2);
+
+    completionAnswer = { status: 'queued' };
+    expect((await api('POST', `/studies/${study}/complete`, await sender(SAINT_GIRONS))).status).toBe(202);
+    completionAnswer = {
+      status: 'already-decided',
+      decision: { studyInstanceUID: study, decision: 'routed', code: null, rule: 'emergency', pool: 'pdses-ariege', reader: ROQUES, reason: 'why', decidedAt: clock.now(), itemId: null },
+    };
+    const decided = await api('POST', `/studies/${study}/complete`, await sender(SAINT_GIRONS), { priority: 'stroke' });
+    expect(decided.status).toBe(200);
+    expect(decided.body).toMatchObject({ status: 'already-decided', decision: 'routed' });
+    expect(decided.body.pool).toBeUndefined();
+    completionAnswer = { status: 'unknown-study' };
+    const vanished = await api('POST', `/studies/${study}/complete`, await sender(SAINT_GIRONS));
+    expect(vanished.status).toBe(404);
+    expect(vanished.body.detail).toBe(otherSite.body.detail);
   });
 });
 
