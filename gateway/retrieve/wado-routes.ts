@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { AccessScope, DicomIndex, StoredInstance } from '../../storage/index/dicom-index.ts';
 import { accessScopeOf } from './access-scope.ts';
 import { parseFrameList } from './frame-list.ts';
-import { multipartRelated, newBoundary, type OutgoingPart } from './multipart-writer.ts';
+import { multipartLength, newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
 import {
   chooseBulkDataRepresentation,
   chooseFrameRepresentation,
@@ -88,7 +88,7 @@ async function retrieveInstances(req: Request, res: Response, deps: RetrieveDepe
   res.status(200);
   res.set('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
   if (instances.length === 1) res.set('Content-Length', String(multipartLength(boundary, parts, [instances[0].size])));
-  await pipeline(multipartRelated(parts, boundary), res);
+  await writeMultipart(res, parts, boundary);
 }
 
 async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
@@ -132,7 +132,7 @@ async function retrieveFrames(req: Request, res: Response, deps: RetrieveDepende
   res.status(200);
   res.set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
   res.set('Content-Length', String(multipartLength(boundary, parts, frameNumbers.map((n) => spanLength(spansOf(n))))));
-  await pipeline(multipartRelated(parts, boundary), res);
+  await writeMultipart(res, parts, boundary);
 }
 
 async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
@@ -152,7 +152,7 @@ async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDepen
       body: () => readSpans(deps.objects, instance.objectKey, spans),
     }));
     res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
-    await pipeline(multipartRelated(parts, boundary), res);
+    await writeMultipart(res, parts, boundary);
     return;
   }
   const representation =
@@ -169,7 +169,7 @@ async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDepen
   ];
   res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
   res.set('Content-Length', String(multipartLength(boundary, parts, [element.span.length])));
-  await pipeline(multipartRelated(parts, boundary), res);
+  await writeMultipart(res, parts, boundary);
 }
 
 /** A single-part octet-stream answer, with `Range` support (progressive loading). */
@@ -217,16 +217,6 @@ async function readSpans(objects: ObjectStore, objectKey: string, spans: FileSpa
 
 function spanLength(spans: FileSpan[]): number {
   return spans.reduce((sum, s) => sum + s.length, 0);
-}
-
-function multipartLength(boundary: string, parts: OutgoingPart[], bodyLengths: number[]): number {
-  let total = Buffer.byteLength(`--${boundary}--\r\n`);
-  parts.forEach((p, i) => {
-    let head = `--${boundary}\r\nContent-Type: ${p.contentType}\r\n`;
-    if (p.contentLocation) head += `Content-Location: ${p.contentLocation}\r\n`;
-    total += Buffer.byteLength(`${head}\r\n`, 'latin1') + bodyLengths[i] + 2;
-  });
-  return total;
 }
 
 const NATIVE_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
