@@ -79,6 +79,15 @@ export interface WorklistNotification {
   assignee: string | null;
   territory: string;
   status: WorklistStatus;
+  /**
+   * What happened (set by the routing worker): routed, escalated, coordinator-alerted. Absent: a change made
+   * through the worklist API (claim, release...).
+   */
+  event?: 'routed' | 'escalated' | 'coordinator-alerted';
+  /** Pools told about the item besides its own (a stroke: the neuroradiology pole); their members should see it. */
+  notifiedPools?: string[];
+  /** Readers an escalation hop offered the item to besides the assignee (territory readers, pole members). */
+  offeredTo?: string[];
 }
 
 /** The PostgreSQL NOTIFY channel carrying WorklistNotification JSON between worker and API processes. */

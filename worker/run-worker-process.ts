@@ -1,0 +1,43 @@
+/**
+ * A routing worker on its own (`astreinte worker`, or `node --import tsx worker/main.ts`): same environment as
+ * the gateway (DATABASE_URL or the embedded server's data directory, REDIS_URL, ASTREINTE_CONFIG,
+ * ASTREINTE_NOW...). Start as many as needed, on one machine or several: they share the queue store and
+ * PostgreSQL. Runs until SIGINT/SIGTERM, then finishes its running jobs and exits 0.
+ */
+import { pino } from 'pino';
+import { loadRegionConfig } from '../config/region/load-region-config.ts';
+import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
+import { loadSettings } from '../config/settings.ts';
+import { openDatabase } from '../storage/database/database.ts';
+import { createClock } from './time/clock.ts';
+import { startRoutingWorker } from './worker-runtime.ts';
+
+export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const settings = loadSettings(env);
+  const log = pino({ level: settings.logLevel, base: { service: 'astreinte-worker' } });
+  const clock = createClock(env);
+  const regionConfig = await loadRegionConfig(resolveRegionConfigPath(env));
+  const database = await openDatabase(settings.database, {
+    maxConnections: 10,
+    onEvent: (message) => log.info({ component: 'postgres' }, message),
+  });
+  let worker;
+  try {
+    worker = await startRoutingWorker({ settings, database, regionConfig, clock, log, options: { consume: true } });
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+  process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping the routing worker');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await worker.stop();
+  await database.close();
+  return 0;
+}
