@@ -1,9 +1,22 @@
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { BadRequest } from '../http/problem.ts';
 
-/** JSON bodies of the worklist API are small: a reason, a question, an outcome. */
-export const jsonBody = express.json({ limit: '64kb' });
+const parseJson = express.json({ limit: '64kb' });
+
+/**
+ * JSON bodies of the worklist API are small: a reason, a question, an outcome. Malformed JSON is the
+ * caller's mistake (400), not a server error.
+ */
+export const jsonBody: RequestHandler = (req, res, next) => {
+  parseJson(req, res, (error?: unknown) => {
+    if ((error as { type?: string } | undefined)?.type === 'entity.parse.failed') {
+      next(new BadRequest('The request body is not valid JSON; send a JSON object such as {"reason": "..."}.', 'invalid-json'));
+      return;
+    }
+    next(error);
+  });
+};
 
 /** The validated body, or a 400 naming each field to fix. A missing body reads as `{}`. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown, action: string): T {

@@ -559,6 +559,13 @@ describe('incidents', () => {
     expect(recorded.body.incident).toMatchObject({ itemId: item, category: 'images-missing', reportedBy: FAURE, at: '2026-11-22T02:10:00+01:00' });
     expect((await api('POST', `/worklist/${item}/incidents`, await coordinator('ariege'), { category: 'transfer-failure', description: 'PACS link down' })).status).toBe(201);
     expect((await api('POST', `/worklist/${item}/incidents`, await reader(BOUSCATEL), { category: 'other', description: 'no access' })).status).toBe(404);
+    const broken = await fetch(`${base}/api/worklist/${item}/incidents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await reader(FAURE)}`, 'content-type': 'application/json' },
+      body: '{"category": "viewer",',
+    });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ code: 'invalid-json' });
     const bad = await api('POST', `/worklist/${item}/incidents`, await reader(FAURE), { category: 'Images Missing!' });
     expect(bad.status).toBe(400);
     expect(bad.body.detail).toContain('category');
@@ -674,6 +681,10 @@ describe('GET /api/worklist/events', () => {
     const coord = await openStream(await coordinator('ariege'));
     const stranger = await openStream(await reader(BOUSCATEL));
     try {
+      const listening = await other.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'astreinte-worklist-listen'",
+      );
+      expect(listening.rows[0].n).toBe(1); // one LISTEN connection shared by the three streams
       expect((await api('POST', `/worklist/${item}/claim`, await reader(SOULA))).status).toBe(200);
       for (const stream of [faure, coord]) {
         const event = await stream.next(1000);
@@ -687,6 +698,32 @@ describe('GET /api/worklist/events', () => {
       coord.close();
       stranger.close();
     }
+  });
+
+  it('reopens a lost LISTEN connection and tells the streams to resync', async () => {
+    const stream = await openStream(await reader(ROQUES));
+    try {
+      const killed = await other.query(
+        "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = 'astreinte-worklist-listen'",
+      );
+      expect(killed.rows).toEqual([{ killed: true }]);
+      expect((await stream.next(3000)).event).toBe('resync');
+      const itemId = randomUUID();
+      await notify({ type: 'item-updated', itemId, pool: 'jour-ariege', assignee: null, territory: 'ariege', status: 'SCHEDULED' });
+      expect(JSON.parse((await stream.next(1000)).data)).toMatchObject({ itemId });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('ends the streams when the hub closes, so the server can stop', async () => {
+    const own = createWorklistNotificationHub(database, pino({ level: 'silent' }));
+    let ended = false;
+    const unsubscribe = await own.subscribe({ notification() {}, resync() {}, closed: () => (ended = true) });
+    await own.close();
+    expect(ended).toBe(true);
+    unsubscribe();
+    await expect(own.subscribe({ notification() {}, resync() {}, closed() {} })).rejects.toMatchObject({ status: 503 });
   });
 
   it('refuses senders', async () => {
