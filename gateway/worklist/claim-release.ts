@@ -11,7 +11,7 @@ import type { Clock } from '../../worker/time/clock.ts';
 import type { WorklistItem } from '../../worker/worklist/worklist-types.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { Conflict, Forbidden } from '../http/problem.ts';
-import { itemNotFound, loadVisibleItem } from './find-visible-item.ts';
+import { findVisibleItem, itemNotFound, loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
 import { newTransactionUID } from './transaction-uid.ts';
 import { recordItemChange } from './worklist-change.ts';
@@ -105,7 +105,7 @@ function requireReader(viewer: Viewer, action: string): ReaderViewer {
 
 /** Why a claim did not take, from the item as it is now. */
 async function claimRefusal(deps: ItemActionDeps, id: string, reader: ReaderViewer): Promise<Error> {
-  const item = await loadVisibleItem(deps.database, id, reader).catch(() => null);
+  const item = await findVisibleItem(deps.database, id, reader);
   if (!item) return itemNotFound(id);
   const now = deps.clock.now();
   if (item.status === 'SCHEDULED') {
@@ -140,7 +140,7 @@ async function releaseRefusal(
   reader: ReaderViewer,
   transactionUID: string | undefined,
 ): Promise<Error> {
-  const item = await loadVisibleItem(deps.database, id, reader).catch(() => null);
+  const item = await findVisibleItem(deps.database, id, reader);
   if (!item) return itemNotFound(id);
   if (item.status === 'IN PROGRESS' && item.assignee === reader.rpps && transactionUID !== undefined) {
     return new Conflict(

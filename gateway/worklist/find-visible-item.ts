@@ -18,6 +18,12 @@ export async function loadItem(db: Queryable, id: string, options: { forUpdate?:
   return result.rows.length === 0 ? null : itemFromRow(result.rows[0]);
 }
 
+/** The item if the viewer may see it, else null. */
+export async function findVisibleItem(db: Queryable, id: string, viewer: Viewer): Promise<WorklistItemView | null> {
+  const item = await loadItem(db, id);
+  return item && canSeeItem(viewer, item) ? item : null;
+}
+
 export async function loadVisibleItem(
   db: Queryable,
   id: string,
