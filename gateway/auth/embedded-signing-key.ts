@@ -106,6 +106,10 @@ export interface IssueTokenOptions {
   site?: string;
   /** Subject; defaults to `<role>-cli`. */
   user?: string;
+  /** RPPS number of a practitioner (11 digits). */
+  rpps?: string;
+  /** Territory id of a coordinator (from the region configuration). */
+  territory?: string;
   /** Lifetime, DEFAULT_TOKEN_TTL_SECONDS (12 h) by default, between 60 s and 366 days. */
   ttlSeconds?: number;
   audience: string;
@@ -133,6 +137,15 @@ export async function issueToken(key: EmbeddedSigningKey, options: IssueTokenOpt
   if (!/^[\x21-\x7e]{1,128}$/.test(user)) {
     throw new BadRequest('The user id must be 1 to 128 printable ASCII characters without spaces.', 'bad-user');
   }
+  if (options.rpps !== undefined && !/^\d{11}$/.test(options.rpps)) {
+    throw new BadRequest(`${JSON.stringify(options.rpps)} is not an RPPS number: 11 digits.`, 'bad-rpps');
+  }
+  if (options.territory !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(options.territory)) {
+    throw new BadRequest('The territory id is the one of the region configuration: lower-case letters, digits and dashes.', 'bad-territory');
+  }
+  if (options.role === 'coordinator' && options.territory === undefined) {
+    throw new BadRequest('A coordinator token needs the territory the coordinator is responsible for (--territory).', 'missing-territory');
+  }
   const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < MIN_TOKEN_TTL_SECONDS || ttl > MAX_TOKEN_TTL_SECONDS) {
     throw new BadRequest(
@@ -141,7 +154,12 @@ export async function issueToken(key: EmbeddedSigningKey, options: IssueTokenOpt
     );
   }
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: options.role, ...(site ? { site } : {}) })
+  return new SignJWT({
+    role: options.role,
+    ...(site ? { site } : {}),
+    ...(options.rpps ? { rpps: options.rpps } : {}),
+    ...(options.territory ? { territory: options.territory } : {}),
+  })
     .setProtectedHeader({ alg: EMBEDDED_ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setIssuer(EMBEDDED_ISSUER)
     .setAudience(options.audience)

@@ -15,12 +15,14 @@ import {
 } from './embedded-signing-key.ts';
 import { isRole, ROLES } from './roles.ts';
 
-export const TOKEN_USAGE = `Usage: astreinte token --role <role> [--site <FINESS>] [--user <id>] [--ttl <duration>]
+export const TOKEN_USAGE = `Usage: astreinte token --role <role> [--site <FINESS>] [--user <id>] [--rpps <RPPS>] [--territory <id>] [--ttl <duration>]
 
 Prints a bearer token signed by this installation's embedded key, and nothing else.
   --role   ${ROLES.join(', ')}
   --site   FINESS number of the establishment (9 characters), required for --role sender
   --user   subject of the token (default <role>-cli)
+  --rpps   RPPS number of a practitioner (11 digits): readers and experts are found in the region by it
+  --territory  territory of a coordinator (required for --role coordinator)
   --ttl    lifetime: seconds, or a number followed by m, h or d (default ${DEFAULT_TOKEN_TTL_SECONDS / 3600}h, at most ${MAX_TOKEN_TTL_SECONDS / 86400}d)
 `;
 
@@ -34,7 +36,7 @@ export async function runTokenCommand(
   env: NodeJS.ProcessEnv,
   io: CommandOutput = process,
 ): Promise<number> {
-  let values: { role?: string; site?: string; user?: string; ttl?: string; help?: boolean };
+  let values: { role?: string; site?: string; user?: string; rpps?: string; territory?: string; ttl?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -42,6 +44,8 @@ export async function runTokenCommand(
         role: { type: 'string' },
         site: { type: 'string' },
         user: { type: 'string' },
+        rpps: { type: 'string' },
+        territory: { type: 'string' },
         ttl: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -75,6 +79,8 @@ export async function runTokenCommand(
       role: values.role,
       site: values.site,
       user: values.user,
+      rpps: values.rpps,
+      territory: values.territory,
       ttlSeconds,
       audience: settings.auth.audience,
     });
