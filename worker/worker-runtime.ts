@@ -96,6 +96,7 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
       return outcome;
     };
 
+    /** Decisions taken here (not by another worker meanwhile). */
     const reconcile = async (): Promise<number> => {
       let decided = 0;
       for (;;) {
@@ -103,7 +104,7 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
         let progressed = 0;
         for (const study of studies) {
           const outcome = await route(study);
-          if (outcome.decision) progressed++;
+          if (outcome.decision && !outcome.replay) progressed++;
         }
         decided += progressed;
         if (progressed === 0 || studies.length < RECONCILE_BATCH) return decided;
