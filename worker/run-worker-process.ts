@@ -21,13 +21,12 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     maxConnections: 10,
     onEvent: (message) => log.info({ component: 'postgres' }, message),
   });
-  let worker;
-  try {
-    worker = await startRoutingWorker({ settings, database, regionConfig, clock, log, options: { consume: true } });
-  } catch (error) {
-    await database.close().catch(() => undefined);
-    throw error;
-  }
+  const worker = await startRoutingWorker({ settings, database, regionConfig, clock, log, options: { consume: true } }).catch(
+    async (error: unknown) => {
+      await database.close().catch(() => undefined);
+      throw error;
+    },
+  );
   process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -135,6 +135,8 @@ describe.each<Backend>([
       return rows.length === 1 ? rows[0] : undefined;
     });
   const decided = (uid: string) => waitFor(() => decision(uid));
+  /** The sweep at clock.now(), keeping what happened to one item (other tests' items may fall due too). */
+  const escalateDueFor = async (itemId: string) => (await worker.escalateDue()).filter((r) => r.itemId === itemId);
 
   /** Sender says complete at clock instant `at` and the item appears. */
   async function routeAt(at: string, spec: Omit<SyntheticStudy, 'seed'>, flags = {}) {
@@ -189,7 +191,7 @@ describe.each<Backend>([
     expect(item.assignee).toBe(SOULA);
 
     clock.set(paris('2026-11-15T02:39:59'));
-    expect(await worker.escalateDue()).toEqual([]); // not yet: the decision comes from the clock
+    expect(await escalateDueFor(item.id)).toEqual([]); // not yet: the decision comes from the clock
     await worker.promoteDueJobs(); // early: the job goes back to sleep
     await sleep(300);
     expect((await items(uid))[0].escalation_level).toBe(0);
@@ -207,7 +209,7 @@ describe.each<Backend>([
     expect(pole.offered_to).toEqual([ROQUES, SABATIER]);
 
     // Replays (sweep, promoted jobs) never take a hop twice.
-    expect(await worker.escalateDue()).toEqual([]);
+    expect(await escalateDueFor(item.id)).toEqual([]);
     await worker.promoteDueJobs();
     await sleep(300);
     const hops = (await events(uid)).filter((e) => e.type === 'escalated');
@@ -219,6 +221,31 @@ describe.each<Backend>([
     expect((await items(uid))[0].escalation_level).toBe(2);
   });
 
+  it('the rest of the chain from the sweep: the territory\'s other readers, then the coordinator, then the deadline, each once', async () => {
+    const { uid, item } = await routeAt('2026-11-15T02:10', { kind: 'ct-head', site: SAINT_GIRONS });
+    // A worker down for 45 minutes: the sweep catches up every hop due, in order, each at its scheduled time.
+    clock.set(paris('2026-11-15T02:55'));
+    const [caughtUp] = await escalateDueFor(item.id);
+    expect(caughtUp.hops.map((h) => [h.hop, h.step, h.assignee])).toEqual([
+      [1, 'backup', ROQUES],
+      [2, 'pool', SABATIER],
+      [3, 'territory-readers', FAURE],
+    ]);
+    expect(caughtUp.hops.map((h) => h.scheduledAt)).toEqual([paris('2026-11-15T02:40'), paris('2026-11-15T02:47:30'), paris('2026-11-15T02:55')]);
+    clock.set(paris('2026-11-15T03:02:30'));
+    const [coordinator] = await escalateDueFor(item.id);
+    expect(coordinator.hops).toMatchObject([{ hop: 4, step: 'coordinator', coordinator: true }]);
+    clock.set(paris('2026-11-15T03:10'));
+    const [deadline] = await escalateDueFor(item.id);
+    expect(deadline).toMatchObject({ hops: [], deadlineAlerted: true });
+    clock.set(paris('2026-11-15T04:00'));
+    expect(await escalateDueFor(item.id)).toEqual([]);
+    const alerts = (await events(uid)).filter((e) => e.type === 'coordinator-alerted').map((e) => e.detail.reason);
+    expect(alerts).toEqual(['unclaimed', 'unclaimed-at-deadline']);
+    expect((await items(uid))[0]).toMatchObject({ escalation_level: 4, assignee: FAURE, offered_to: [ROQUES, SABATIER, FAURE] });
+    expect((await items(uid))[0].id).toBe(item.id);
+  });
+
   it('claimed but not signed by the deadline -> the coordinator is alerted, once', async () => {
     const { uid, item } = await routeAt('2026-11-15T02:10', { kind: 'ct-head', site: SAINT_GIRONS });
     clock.set(paris('2026-11-15T02:20'));
@@ -228,13 +255,13 @@ describe.each<Backend>([
       [item.id, clock.now()],
     );
     clock.set(paris('2026-11-15T02:50')); // past the warning point: a claimed item does not escalate
-    expect(await worker.escalateDue()).toEqual([]);
+    expect(await escalateDueFor(item.id)).toEqual([]);
     clock.set(paris('2026-11-15T03:10'));
     await worker.promoteDueJobs();
     const alert = await waitFor(async () => (await events(uid)).find((e) => e.type === 'coordinator-alerted'));
     expect(alert.detail).toMatchObject({ reason: 'claimed-not-completed-by-deadline', status: 'IN PROGRESS', assignee: SOULA });
     await waitFor(() => notifications.find((n) => n.payload.itemId === item.id && n.payload.event === 'coordinator-alerted'));
-    expect(await worker.escalateDue()).toEqual([]);
+    expect(await escalateDueFor(item.id)).toEqual([]);
     await worker.promoteDueJobs();
     await sleep(300);
     expect((await events(uid)).filter((e) => e.type === 'coordinator-alerted')).toHaveLength(1);
