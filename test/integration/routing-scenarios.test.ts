@@ -400,6 +400,13 @@ describe.each<Backend>([
     expect(await worker.gateway.markStudyComplete(uid)).toMatchObject({ status: 'already-decided', decision: { code: 'archive-only' } });
   });
 
+  it('a study imported without a sending site is archived, not routed', async () => {
+    const uid = await newStudy({ kind: 'ct-head', site: null });
+    await worker.gateway.recordStudyActivity(uid, null);
+    expect(await decided(uid)).toMatchObject({ decision: 'refused', code: 'unknown-site', item_id: null });
+    expect(await items(uid)).toEqual([]);
+  });
+
   it('replayed job -> still one item', async () => {
     const { uid, item } = await routeAt('2026-11-15T02:10', { kind: 'ct-head', site: SAINT_GIRONS });
     // Replays of the very job, straight on the queue (no deduplication), and late instances.

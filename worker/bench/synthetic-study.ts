@@ -27,8 +27,8 @@ export type SyntheticStudyKind = 'ct-head' | 'chest-xray' | 'cardiac-ct' | 'ultr
 
 export interface SyntheticStudy {
   kind: SyntheticStudyKind;
-  /** FINESS of the sending site: the study's owner. */
-  site: string;
+  /** FINESS of the sending site: the study's owner (null: an administrator's import, owned by no site). */
+  site: string | null;
   /** Makes UIDs and the patient unique and deterministic. */
   seed: string;
   patient?: PatientProfile;

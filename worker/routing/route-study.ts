@@ -69,6 +69,19 @@ async function decide(
 ): Promise<RouteOutcome> {
   const { config, clock } = context;
   const now = clock.now();
+  if (!study.facts.site) {
+    const decision = notRouted(
+      study,
+      'refused',
+      'unknown-site',
+      'the study was stored without a sending site (administrator import): it is archived and searchable, not routed; ' +
+        'a site sends it with its own credentials to have it read',
+      now,
+      null,
+    );
+    await persistNotRouted(client, decision, '');
+    return { decision, item: null, replay: false };
+  }
   const facts = withDescriptionFlags(config, study.facts);
   const rule = matchRule(config, facts);
   if (rule.outcome === 'not-routed') {
