@@ -7,7 +7,8 @@
  * also catch a chain rewritten from some point on by someone who recomputed every hash after it.
  */
 import type pg from 'pg';
-import { eventHash, GENESIS_HASH } from './audit-hash.ts';
+import { chainHash, eventHash, GENESIS_HASH } from './audit-hash.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { withAuditSnapshot, type AuditRow } from './read-audit-rows.ts';
 
 export type AuditBreakKind = 'deleted' | 'edited' | 'reordered' | 'broken-link' | 'head-mismatch' | 'anchor-mismatch';
@@ -158,9 +159,10 @@ function checkRow(row: AuditRow, expectedSeq: number, expectedPrev: string | und
 
 /** The seq this event was hashed under, when it is another one near its position. */
 function originalPosition(row: AuditRow): number | undefined {
+  const text = canonicalJson(row.event);
   for (let distance = 1; distance <= REORDER_WINDOW; distance += 1) {
     for (const seq of [row.seq - distance, row.seq + distance]) {
-      if (seq >= 1 && eventHash(seq, row.prevHash, row.event) === row.hash) return seq;
+      if (seq >= 1 && chainHash(seq, row.prevHash, text) === row.hash) return seq;
     }
   }
   return undefined;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditCode } from '../../audit/audit-event.ts';
 import { migrateAudit } from '../../audit/audit-migrations.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
+import { runAuditCommand } from '../../cli/commands/audit.ts';
 import { loadSettings } from '../../config/settings.ts';
 import { openDatabase } from '../../storage/database/database.ts';
 import { TestClock } from '../../worker/time/clock.ts';
@@ -149,19 +150,29 @@ describe(`astreinte audit verify (${viaBin ? 'bin/astreinte.js' : 'cli/commands/
 
   it('exits 2 on wrong arguments and 3 when there is no trail to read', async () => {
     const { url } = await trailDatabase(1);
-    for (const args of [['verify', '--from', 'abc'], ['verify', '--anchor', '3:xyz'], ['verify', '--from', '9'], ['export', '--from', '2026-11-15'], ['export', '--from', 'yesterday', '--to', '2026-11-16'], ['frobnicate']]) {
-      const result = await audit(args, { DATABASE_URL: url });
-      expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr, args.join(' ')).toMatch(/^astreinte audit/);
-    }
+    const usage = await audit(['verify', '--from', 'abc'], { DATABASE_URL: url });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^astreinte audit: --from "abc": give a seq number/);
     const empty = await createTestDatabase(server.url);
     const noTable = await audit(['verify'], { DATABASE_URL: empty });
     expect(noTable.code).toBe(3);
     expect(noTable.stderr).toMatch(/holds no audit trail \(table audit_event missing\)/);
-    const down = await audit(['verify'], { DATABASE_URL: `postgresql://astreinte:pw@127.0.0.1:${await freePort()}/astreinte` });
+
+    // The same command in this process (faster): the other refusals.
+    const run = async (args: string[], env: NodeJS.ProcessEnv) => {
+      let stderr = '';
+      const io = { stdout: { write: () => true }, stderr: { write: (text: string) => (stderr += text) } };
+      return { code: await runAuditCommand(args, env, io), stderr };
+    };
+    for (const args of [['verify', '--anchor', '3:xyz'], ['verify', '--from', '9'], ['export', '--from', '2026-11-15'], ['export', '--from', 'yesterday', '--to', '2026-11-16'], ['frobnicate']]) {
+      const result = await run(args, { DATABASE_URL: url });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^astreinte audit: /);
+    }
+    const down = await run(['verify'], { DATABASE_URL: `postgresql://astreinte:pw@127.0.0.1:${await freePort()}/astreinte` });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/Cannot connect to PostgreSQL/);
-    const noDir = await audit(['verify'], { DATABASE_URL: undefined, ASTREINTE_DATA_DIR: path.join(tmp, 'nothing-here') });
+    const noDir = await run(['verify'], { ASTREINTE_DATA_DIR: path.join(tmp, 'nothing-here') });
     expect(noDir.code).toBe(3);
     expect(noDir.stderr).toMatch(/there is no database in .*nothing-here/);
     expect(await readdir(tmp)).not.toContain('nothing-here');
