@@ -7,6 +7,10 @@ Commands:
   token --role <role> [--site <FINESS>] [--user <id>] [--ttl <seconds>]
                             print a bearer token signed by the embedded key, and nothing else
   config check [<file>]     validate a regional configuration (default: ASTREINTE_CONFIG or the Midi-Pyrénées example)
+  audit verify [--from <seq>] [--anchor <seq:hash>]
+                            check the hash chain of the audit trail; exits non-zero naming the first broken event
+  audit export --from <ISO> --to <ISO> [--out <file>]
+                            FHIR R4 AuditEvent, one JSON per line, for the regional SIEM
   oncall --at <ISO time> [--territory <id>] [--pool <id>]
                             print, as JSON, who is on call in each pool at that instant and under which rota entry
 `;
@@ -23,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
     case 'config': {
       const { runConfigCheck } = await import('./commands/config-check.ts');
       return runConfigCheck(rest);
+    }
+    case 'audit': {
+      const { runAuditCommand } = await import('./commands/audit.ts');
+      return runAuditCommand(rest, process.env);
     }
     case 'oncall': {
       const { runOncall } = await import('./commands/oncall.ts');
