@@ -40,6 +40,7 @@ const settingsSchema = z
     CORS_ORIGINS: z.string().min(1).default('*'),
     STOW_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
     STOW_MAX_PARTS: z.coerce.number().int().positive().default(10_000),
+    ASTREINTE_ADMIN_PATIENT_ACCESS: z.enum(['true', 'false']).default('false'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((s, ctx) => {
@@ -85,6 +86,8 @@ export interface Settings {
   stow: { maxRequestBytes: number; maxParts: number };
   spoolDir: string;
   logLevel: RawSettings['LOG_LEVEL'];
+  /** Administrators configure; they see patient data only when this is set. */
+  adminSeesPatientData: boolean;
 }
 
 export class SettingsError extends Error {
@@ -136,5 +139,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     stow: { maxRequestBytes: s.STOW_MAX_REQUEST_BYTES, maxParts: s.STOW_MAX_PARTS },
     spoolDir: path.join(dataDir, 'spool'),
     logLevel: s.LOG_LEVEL,
+    adminSeesPatientData: s.ASTREINTE_ADMIN_PATIENT_ACCESS === 'true',
   };
 }
