@@ -71,7 +71,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof SettingsError) process.stderr.write(`${error.message}\n`);
+    // Configuration problems are for the person starting the system: the message says what to fix, no stack.
+    const configurationErrors = ['SettingsError', 'RegionConfigError', 'ClockConfigError', 'RoutingOptionsError', 'DatabaseUnavailableError'];
+    if (error instanceof SettingsError || configurationErrors.includes((error as Error).name)) process.stderr.write(`${(error as Error).message}\n`);
     else process.stderr.write(`astreinte: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   },

@@ -8,9 +8,18 @@ import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { cors } from '../http/cors.ts';
 import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
 import { HttpProblem } from '../http/problem.ts';
-import { stowHandler } from '../ingest/stow-route.ts';
+import { describeAuthenticationFailure, type RequestAuditor } from '../../audit/audit-middleware.ts';
+import type { RegionConfig } from '../../config/region/region-config.ts';
+import type { Database } from '../../storage/database/database.ts';
+import type { Clock } from '../../worker/time/clock.ts';
+import { stowHandler, type StudyActivityListener } from '../ingest/stow-route.ts';
 import { qidoRoutes, type QidoSearch } from '../query/qido-routes.ts';
+import { createAccessScopes } from '../retrieve/access-scope.ts';
 import { wadoRoutes } from '../retrieve/wado-routes.ts';
+import type { StudyRouting } from '../worklist/study-routes.ts';
+import type { WorklistNotificationHub } from '../worklist/worklist-notification-hub.ts';
+import { worklistRoutes } from '../worklist/worklist-routes.ts';
+import { auditRoutes } from './audit-routes.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -21,6 +30,13 @@ export interface AppDependencies {
   log: Logger;
   /** Resolves when the database and the object store answer; rejects with the reason otherwise. */
   checkReady: () => Promise<void>;
+  database: Database;
+  regionConfig: RegionConfig;
+  clock: Clock;
+  auditor: RequestAuditor;
+  notifications: WorklistNotificationHub;
+  /** The routing worker's entry points (study activity after STOW, completion by the sender). */
+  routing?: StudyRouting & { recordStudyActivity: StudyActivityListener };
 }
 
 export function createApp(deps: AppDependencies): express.Express {
@@ -43,7 +59,10 @@ export function createApp(deps: AppDependencies): express.Express {
     }
   });
 
+  app.use(deps.auditor.audit(describeAuthenticationFailure));
+  app.use(auditRoutes(deps.auditor));
   app.use(authenticate(deps.verifier));
+  const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   const dicomweb = express.Router();
   dicomweb.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -51,13 +70,33 @@ export function createApp(deps: AppDependencies): express.Express {
   });
   const stow = stowHandler(
     { index: deps.index, objects: deps.objects, log: deps.log },
-    { spoolDir: deps.settings.spoolDir, maxRequestBytes: deps.settings.stow.maxRequestBytes, maxParts: deps.settings.stow.maxParts },
+    {
+      spoolDir: deps.settings.spoolDir,
+      maxRequestBytes: deps.settings.stow.maxRequestBytes,
+      maxParts: deps.settings.stow.maxParts,
+      onStudyActivity: deps.routing ? (study, site) => deps.routing!.recordStudyActivity(study, site) : undefined,
+    },
   );
   dicomweb.post('/studies', stow);
   dicomweb.post('/studies/:study', stow);
-  dicomweb.use(qidoRoutes(deps.search));
-  dicomweb.use(wadoRoutes({ index: deps.index, objects: deps.objects, log: deps.log }));
+  dicomweb.use(qidoRoutes(deps.search, accessScope));
+  dicomweb.use(wadoRoutes({ index: deps.index, objects: deps.objects, log: deps.log, accessScope }));
   app.use(DICOMWEB_PATH, dicomweb);
+  app.use(
+    '/api',
+    (_req, res, next) => {
+      res.set('Cache-Control', 'no-store');
+      next();
+    },
+    worklistRoutes({
+      database: deps.database,
+      regionConfig: deps.regionConfig,
+      clock: deps.clock,
+      log: deps.log,
+      routing: deps.routing,
+      notifications: deps.notifications,
+    }),
+  );
 
   app.use((req, _res, next) => next(new HttpProblem(404, `No resource at ${req.method} ${req.path}.`, 'not-found')));
   app.use(errorHandler(deps.log));

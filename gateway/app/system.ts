@@ -7,7 +7,14 @@ import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts'
 import { searchQido } from '../../storage/index/qido-search.ts';
 import { createObjectStore } from '../../storage/objects/create-object-store.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
+import { createRequestAuditor } from '../../audit/audit-middleware.ts';
+import { AuditTrail } from '../../audit/audit-trail.ts';
+import { loadRegionConfig } from '../../config/region/load-region-config.ts';
+import { resolveRegionConfigPath } from '../../config/region/resolve-config-path.ts';
+import { createClock } from '../../worker/time/clock.ts';
+import { startRoutingWorker } from '../../worker/worker-runtime.ts';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
+import { createWorklistNotificationHub } from '../worklist/worklist-notification-hub.ts';
 import { createApp } from './create-app.ts';
 
 export interface RunningSystem {
@@ -21,7 +28,11 @@ export interface RunningSystem {
  * migrations, object store, token verifier, HTTP server. Anything started is stopped again if a later step fails,
  * so a failed start leaves nothing running.
  */
-export async function startSystem(settings: Settings, log: Logger = createLogger(settings)): Promise<RunningSystem> {
+export async function startSystem(
+  settings: Settings,
+  log: Logger = createLogger(settings),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
@@ -33,6 +44,9 @@ export async function startSystem(settings: Settings, log: Logger = createLogger
     }
   };
   try {
+    // Configuration first: a bad region file or clock stops start-up before anything is started.
+    const clock = createClock(env);
+    const regionConfig = await loadRegionConfig(resolveRegionConfigPath(env));
     await mkdir(settings.dataDir, { recursive: true });
     await rm(settings.spoolDir, { recursive: true, force: true }); // parts of requests cut by a crash
     await mkdir(settings.spoolDir, { recursive: true });
@@ -46,6 +60,22 @@ export async function startSystem(settings: Settings, log: Logger = createLogger
     await objects.init();
     stops.push(() => objects.close());
 
+    const trail = new AuditTrail(database.pool, { clock });
+    const auditor = createRequestAuditor(trail, { log: log.child({ component: 'audit' }) });
+    stops.push(() => auditor.drain());
+
+    const routing = await startRoutingWorker({ settings, database, regionConfig, clock, log: log.child({ component: 'routing' }) });
+    stops.push(() => routing.stop());
+    const notifications = createWorklistNotificationHub(database, log.child({ component: 'worklist-events' }));
+    let hubOpen = true;
+    const closeHub = async () => {
+      if (hubOpen) {
+        hubOpen = false;
+        await notifications.close();
+      }
+    };
+    stops.push(closeHub);
+
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
       settings,
@@ -53,6 +83,12 @@ export async function startSystem(settings: Settings, log: Logger = createLogger
       objects,
       verifier,
       log,
+      database,
+      regionConfig,
+      clock,
+      auditor,
+      notifications,
+      routing: routing.gateway,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
         await database.query('SELECT 1');
@@ -61,10 +97,21 @@ export async function startSystem(settings: Settings, log: Logger = createLogger
     });
     const server = await listen(app, settings);
     stops.push(() => closeServer(server));
+    // Runs before the server closes (stops run in reverse): ends the live event streams that would keep it open.
+    stops.push(closeHub);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : settings.port;
     const url = `http://${settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host}:${port}`;
-    log.info({ url: `${url}/dicomweb`, database: settings.database.kind, objects: settings.objectStore.kind }, 'Astreinte is ready');
+    log.info(
+      {
+        url: `${url}/dicomweb`,
+        database: settings.database.kind,
+        objects: settings.objectStore.kind,
+        queues: routing.backend,
+        region: regionConfig.region.id,
+      },
+      'Astreinte is ready',
+    );
     return { url, log, stop: stopAll };
   } catch (error) {
     await stopAll();

@@ -69,6 +69,7 @@ export async function ingestInstance(
           studyInstanceUID: parsed.studyInstanceUID,
           seriesInstanceUID: parsed.seriesInstanceUID,
           part,
+          patient: { id: parsed.patient.id, issuer: parsed.patient.issuer },
           warnings: parsed.warnings ?? [],
         };
       case 'conflict':

@@ -7,6 +7,8 @@ export type InstanceOutcome =
       studyInstanceUID: string;
       seriesInstanceUID: string;
       part: number;
+      /** Local patient id and its issuer, for the audit trail. */
+      patient: { id?: string; issuer?: string };
       /** Accepted, but the sender should know (e.g. a stale File Meta Information UID). */
       warnings: string[];
     }

@@ -4,6 +4,7 @@ import { FailureReason } from '../dicom/dicom-status.ts';
 import { isValidUid } from '../dicom/uid.ts';
 import { parseContentType } from '../http/content-type.ts';
 import { BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType } from '../http/problem.ts';
+import { noteAudit } from '../../audit/audit-middleware.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { ingestInstance, type IngestDependencies } from './ingest-instance.ts';
@@ -12,12 +13,16 @@ import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 import { buildStowResponse } from './stow-response.ts';
 
+/** Told once per study that received instances in a request (routing: the study is not stable yet). */
+export type StudyActivityListener = (studyInstanceUID: string, site: string | null) => Promise<void>;
+
 export interface StowOptions {
   spoolDir: string;
   maxRequestBytes: number;
   maxParts: number;
   /** Instances of one request validated and stored at once while later parts are still arriving. */
   concurrency?: number;
+  onStudyActivity?: StudyActivityListener;
 }
 
 /** `POST /studies` and `POST /studies/{study}` (PS3.18 10.5). */
@@ -107,10 +112,45 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     const outcomes = await Promise.all(pending);
     if (outcomes.length === 0 && !bodyError) bodyError = 'the request contains no DICOM instance (no multipart part)';
 
+    await afterStore(outcomes, context.site, res, deps, options.onStudyActivity);
     const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
     for (const warning of response.warnings) res.append('Warning', `299 astreinte "${warning.replace(/["\\]/g, "'")}"`);
     res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));
   };
+}
+
+/** Audit what was stored, and tell routing which studies just received instances (never failing the STOW). */
+async function afterStore(
+  outcomes: InstanceOutcome[],
+  site: string | null,
+  res: Response,
+  deps: IngestDependencies,
+  onStudyActivity: StudyActivityListener | undefined,
+): Promise<void> {
+  const studies = new Map<string, { count: number; patients: Map<string, { patientId: string; issuer?: string }> }>();
+  for (const o of outcomes) {
+    if (o.kind === 'failed') continue;
+    const entry = studies.get(o.studyInstanceUID) ?? { count: 0, patients: new Map() };
+    entry.count += 1;
+    if (o.patient.id) entry.patients.set(`${o.patient.issuer ?? ''}|${o.patient.id}`, { patientId: o.patient.id, issuer: o.patient.issuer });
+    studies.set(o.studyInstanceUID, entry);
+  }
+  const failed = outcomes.length - [...studies.values()].reduce((sum, s) => sum + s.count, 0);
+  noteAudit(res, {
+    entities: [...studies].flatMap(([studyUid, s]) => [
+      { kind: 'study' as const, studyUid, instanceCount: s.count },
+      ...[...s.patients.values()].map((p) => ({ kind: 'patient' as const, ...p })),
+    ]),
+    ...(failed > 0 ? { outcome: 4 as const, outcomeDescription: `${failed} of ${outcomes.length} instances refused` } : {}),
+  });
+  if (!onStudyActivity) return;
+  await Promise.all(
+    [...studies.keys()].map((study) =>
+      onStudyActivity(study, site).catch((error: unknown) =>
+        deps.log.error({ err: error }, 'study activity not recorded: the routing sweep will pick the study up'),
+      ),
+    ),
+  );
 }
 
 function checkRequestType(header: string | undefined): void {

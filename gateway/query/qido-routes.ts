@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AccessScope } from '../../storage/index/dicom-index.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
-import { accessScopeOf } from '../retrieve/access-scope.ts';
+import type { AccessScopeResolver } from '../retrieve/access-scope.ts';
 import { chooseMetadataRepresentation } from '../retrieve/representation.ts';
 import { parseQidoQuery } from './qido-query.ts';
 import type { QidoQuery, QidoResult, QueryLevel } from './qido-types.ts';
@@ -9,7 +9,7 @@ import type { QidoQuery, QidoResult, QueryLevel } from './qido-types.ts';
 export type QidoSearch = (query: QidoQuery, scope: AccessScope, dicomwebRoot: string) => Promise<QidoResult>;
 
 /** QIDO-RS (PS3.18 10.6): study, series and instance searches at every level of the hierarchy. */
-export function qidoRoutes(search: QidoSearch): Router {
+export function qidoRoutes(search: QidoSearch, accessScope: AccessScopeResolver): Router {
   const router = Router();
   const routes: [string, QueryLevel][] = [
     ['/studies', 'study'],
@@ -20,13 +20,13 @@ export function qidoRoutes(search: QidoSearch): Router {
     ['/studies/:study/series/:series/instances', 'instance'],
   ];
   for (const [path, level] of routes) {
-    router.get(path, (req, res) => answer(req, res, level, search));
+    router.get(path, (req, res) => answer(req, res, level, search, accessScope));
   }
   return router;
 }
 
-async function answer(req: Request, res: Response, level: QueryLevel, search: QidoSearch): Promise<void> {
-  const scope = accessScopeOf(res);
+async function answer(req: Request, res: Response, level: QueryLevel, search: QidoSearch, accessScope: AccessScopeResolver): Promise<void> {
+  const scope = accessScope(res);
   chooseMetadataRepresentation(req.get('accept'));
   const query = parseQidoQuery(level, new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), {
     studyInstanceUID: req.params.study as string | undefined,

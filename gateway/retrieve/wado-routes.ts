@@ -7,7 +7,7 @@ import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { BadRequest, NotFound } from '../http/problem.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { AccessScope, DicomIndex, StoredInstance } from '../../storage/index/dicom-index.ts';
-import { accessScopeOf } from './access-scope.ts';
+import type { AccessScopeResolver } from './access-scope.ts';
 import { parseFrameList } from './frame-list.ts';
 import { multipartLength, newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
 import {
@@ -22,6 +22,7 @@ export interface RetrieveDependencies {
   index: DicomIndex;
   objects: ObjectStore;
   log: Logger;
+  accessScope: AccessScopeResolver;
 }
 
 interface Target {
@@ -74,7 +75,7 @@ function instanceUrl(root: string, i: StoredInstance): string {
 }
 
 async function retrieveInstances(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
-  const scope = accessScopeOf(res);
+  const scope = deps.accessScope(res);
   const target = targetOf(req);
   const instances = await findOrFail(deps, scope, target);
   const representation = chooseInstanceRepresentation(req.get('accept'), instances.map((i) => i.transferSyntaxUID));
@@ -92,7 +93,7 @@ async function retrieveInstances(req: Request, res: Response, deps: RetrieveDepe
 }
 
 async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
-  const scope = accessScopeOf(res);
+  const scope = deps.accessScope(res);
   const target = targetOf(req);
   chooseMetadataRepresentation(req.get('accept'));
   const texts = await deps.index.findMetadata(scope, target);
@@ -103,7 +104,7 @@ async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDepen
 }
 
 async function findInstance(req: Request, res: Response, deps: RetrieveDependencies): Promise<StoredInstance> {
-  const scope = accessScopeOf(res);
+  const scope = deps.accessScope(res);
   const target = targetOf(req);
   const [instance] = await findOrFail(deps, scope, target);
   return instance;

@@ -38,6 +38,11 @@ export interface StoredInstance {
 /** Who is asking: the index filters what they may see. `null` site = no site restriction. */
 export interface AccessScope {
   site: string | null;
+  /**
+   * A reader (or expert) sees only the studies of worklist items they may see: assigned or offered to this
+   * RPPS, or in (or notified to) one of these pools, whatever the item's status.
+   */
+  reader?: { rpps: string; pools: string[] };
 }
 
 export interface StudyOwnership {

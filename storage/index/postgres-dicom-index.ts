@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { accessConditions } from './access-conditions.ts';
 import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
 import { openDatabase, type Database, type DatabaseOptions, type DatabaseSettings } from '../database/database.ts';
 import { migrateAll } from '../database/migration-sources.ts';
@@ -350,14 +351,16 @@ async function insertInstance(client: pg.PoolClient, seriesPk: string, instance:
  * first and the wide rows (metadata, frames) joined after, in that order.
  * In `columns`, `o.study_instance_uid` and `o.series_instance_uid` name the instance's study and series.
  */
-function instanceQuery(columns: string, scope: AccessScope, where: InstanceFilter): { sql: string; values: string[] } {
-  const values: string[] = [];
-  const add = (value: string) => {
+function instanceQuery(columns: string, scope: AccessScope, where: InstanceFilter): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const add = (value: unknown) => {
     values.push(value);
     return `$${values.length}`;
   };
   const study = add(where.studyInstanceUID);
-  const site = scope.site === null ? '' : `AND st.site = ${add(scope.site)}`;
+  const site = accessConditions(scope, add)
+    .map((condition) => `AND ${condition}`)
+    .join(' ');
   const sop = where.sopInstanceUID === undefined ? '' : `AND i.sop_instance_uid = ${add(where.sopInstanceUID)}`;
   if (where.seriesInstanceUID !== undefined) {
     const series = add(where.seriesInstanceUID);

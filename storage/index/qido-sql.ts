@@ -1,3 +1,4 @@
+import { accessConditions } from './access-conditions.ts';
 import type { MatchKey, QidoQuery, QueryLevel } from '../../gateway/query/qido-types.ts';
 import type { AccessScope } from './dicom-index.ts';
 import { timeBounds } from './dicom-values.ts';
@@ -66,7 +67,7 @@ export function whereConditions(query: QidoQuery, scope: AccessScope, params: Sq
     const condition = keyCondition(key, definition, query.fuzzyMatching, params);
     if (condition) conditions.push(condition);
   }
-  if (scope.site !== null) conditions.push(`st.site = ${params.add(scope.site)}`);
+  conditions.push(...accessConditions(scope, (value) => params.add(value)));
   return conditions;
 }
 

@@ -43,7 +43,7 @@ describe('the archive on production services: external PostgreSQL (DATABASE_URL)
   });
 
   it('retrieves the series byte for byte, its metadata and its frames', async () => {
-    const reader = await gw.token('--role', 'reader');
+    const reader = await gw.token('--role', 'sender', '--site', '310780010'); // the site reads back its own studies
     const auth = { authorization: `Bearer ${reader}` };
     const ds = dicomParser.parseDicom(slices[0], { untilTag: 'x7fe00010' });
     const base = `${gw.dicomweb}/studies/${ds.string('x0020000d')}/series/${ds.string('x0020000e')}`;

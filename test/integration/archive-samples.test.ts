@@ -107,7 +107,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     expect(again.status).toBe(200);
     for (const s of stored) {
       const res = await fetch(`${gw.dicomweb}/studies/${s.study}/series/${s.series}/instances/${s.sop}`, {
-        headers: { authorization: `Bearer ${reader}`, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+        headers: { authorization: `Bearer ${senderA}`, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
       });
       expect(res.status, s.file).toBe(200);
       const parts = parseMultipart(Buffer.from(await res.arrayBuffer()), res.headers.get('content-type')!);
@@ -119,7 +119,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
 
   it('serves complete metadata whose BulkDataURIs resolve, with French characters decoded', async () => {
     const ct = stored.find((s) => s.file === 'CT_small.dcm')!;
-    const res = await fetch(`${gw.dicomweb}/studies/${ct.study}/series/${ct.series}/metadata`, { headers: { authorization: `Bearer ${reader}` } });
+    const res = await fetch(`${gw.dicomweb}/studies/${ct.study}/series/${ct.series}/metadata`, { headers: { authorization: `Bearer ${senderA}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/application\/dicom\+json/);
     const [meta] = (await res.json()) as DicomJson[];
@@ -129,12 +129,12 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     expect(meta['00280010'].Value).toEqual([128]);
     const bulk = meta['7FE00010'].BulkDataURI!;
     expect(bulk.startsWith(`${gw.dicomweb}/studies/`)).toBe(true);
-    const pixels = await fetch(bulk, { headers: { authorization: `Bearer ${reader}`, accept: 'application/octet-stream' } });
+    const pixels = await fetch(bulk, { headers: { authorization: `Bearer ${senderA}`, accept: 'application/octet-stream' } });
     expect(pixels.status).toBe(200);
     expect((await pixels.arrayBuffer()).byteLength).toBe(128 * 128 * 2);
 
     const fr = stored.find((s) => s.file === 'chrFren.dcm')!;
-    const frMeta = (await (await fetch(`${gw.dicomweb}/studies/${fr.study}/metadata`, { headers: { authorization: `Bearer ${reader}` } })).json()) as DicomJson[];
+    const frMeta = (await (await fetch(`${gw.dicomweb}/studies/${fr.study}/metadata`, { headers: { authorization: `Bearer ${senderA}` } })).json()) as DicomJson[];
     const name = (frMeta[0]['00100010'].Value?.[0] as { Alphabetic: string }).Alphabetic;
     expect(name).toMatch(/[éèàçÉ]/);
   });
@@ -143,7 +143,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     for (const file of ['CT_small.dcm', 'JPEG2000.dcm', 'SC_rgb_rle.dcm', 'JPEG-lossy.dcm']) {
       const s = stored.find((x) => x.file === file)!;
       const res = await fetch(`${gw.dicomweb}/studies/${s.study}/series/${s.series}/instances/${s.sop}/frames/1`, {
-        headers: { authorization: `Bearer ${reader}`, accept: 'multipart/related; type=application/octet-stream; transfer-syntax=*' },
+        headers: { authorization: `Bearer ${senderA}`, accept: 'multipart/related; type=application/octet-stream; transfer-syntax=*' },
       });
       expect(res.status, file).toBe(200);
       const parts = parseMultipart(Buffer.from(await res.arrayBuffer()), res.headers.get('content-type')!);
@@ -159,7 +159,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
   it('serves one frame as a single part with byte ranges', async () => {
     const ct = stored.find((s) => s.file === 'CT_small.dcm')!;
     const url = `${gw.dicomweb}/studies/${ct.study}/series/${ct.series}/instances/${ct.sop}/frames/1`;
-    const res = await fetch(url, { headers: { authorization: `Bearer ${reader}`, accept: 'application/octet-stream', range: 'bytes=100-199' } });
+    const res = await fetch(url, { headers: { authorization: `Bearer ${senderA}`, accept: 'application/octet-stream', range: 'bytes=100-199' } });
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes 100-199/${128 * 128 * 2}`);
     expect(Buffer.compare(Buffer.from(await res.arrayBuffer()), firstFrameOf(ct.bytes).subarray(100, 200))).toBe(0);
@@ -168,7 +168,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
   it('answers 406 naming what it can send when a compressed frame is asked for uncompressed', async () => {
     const j2k = stored.find((s) => s.file === 'JPEG2000.dcm')!;
     const res = await fetch(`${gw.dicomweb}/studies/${j2k.study}/series/${j2k.series}/instances/${j2k.sop}/frames/1`, {
-      headers: { authorization: `Bearer ${reader}`, accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1' },
+      headers: { authorization: `Bearer ${senderA}`, accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1' },
     });
     expect(res.status).toBe(406);
     expect(((await res.json()) as { detail: string }).detail).toMatch(/1\.2\.840\.10008\.1\.2\.4\.9/);
@@ -176,9 +176,9 @@ describe('the archive with real DICOM files nobody here wrote', () => {
 
   it('finds stored studies with QIDO and lets a site see only its own studies', async () => {
     const ct = stored.find((s) => s.file === 'CT_small.dcm')!;
-    const asReader = await fetch(`${gw.dicomweb}/studies?StudyInstanceUID=${ct.study}&includefield=00081030,00080060`, { headers: { authorization: `Bearer ${reader}` } });
-    expect(asReader.status).toBe(200);
-    const studies = (await asReader.json()) as DicomJson[];
+    const asOwnSite = await fetch(`${gw.dicomweb}/studies?StudyInstanceUID=${ct.study}&includefield=00081030,00080060`, { headers: { authorization: `Bearer ${senderA}` } });
+    expect(asOwnSite.status).toBe(200);
+    const studies = (await asOwnSite.json()) as DicomJson[];
     expect(studies).toHaveLength(1);
     expect(studies[0]['0020000D'].Value).toEqual([ct.study]);
     expect(studies[0]['00201208'].Value).toEqual([1]);
@@ -190,6 +190,14 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     const storeIntoOther = await stow(gw.dicomweb, senderB, [ct.bytes]);
     expect(storeIntoOther.status).toBe(409);
     expect(failureReasons(storeIntoOther.body)).toEqual([0x0124]);
+  });
+
+  it('shows a reader nothing that was not routed to them', async () => {
+    const ct = stored.find((s) => s.file === 'CT_small.dcm')!;
+    const auth = { authorization: `Bearer ${reader}` };
+    expect(await (await fetch(`${gw.dicomweb}/studies?StudyInstanceUID=${ct.study}`, { headers: auth })).json()).toEqual([]);
+    expect((await fetch(`${gw.dicomweb}/studies/${ct.study}/metadata`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${gw.dicomweb}/studies/${ct.study}/series/${ct.series}/instances/${ct.sop}/frames/1`, { headers: auth })).status).toBe(404);
   });
 
   it('refuses requests without a valid token and answers health checks without one', async () => {

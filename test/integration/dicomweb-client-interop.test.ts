@@ -26,6 +26,7 @@ function toArrayBuffer(b: Buffer): ArrayBuffer {
 describe('the dicomweb-client library (what OHIF uses) against the archive', () => {
   let gw: GatewayProcess;
   let sender: LooseClient;
+  /** The sending site's own viewer (a site sees its own studies; readers only what is routed to them). */
   let reader: LooseClient;
   const slices: Buffer[] = [];
   let study = '';
@@ -35,7 +36,7 @@ describe('the dicomweb-client library (what OHIF uses) against the archive', () 
     gw = await startGateway();
     const [senderToken, readerToken] = await Promise.all([
       gw.token('--role', 'sender', '--site', '310780010'),
-      gw.token('--role', 'reader', '--user', 'rpps-10001234567'),
+      gw.token('--role', 'sender', '--site', '310780010'),
     ]);
     sender = new DICOMwebClient({ url: gw.dicomweb, headers: { Authorization: `Bearer ${senderToken}` } });
     reader = new DICOMwebClient({ url: gw.dicomweb, headers: { Authorization: `Bearer ${readerToken}` } });

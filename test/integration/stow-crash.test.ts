@@ -52,7 +52,7 @@ describe('a gateway killed in the middle of 240 concurrent STOW requests', () =>
     expect(acknowledged.size).toBeLessThan(INSTANCES);
 
     await gw.restart();
-    const reader = await gw.token('--role', 'reader');
+    const reader = await gw.token('--role', 'sender', '--site', '310780010'); // the site reads back its own studies
     const auth = { authorization: `Bearer ${reader}` };
 
     // No partial object: every object's name ends with the SHA-256 of its bytes (content-addressed keys).
