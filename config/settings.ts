@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { CLAIMS_MAPPING_VARIABLES, parseClaimsMapping, type ClaimsMapping } from '../gateway/auth/claims-mapping.ts';
 
 /**
  * Process settings read from the environment and validated once at start. A bad value stops start-up with
@@ -42,6 +43,24 @@ const settingsSchema = z
     STOW_MAX_PARTS: z.coerce.number().int().positive().default(10_000),
     ASTREINTE_ADMIN_PATIENT_ACCESS: z.enum(['true', 'false']).default('false'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RATE_LIMIT_RPS: z.coerce
+      .number({ message: 'must be a number of requests per second (0 disables the limit)' })
+      .min(0, { message: 'must be 0 (no limit) or a positive number of requests per second' })
+      .max(1_000_000)
+      .default(200),
+    RATE_LIMIT_BURST: z.coerce
+      .number({ message: 'must be a whole number of requests' })
+      .int({ message: 'must be a whole number of requests' })
+      .min(1, { message: 'must be at least 1 (set RATE_LIMIT_RPS=0 to disable the limit)' })
+      .max(10_000_000)
+      .default(1000),
+    OIDC_CLAIM_USER: z.string().optional(),
+    OIDC_CLAIM_ROLES: z.string().optional(),
+    OIDC_CLAIM_RPPS: z.string().optional(),
+    OIDC_CLAIM_SITE: z.string().optional(),
+    OIDC_CLAIM_TERRITORY: z.string().optional(),
+    OIDC_ROLE_MAP: z.string().optional(),
+    OIDC_ROLE_PRECEDENCE: z.string().optional(),
   })
   .superRefine((s, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -64,6 +83,18 @@ const settingsSchema = z
         message: `OpenID Connect needs all of ${oidc.join(', ')}; missing ${missing.join(', ')}`,
       });
     }
+    const claimSettings = CLAIMS_MAPPING_VARIABLES.filter((k) => s[k] !== undefined && s[k].trim() !== '');
+    if (claimSettings.length > 0 && oidcGiven.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [claimSettings[0]],
+        message: `${claimSettings.join(', ')} ${claimSettings.length > 1 ? 'map' : 'maps'} the claims of an OpenID Connect provider's tokens: set OIDC_ISSUER, OIDC_JWKS_URL and OIDC_AUDIENCE too, or unset ${claimSettings.length > 1 ? 'them' : 'it'} (embedded tokens always use the default claims)`,
+      });
+    }
+    const mapping = parseClaimsMapping(s);
+    if (!mapping.ok) {
+      for (const problem of mapping.problems) ctx.addIssue({ code: 'custom', path: [problem.variable], message: problem.message });
+    }
   });
 
 export type RawSettings = z.infer<typeof settingsSchema>;
@@ -81,13 +112,15 @@ export interface Settings {
   trustProxy: boolean;
   auth:
     | { kind: 'embedded'; keyDir: string; audience: string }
-    | { kind: 'oidc'; issuer: string; jwksUrl: string; audience: string };
+    | { kind: 'oidc'; issuer: string; jwksUrl: string; audience: string; claims?: ClaimsMapping };
   corsOrigins: string[] | '*';
   stow: { maxRequestBytes: number; maxParts: number };
   spoolDir: string;
   logLevel: RawSettings['LOG_LEVEL'];
   /** Administrators configure; they see patient data only when this is set. */
   adminSeesPatientData: boolean;
+  /** Requests per token (per address for requests without a valid token); `requestsPerSecond` 0: no limit. */
+  rateLimit: { requestsPerSecond: number; burst: number };
 }
 
 export class SettingsError extends Error {
@@ -133,12 +166,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trustProxy: s.TRUST_PROXY === 'true',
     auth:
       s.OIDC_ISSUER && s.OIDC_JWKS_URL && s.OIDC_AUDIENCE
-        ? { kind: 'oidc', issuer: s.OIDC_ISSUER, jwksUrl: s.OIDC_JWKS_URL, audience: s.OIDC_AUDIENCE }
+        ? { kind: 'oidc', issuer: s.OIDC_ISSUER, jwksUrl: s.OIDC_JWKS_URL, audience: s.OIDC_AUDIENCE, claims: claimsMappingOf(s) }
         : { kind: 'embedded', keyDir: path.join(dataDir, 'keys'), audience: s.TOKEN_AUDIENCE },
     corsOrigins: s.CORS_ORIGINS === '*' ? '*' : s.CORS_ORIGINS.split(',').map((o) => o.trim()),
     stow: { maxRequestBytes: s.STOW_MAX_REQUEST_BYTES, maxParts: s.STOW_MAX_PARTS },
     spoolDir: path.join(dataDir, 'spool'),
     logLevel: s.LOG_LEVEL,
     adminSeesPatientData: s.ASTREINTE_ADMIN_PATIENT_ACCESS === 'true',
+    rateLimit: { requestsPerSecond: s.RATE_LIMIT_RPS, burst: s.RATE_LIMIT_BURST },
   };
+}
+
+function claimsMappingOf(s: RawSettings): ClaimsMapping {
+  const parsed = parseClaimsMapping(s);
+  if (!parsed.ok) throw new Error('unreachable: the claims mapping was validated with the other settings');
+  return parsed.mapping;
 }

@@ -1,59 +1,78 @@
 /**
- * The one place where a verified token's claims become a Principal, so that a configurable mapping
- * (Pro Santé Connect, Keycloak realm roles...) can grow here later. Default claims: `sub`; `role` (a
- * string) or `roles` (an array; names we do not know are ignored); `site` (FINESS); `rpps`; `territory`;
- * `jti`.
+ * The one place where a verified token's claims become a Principal, through a ClaimsMapping: the default
+ * one (embedded tokens, and OIDC providers that use our claim names: `sub`; `role` or `roles`; `site`
+ * (FINESS); `rpps`; `territory`; `jti`) or the one configured for the OpenID Connect provider.
+ * Messages name the claims, never their values.
  */
 import type { JWTPayload } from 'jose';
+import { claimValues, DEFAULT_CLAIMS_MAPPING, knownRoles, rppsFromClaimValue, type ClaimsMapping } from './claims-mapping.ts';
 import { InvalidToken } from './invalid-token.ts';
-import { isRole, parseFiness, ROLES, type Principal, type Role } from './roles.ts';
+import { parseFiness, ROLES, type Principal, type Role } from './roles.ts';
 
-export function principalFromClaims(claims: JWTPayload): Principal {
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0) {
-    throw new InvalidToken('The token does not say who you are (no "sub" claim); ask for a new token.', 'token-missing-subject');
+export function principalFromClaims(claims: JWTPayload, mapping: ClaimsMapping = DEFAULT_CLAIMS_MAPPING): Principal {
+  const userId = singleValue(claims, mapping.user);
+  if (userId === undefined) {
+    throw new InvalidToken(`The token does not say who you are (no "${mapping.user}" claim); ask for a new token.`, 'token-missing-subject');
   }
-  const role = roleOf(claims);
-  const site = optionalString(claims, 'site');
+  const role = roleOf(claims, mapping);
+  const site = singleValue(claims, mapping.site);
   const finess = site === undefined ? undefined : parseFiness(site);
   if (site !== undefined && !finess) {
-    throw new InvalidToken('The token\'s site is not a FINESS number (9 characters); ask for a new token.', 'token-bad-site');
+    throw new InvalidToken(`The token's site ("${mapping.site}" claim) is not a FINESS number (9 characters); ask for a new token.`, 'token-bad-site');
   }
   if (role === 'sender' && !finess) {
     throw new InvalidToken(
-      'A sender token must name its establishment (FINESS number in the "site" claim); ask for a new token with the site.',
+      `A sender token must name its establishment (FINESS number in the "${mapping.site}" claim); ask for a new token with the site.`,
       'token-missing-site',
     );
   }
+  const rpps = singleValue(claims, mapping.rpps);
   return dropUndefined({
-    userId: claims.sub,
+    userId,
     role,
     site: finess,
-    rpps: optionalString(claims, 'rpps'),
-    territory: optionalString(claims, 'territory'),
+    rpps: rpps === undefined ? undefined : rppsFromClaimValue(rpps),
+    territory: singleValue(claims, mapping.territory),
     tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
   });
 }
 
-function roleOf(claims: JWTPayload): Role {
-  if (isRole(claims.role)) return claims.role;
-  const listed = Array.isArray(claims.roles) ? [...new Set(claims.roles.filter(isRole))] : [];
-  if (listed.length === 1) return listed[0];
-  if (listed.length > 1) {
-    throw new InvalidToken(
-      `The token carries several Astreinte roles (${listed.join(', ')}); a token must carry exactly one.`,
-      'token-ambiguous-role',
-    );
+function roleOf(claims: JWTPayload, mapping: ClaimsMapping): Role {
+  for (const path of mapping.roles) {
+    const carried = knownRoles(claimValues(claims, path), mapping.roleMap);
+    if (carried.length === 1) return carried[0];
+    if (carried.length > 1) {
+      const preferred = mapping.rolePrecedence?.find((role) => carried.includes(role));
+      if (preferred) return preferred;
+      throw new InvalidToken(
+        `The token carries several Astreinte roles (${carried.join(', ')}); a token must carry exactly one` +
+          (mapping.rolePrecedence ? `, or one of ${mapping.rolePrecedence.join(', ')} (OIDC_ROLE_PRECEDENCE).` : '.'),
+        'token-ambiguous-role',
+      );
+    }
   }
+  const where = mapping.roles.map((path) => `"${path}"`).join(' or ');
+  const names = mapping.roleMap ? [...mapping.roleMap.keys()] : [...ROLES];
   throw new InvalidToken(
-    `The token carries no Astreinte role ("role" or "roles" claim with one of: ${ROLES.join(', ')}); ` +
-      'ask your administrator to grant you one.',
+    `The token carries no Astreinte role (${where} claim with one of: ${names.join(', ')}); ask your administrator to grant you one.`,
     'token-missing-role',
   );
 }
 
-function optionalString(claims: JWTPayload, name: string): string | undefined {
-  const value = claims[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+/**
+ * The one string (or whole number) at a claim path, trimmed; undefined when there is none. Several different
+ * values (a claim path walking through several exercises, say) are refused: we cannot guess which one is meant.
+ */
+function singleValue(claims: JWTPayload, path: string): string | undefined {
+  const values = new Set<string>();
+  for (const value of claimValues(claims, path)) {
+    const text = typeof value === 'string' ? value.trim() : Number.isSafeInteger(value) ? String(value) : undefined;
+    if (text) values.add(text);
+  }
+  if (values.size > 1) {
+    throw new InvalidToken(`The token's "${path}" claim holds several different values where one is expected; ask for a new token.`, 'token-ambiguous-claim');
+  }
+  return values.values().next().value;
 }
 
 function dropUndefined(principal: Principal): Principal {
