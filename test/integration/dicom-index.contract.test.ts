@@ -75,6 +75,7 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     expect(rows).toEqual([
       { scope: 'dicom-index', version: 1 },
       { scope: 'dicom-index', version: 2 },
+      { scope: 'dicom-index', version: 3 },
     ]);
   });
 
