@@ -7,6 +7,7 @@ Commands:
   token --role <role> [--site <FINESS>] [--user <id>] [--ttl <seconds>]
                             print a bearer token signed by the embedded key, and nothing else
   config check [<file>]     validate a regional configuration (default: ASTREINTE_CONFIG or the Midi-Pyrénées example)
+  worker                    run a routing worker on its own (same environment as start)
   audit verify [--from <seq>] [--anchor <seq:hash>]
                             check the hash chain of the audit trail; exits non-zero naming the first broken event
   audit export --from <ISO> --to <ISO> [--out <file>]
@@ -27,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
     case 'config': {
       const { runConfigCheck } = await import('./commands/config-check.ts');
       return runConfigCheck(rest);
+    }
+    case 'worker': {
+      const { runWorkerProcess } = await import('../worker/run-worker-process.ts');
+      return runWorkerProcess(process.env);
     }
     case 'audit': {
       const { runAuditCommand } = await import('./commands/audit.ts');
