@@ -1,4 +1,5 @@
 // Turns the measured metrics into the console table, the JSON record and docs/benchmarks.md.
+import type { RoutingRun } from './routing-bench.ts';
 import type { Ceilings } from './machine-ceilings.ts';
 import type { CeilingKind, Metric } from './workloads.ts';
 import { formatNumber, formatRatio, formatShare } from './stats.ts';
@@ -30,6 +31,8 @@ export interface BenchReport {
   /** Measured before and after the servers. */
   ceilingRuns?: Ceilings[];
   servers: ServerRun[];
+  /** Routing latency from stability to item visible, per queue backend (no peer: Orthanc does not route). */
+  routing?: RoutingRun[];
   notes: string[];
   durationMs: number;
 }
@@ -134,6 +137,7 @@ export function consoleTable(report: BenchReport): string {
     '',
     'Targets:',
     ...targetLines(report).map((line) => `  ${line}`),
+    ...(report.routing ? ['', 'Routing, stability -> item visible:', ...routingLines(report.routing).map((line) => `  ${line}`)] : []),
     ...(errors.length > 0 ? ['', 'Problems:', ...errors] : []),
     ...(report.notes.length > 0 ? ['', 'Notes:', ...report.notes.map((note) => `  ${note}`)] : []),
   ].join('\n');
@@ -165,7 +169,7 @@ a workload failed.
 
 - Each server is started privately on free loopback ports with a fresh data directory, driven alone
   (one after the other), then stopped. Orthanc 1.10 with its DICOMweb plugin (Debian packages), storage
-  compression off, authentication off; our gateway with its default settings and an admin bearer token.
+  compression off, authentication off; our gateway with its default settings and the bearer token of a sending site (it reads back its own studies).
 - One server-agnostic DICOMweb client over loopback HTTP/1.1 with keep-alive, ${report.quick ? 'quick (smoke) sizes' : 'full sizes'},
   4 concurrent clients for throughputs; latencies are per request, one client at a time unless stated.
 - Data (synthetic, from ${report.generator}): a 300-slice 512×512 16-bit CT stored one instance per
@@ -196,8 +200,26 @@ ${table.join('\n')}
 |---|---|
 ${ceilingRows(report.ceilings).map(([what, value]) => `| ${what} | ${value} |`).join('\n')}
 
-### Targets
+${report.routing ? `### Routing: from stability to item visible (target p95 < 500 ms)
+
+${routingLines(report.routing).map((line) => `- ${line}`).join('\n')}
+
+` : ''}### Targets
 
 ${targetLines(report).map((line) => `- ${line}`).join('\n')}
 ${report.notes.length > 0 ? `\n### Notes\n\n${report.notes.map((note) => `- ${note}`).join('\n')}\n` : ''}`;
+}
+
+/** One line per queue backend: the burst, p50/p95/p99/max, missing items, and the p95 target. */
+export function routingLines(runs: RoutingRun[]): string[] {
+  return runs.map((run) => {
+    if (!run.result) return `${run.backend}: not measured (${run.error ?? 'unknown error'})`;
+    const r = run.result;
+    const met = r.p95 < 500 && r.missing === 0 ? 'met' : 'NOT met';
+    return (
+      `${run.backend} queues: ${r.studies} studies at ${r.ratePerSecond}/s, stability ${r.stabilityMs} ms: ` +
+      `p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms, ` +
+      `${r.missing} missing; p95 < 500 ms ${met}`
+    );
+  });
 }

@@ -7,6 +7,9 @@ import { keepAliveAgent } from './http-client.ts';
 import { freePort } from './free-port.ts';
 import { endedStatus, spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
 
+/** The sending site the bench plays (CH Saint-Girons): it stores studies and reads its own studies back. */
+const BENCH_SITE = '090000050';
+
 const run = promisify(execFile);
 
 /** Why the gateway cannot be benchmarked yet, or undefined when its entry points exist. */
@@ -37,12 +40,12 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
   };
   try {
     await waitForHttp(`${origin}/readyz`, child, 180_000, logFile);
-    const { stdout } = await run(process.execPath, [cli, 'token', '--role', 'admin'], {
+    const { stdout } = await run(process.execPath, [cli, 'token', '--role', 'sender', '--site', BENCH_SITE], {
       cwd: repoRoot,
       env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     });
     const token = stdout.trim().split('\n').pop() ?? '';
-    if (!token) throw new Error('`astreinte token --role admin` printed no token');
+    if (!token) throw new Error('`astreinte token --role sender` printed no token');
     const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
     return {
       name: 'astreinte',

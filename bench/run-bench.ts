@@ -1,6 +1,7 @@
 // `npm run bench`: measures our gateway against a private Orthanc on the same machine, in the same run.
 //   BENCH_QUICK=1             1–2 minute smoke run with small sizes (does not rewrite docs/benchmarks.md)
 //   BENCH_SERVERS=orthanc     only some servers (comma list of astreinte, orthanc)
+//   BENCH_ROUTING=0           skip the routing latency measurement (PostgreSQL and Redis queues)
 //   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
 //   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
 // `tsx bench/run-bench.ts --render bench/results/<file>.json` rewrites docs/benchmarks.md from a saved run.
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
+import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
 import { bestCeilings, measureCeilings } from './machine-ceilings.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
 import type { RunningServer } from './server-process.ts';
@@ -164,6 +166,11 @@ async function main(): Promise<void> {
       }
       if (process.env.BENCH_KEEP !== '1') rmSync(serverDir, { recursive: true, force: true });
     }
+    let routing: RoutingRun[] | undefined;
+    if (process.env.BENCH_ROUTING !== '0') {
+      log('measuring routing latency on PostgreSQL and Redis queues');
+      routing = await benchRoutingBackends(quick ? 100 : 500, 50);
+    }
     log('measuring machine ceilings again');
     const ceilingsAfter = await measureCeilings(workDir as string, sizes);
     const ceilings = bestCeilings(ceilingsBefore, ceilingsAfter);
@@ -181,6 +188,7 @@ async function main(): Promise<void> {
       ceilings,
       ceilingRuns: [ceilingsBefore, ceilingsAfter],
       servers,
+      routing,
       notes,
       durationMs: performance.now() - runStarted,
     };
