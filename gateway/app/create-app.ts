@@ -12,7 +12,8 @@ import { describeAuthenticationFailure, type RequestAuditor } from '../../audit/
 import type { RegionConfig } from '../../config/region/region-config.ts';
 import type { Database } from '../../storage/database/database.ts';
 import type { Clock } from '../../worker/time/clock.ts';
-import { stowHandler, type StudyActivityListener } from '../ingest/stow-route.ts';
+import { stowHandler } from '../ingest/stow-route.ts';
+import type { StudyActivityNotifier } from '../ingest/study-activity-notifier.ts';
 import { qidoRoutes, type QidoSearch } from '../query/qido-routes.ts';
 import { createAccessScopes } from '../retrieve/access-scope.ts';
 import { wadoRoutes } from '../retrieve/wado-routes.ts';
@@ -36,7 +37,9 @@ export interface AppDependencies {
   auditor: RequestAuditor;
   notifications: WorklistNotificationHub;
   /** The routing worker's entry points (study activity after STOW, completion by the sender). */
-  routing?: StudyRouting & { recordStudyActivity: StudyActivityListener };
+  routing?: StudyRouting;
+  /** Tells routing, off the response path, which studies received instances. */
+  studyActivity?: StudyActivityNotifier;
 }
 
 export function createApp(deps: AppDependencies): express.Express {
@@ -74,7 +77,7 @@ export function createApp(deps: AppDependencies): express.Express {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,
       maxParts: deps.settings.stow.maxParts,
-      onStudyActivity: deps.routing ? (study, site) => deps.routing!.recordStudyActivity(study, site) : undefined,
+      onStudyActivity: deps.studyActivity ? (study, site) => deps.studyActivity!.notify(study, site) : undefined,
     },
   );
   dicomweb.post('/studies', stow);

@@ -14,6 +14,7 @@ import { resolveRegionConfigPath } from '../../config/region/resolve-config-path
 import { createClock } from '../../worker/time/clock.ts';
 import { startRoutingWorker } from '../../worker/worker-runtime.ts';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
+import { StudyActivityNotifier } from '../ingest/study-activity-notifier.ts';
 import { createWorklistNotificationHub } from '../worklist/worklist-notification-hub.ts';
 import { createApp } from './create-app.ts';
 
@@ -66,6 +67,8 @@ export async function startSystem(
 
     const routing = await startRoutingWorker({ settings, database, regionConfig, clock, log: log.child({ component: 'routing' }) });
     stops.push(() => routing.stop());
+    const studyActivity = new StudyActivityNotifier((study, site) => routing.gateway.recordStudyActivity(study, site), log.child({ component: 'routing' }));
+    stops.push(() => studyActivity.drain());
     const notifications = createWorklistNotificationHub(database, log.child({ component: 'worklist-events' }));
     let hubOpen = true;
     const closeHub = async () => {
@@ -89,6 +92,7 @@ export async function startSystem(
       auditor,
       notifications,
       routing: routing.gateway,
+      studyActivity,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
         await database.query('SELECT 1');

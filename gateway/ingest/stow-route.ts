@@ -14,7 +14,7 @@ import type { InstanceOutcome } from './stow-outcome.ts';
 import { buildStowResponse } from './stow-response.ts';
 
 /** Told once per study that received instances in a request (routing: the study is not stable yet). */
-export type StudyActivityListener = (studyInstanceUID: string, site: string | null) => Promise<void>;
+export type StudyActivityListener = (studyInstanceUID: string, site: string | null) => void;
 
 export interface StowOptions {
   spoolDir: string;
@@ -112,21 +112,20 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     const outcomes = await Promise.all(pending);
     if (outcomes.length === 0 && !bodyError) bodyError = 'the request contains no DICOM instance (no multipart part)';
 
-    await afterStore(outcomes, context.site, res, deps, options.onStudyActivity);
+    afterStore(outcomes, context.site, res, options.onStudyActivity);
     const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
     for (const warning of response.warnings) res.append('Warning', `299 astreinte "${warning.replace(/["\\]/g, "'")}"`);
     res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));
   };
 }
 
-/** Audit what was stored, and tell routing which studies just received instances (never failing the STOW). */
-async function afterStore(
+/** Audit what was stored, and tell routing which studies just received instances (never delaying the STOW). */
+function afterStore(
   outcomes: InstanceOutcome[],
   site: string | null,
   res: Response,
-  deps: IngestDependencies,
   onStudyActivity: StudyActivityListener | undefined,
-): Promise<void> {
+): void {
   const studies = new Map<string, { count: number; patients: Map<string, { patientId: string; issuer?: string }> }>();
   for (const o of outcomes) {
     if (o.kind === 'failed') continue;
@@ -143,14 +142,7 @@ async function afterStore(
     ]),
     ...(failed > 0 ? { outcome: 4 as const, outcomeDescription: `${failed} of ${outcomes.length} instances refused` } : {}),
   });
-  if (!onStudyActivity) return;
-  await Promise.all(
-    [...studies.keys()].map((study) =>
-      onStudyActivity(study, site).catch((error: unknown) =>
-        deps.log.error({ err: error }, 'study activity not recorded: the routing sweep will pick the study up'),
-      ),
-    ),
-  );
+  for (const study of studies.keys()) onStudyActivity?.(study, site);
 }
 
 function checkRequestType(header: string | undefined): void {

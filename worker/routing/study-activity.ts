@@ -36,18 +36,28 @@ export async function recordCompletion(
 
 /**
  * Stable studies (no instance since `stableBefore`, or declared complete) that are in the index and have no
- * routing decision: their job was lost, never queued, or its worker died mid-routing.
+ * routing decision: their job was lost, never queued, or its worker died mid-routing. Also indexed studies
+ * with no activity at all (the gateway records activity after answering the STOW: a crash in between), judged
+ * by their instances' arrival.
  */
 export async function findStableUnrouted(database: Database, stableBefore: Date, limit: number): Promise<string[]> {
   const { rows } = await database.query<{ study_instance_uid: string }>(
-    `SELECT a.study_instance_uid
-       FROM study_activity a
-      WHERE a.stable_at IS NULL
-        AND (a.last_instance_at <= $1 OR a.completed_by_sender_at IS NOT NULL)
-        AND NOT EXISTS (SELECT 1 FROM routing_decision d WHERE d.study_instance_uid = a.study_instance_uid)
-        AND EXISTS (SELECT 1 FROM study s WHERE s.study_instance_uid = a.study_instance_uid)
-      ORDER BY a.last_instance_at
-      LIMIT $2`,
+    `(SELECT a.study_instance_uid, a.last_instance_at AS last_at
+        FROM study_activity a
+       WHERE a.stable_at IS NULL
+         AND (a.last_instance_at <= $1 OR a.completed_by_sender_at IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM routing_decision d WHERE d.study_instance_uid = a.study_instance_uid)
+         AND EXISTS (SELECT 1 FROM study s WHERE s.study_instance_uid = a.study_instance_uid))
+     UNION ALL
+     (SELECT s.study_instance_uid, s.created_at AS last_at
+        FROM study s
+       WHERE s.created_at <= $1
+         AND NOT EXISTS (SELECT 1 FROM study_activity a WHERE a.study_instance_uid = s.study_instance_uid)
+         AND NOT EXISTS (SELECT 1 FROM routing_decision d WHERE d.study_instance_uid = s.study_instance_uid)
+         AND NOT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.series_pk = se.pk
+                          WHERE se.study_pk = s.pk AND i.received_at > $1))
+     ORDER BY last_at
+     LIMIT $2`,
     [stableBefore, limit],
   );
   return rows.map((r) => r.study_instance_uid);
