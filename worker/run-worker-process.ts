@@ -5,6 +5,7 @@
  * PostgreSQL. Runs until SIGINT/SIGTERM, then finishes its running jobs and exits 0.
  */
 import { pino } from 'pino';
+import { AuditTrail } from '../audit/audit-trail.ts';
 import { loadRegionConfig } from '../config/region/load-region-config.ts';
 import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
 import { loadSettings } from '../config/settings.ts';
@@ -21,7 +22,8 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     maxConnections: 10,
     onEvent: (message) => log.info({ component: 'postgres' }, message),
   });
-  const worker = await startRoutingWorker({ settings, database, regionConfig, clock, log, options: { consume: true } }).catch(
+  const audit = new AuditTrail(database.pool, { clock });
+  const worker = await startRoutingWorker({ settings, database, regionConfig, clock, log, audit, options: { consume: true } }).catch(
     async (error: unknown) => {
       await database.close().catch(() => undefined);
       throw error;

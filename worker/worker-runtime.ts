@@ -5,6 +5,7 @@
  * unique index forbids a second item; escalation hops are counted under a row lock. Decisions come from the
  * database and the clock; jobs only say when to look.
  */
+import type { AuditRecorder } from '../audit/audit-trail.ts';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/region/region-config.ts';
@@ -32,6 +33,8 @@ export interface RoutingWorkerDependencies {
   log: Logger;
   /** Overrides of the environment's options (loadRoutingOptions). */
   options?: Partial<RoutingOptions>;
+  /** Where routing decisions and escalations are audited (the gateway passes its trail). */
+  audit?: AuditRecorder;
 }
 
 export interface RoutingWorker {
@@ -57,7 +60,7 @@ export interface RoutingWorker {
 export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promise<RoutingWorker> {
   const { database, regionConfig: config, clock, log } = deps;
   const options: RoutingOptions = { ...loadRoutingOptions(), ...deps.options };
-  const context = { database, config, clock };
+  const context = { database, config, clock, audit: deps.audit };
   await migrateAll(database.pool); // worklist tables (no-op when the gateway already applied them)
 
   const store = await openQueueStore({ redisUrl: deps.settings.redisUrl, database });

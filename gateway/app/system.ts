@@ -65,7 +65,7 @@ export async function startSystem(
     const auditor = createRequestAuditor(trail, { log: log.child({ component: 'audit' }) });
     stops.push(() => auditor.drain());
 
-    const routing = await startRoutingWorker({ settings, database, regionConfig, clock, log: log.child({ component: 'routing' }) });
+    const routing = await startRoutingWorker({ settings, database, regionConfig, clock, audit: trail, log: log.child({ component: 'routing' }) });
     stops.push(() => routing.stop());
     const studyActivity = new StudyActivityNotifier((study, site) => routing.gateway.recordStudyActivity(study, site), log.child({ component: 'routing' }));
     stops.push(() => studyActivity.drain());

@@ -148,5 +148,7 @@ describe('a head CT pushed by CH Saint-Girons at 02:10 on a Sunday', () => {
       .map((line) => JSON.parse(line) as { type: { code: string }; subtype?: { code: string }[] });
     const codes = new Set(events.map((e) => e.type.code));
     for (const code of ['110104', '110103', '110111']) expect(codes, code).toContain(code);
+    const subtypes = new Set(events.flatMap((e) => (e.subtype ?? []).map((s) => s.code)));
+    expect(subtypes, 'the routing decision itself is audited').toContain('routing-routed');
   });
 });

@@ -5,6 +5,8 @@
  * counted in escalation_level under a row lock, so a replayed or duplicated job never takes a hop twice. An
  * item still open at its deadline (claimed but not signed, or never claimed) alerts the coordinator once.
  */
+import { systemActor } from '../../audit/audit-event.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import type { EscalationChain, RegionConfig } from '../../config/region/region-config.ts';
 import type { Database } from '../../storage/database/database.ts';
 import { escalationSchedule, resolveEscalationStep, type EscalationHop } from '../oncall/escalation-plan.ts';
@@ -17,6 +19,8 @@ export interface EscalationContext {
   database: Database;
   config: RegionConfig;
   clock: Clock;
+  /** The audit trail: each hop and coordinator alert is appended in the change's own transaction. */
+  audit?: AuditRecorder;
 }
 
 export interface HopTaken {
@@ -108,6 +112,18 @@ export async function escalateItem(context: EscalationContext, itemId: string): 
         status: item.status,
         event: alertDeadline || last?.coordinator ? 'coordinator-alerted' : 'escalated',
         ...(last && last.readers.length > 0 ? { offeredTo: last.readers } : {}),
+      });
+      // Last statement before COMMIT: the audit chain's head stays locked until the transaction ends.
+      await context.audit?.recordIn(client, {
+        type: '110111',
+        subtype: alertDeadline || last?.coordinator ? 'coordinator-alerted' : 'escalated',
+        action: 'U',
+        actor: systemActor('escalation'),
+        outcomeDescription: hops.length > 0 ? `hop ${hops.at(-1)!.hop} (${hops.at(-1)!.step})` : 'deadline passed',
+        entities: [
+          { kind: 'study', studyUid: item.study_instance_uid },
+          { kind: 'worklist-item', itemId: item.id },
+        ],
       });
     }
     return {

@@ -17,6 +17,8 @@ import { notifyWorklist } from '../worklist/notify-worklist.ts';
 import { recordEvents, type NewWorklistEvent } from '../worklist/record-event.ts';
 import type { RoutingDecision } from '../worklist/worklist-types.ts';
 import { classifyExam, type StudyFacts } from './classify-exam.ts';
+import { systemActor, type AuditEventInput } from '../../audit/audit-event.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import { findPatientObjection } from './find-patient-objection.ts';
 import { deadlineTimes, matchRule, type MatchedRule } from './match-rule.ts';
 import { readStudyFacts, type IndexedStudy } from './read-study-facts.ts';
@@ -25,6 +27,8 @@ export interface RoutingContext {
   database: Database;
   config: RegionConfig;
   clock: Clock;
+  /** The audit trail: each new decision is appended in the decision's own transaction. */
+  audit?: AuditRecorder;
 }
 
 export interface RoutedItem {
@@ -57,8 +61,26 @@ export async function routeStudy(context: RoutingContext, studyInstanceUID: stri
     }
     const study = await readStudyFacts(client, studyInstanceUID);
     if (!study) return { decision: existing, item: null, replay: existing !== null };
-    return decide(context, client, study, existing);
+    const outcome = await decide(context, client, study, existing);
+    // Last statement before COMMIT: the audit chain's head stays locked until the transaction ends.
+    if (context.audit && outcome.decision && !outcome.replay) await context.audit.recordIn(client, routingAuditEvent(outcome.decision));
+    return outcome;
   });
+}
+
+/** 110111 Procedure Record, created by the routing worker: routed to a worklist, held, or refused, and why. */
+function routingAuditEvent(decision: RoutingDecision): AuditEventInput {
+  return {
+    type: '110111',
+    subtype: `routing-${decision.decision}`,
+    action: 'C',
+    actor: systemActor('routing'),
+    outcomeDescription: decision.code ?? undefined,
+    entities: [
+      { kind: 'study', studyUid: decision.studyInstanceUID },
+      ...(decision.itemId ? [{ kind: 'worklist-item' as const, itemId: decision.itemId }] : []),
+    ],
+  };
 }
 
 async function decide(
