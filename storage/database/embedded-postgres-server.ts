@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
@@ -70,6 +70,15 @@ const CONFIG_FILE = 'astreinte.conf';
 const PASSWORD_FILE = 'astreinte.password';
 /** Which process manages the running server: lets a restart tell an orphan from a server in use. */
 const OWNER_FILE = 'astreinte.owner';
+/** Pid of the watchdog that stops the server if its owner dies without stopping it (SIGKILL, OOM killer). */
+const WATCHDOG_FILE = 'astreinte.watchdog';
+
+/**
+ * Waits for the owner process to end (gone, or a zombie nobody reaps), then stops the cluster with a fast
+ * shutdown: a crashed gateway leaves no PostgreSQL server running behind it. Runs as the cluster's owner.
+ */
+const WATCHDOG_SCRIPT =
+  'while [ -r /proc/$1/stat ] && [ "$(cut -d" " -f3 /proc/$1/stat)" != Z ]; do sleep 1; done; exec "$2" stop -D "$3" -m fast -s';
 const START_TIMEOUT_S = 120;
 const STOP_TIMEOUT_S = 60;
 
@@ -151,9 +160,11 @@ export class EmbeddedPostgresServer {
           break;
       }
       if (state.kind !== 'in-use') {
+        await stopWatchdog(dir); // the one of a dead owner, which could otherwise stop the server started now
         await this.pgCtlStart(dir, runAs);
         await writeFile(path.join(dir, OWNER_FILE), `${processIdentity(process.pid)}\n`);
         this.ownsServer = true;
+        await this.startWatchdog(dir, runAs);
       }
     });
     const server = `postgresql://${encodeURIComponent(this.user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
@@ -171,6 +182,7 @@ export class EmbeddedPostgresServer {
   async stop(): Promise<void> {
     if (!this.ownsServer) return;
     const dir = path.resolve(this.options.dir);
+    await stopWatchdog(dir);
     const runAs = await postgresUser();
     const state = await inspectPostmaster(dir);
     // Already gone (killed from outside): nothing to stop.
@@ -274,6 +286,17 @@ export class EmbeddedPostgresServer {
       }
     }
     await rm(path.join(dir, OWNER_FILE), { force: true });
+  }
+
+  private async startWatchdog(dir: string, runAs: RunAs): Promise<void> {
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'astreinte-pg-watchdog', String(process.pid), this.binaries!.pg_ctl, dir], {
+      ...runAs,
+      cwd: os.tmpdir(),
+      detached: true,
+      stdio: 'ignore',
+    });
+    watchdog.unref();
+    if (watchdog.pid) await writeFile(path.join(dir, WATCHDOG_FILE), `${watchdog.pid}\n`);
   }
 
   private async pgCtl(args: string[], runAs: RunAs): Promise<void> {
@@ -469,4 +492,19 @@ function quoteSetting(value: string | number): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Ends the watchdog recorded in the cluster directory, if it still runs (our own, or a dead owner's). */
+async function stopWatchdog(dir: string): Promise<void> {
+  const file = path.join(dir, WATCHDOG_FILE);
+  const pid = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes('astreinte-pg-watchdog')) process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  await rm(file, { force: true });
 }
