@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
-import { authenticate } from '../auth/authenticate.ts';
+import { authenticate, requireRole } from '../auth/authenticate.ts';
+import { GatewayMetrics } from '../http/metrics.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { cors } from '../http/cors.ts';
 import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
@@ -38,6 +39,8 @@ export interface AppDependencies {
   notifications: WorklistNotificationHub;
   /** The routing worker's entry points (study activity after STOW, completion by the sender). */
   routing?: StudyRouting;
+  /** Prometheus metrics (a fresh registry when not given). */
+  metrics?: GatewayMetrics;
   /** Tells routing, off the response path, which studies received instances. */
   studyActivity?: StudyActivityNotifier;
 }
@@ -49,6 +52,8 @@ export function createApp(deps: AppDependencies): express.Express {
   app.set('trust proxy', deps.settings.trustProxy);
   app.locals.publicUrl = deps.settings.publicUrl;
 
+  const metrics = deps.metrics ?? new GatewayMetrics();
+  app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -66,6 +71,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(auditRoutes(deps.auditor));
   app.use(authenticate(deps.verifier));
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
+  app.get('/metrics', requireRole('admin', 'analyst'), metrics.handler());
   const dicomweb = express.Router();
   dicomweb.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -78,6 +84,9 @@ export function createApp(deps: AppDependencies): express.Express {
       maxRequestBytes: deps.settings.stow.maxRequestBytes,
       maxParts: deps.settings.stow.maxParts,
       onStudyActivity: deps.studyActivity ? (study, site) => deps.studyActivity!.notify(study, site) : undefined,
+      onOutcomes: (outcomes) => {
+        for (const o of outcomes) metrics.stowInstances.inc({ outcome: o.kind });
+      },
     },
   );
   dicomweb.post('/studies', stow);

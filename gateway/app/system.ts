@@ -16,6 +16,7 @@ import { startRoutingWorker } from '../../worker/worker-runtime.ts';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
 import { StudyActivityNotifier } from '../ingest/study-activity-notifier.ts';
 import { createWorklistNotificationHub } from '../worklist/worklist-notification-hub.ts';
+import { GatewayMetrics } from '../http/metrics.ts';
 import { createApp } from './create-app.ts';
 
 export interface RunningSystem {
@@ -62,7 +63,8 @@ export async function startSystem(
     stops.push(() => objects.close());
 
     const trail = new AuditTrail(database.pool, { clock });
-    const auditor = createRequestAuditor(trail, { log: log.child({ component: 'audit' }) });
+    const metrics = new GatewayMetrics();
+    const auditor = createRequestAuditor(trail, { log: log.child({ component: 'audit' }), onFailure: () => metrics.auditFailures.inc() });
     stops.push(() => auditor.drain());
 
     const routing = await startRoutingWorker({ settings, database, regionConfig, clock, audit: trail, log: log.child({ component: 'routing' }) });
@@ -93,6 +95,7 @@ export async function startSystem(
       notifications,
       routing: routing.gateway,
       studyActivity,
+      metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
         await database.query('SELECT 1');

@@ -23,6 +23,8 @@ export interface StowOptions {
   /** Instances of one request validated and stored at once while later parts are still arriving. */
   concurrency?: number;
   onStudyActivity?: StudyActivityListener;
+  /** Counts each instance's outcome (metrics). */
+  onOutcomes?: (outcomes: InstanceOutcome[]) => void;
 }
 
 /** `POST /studies` and `POST /studies/{study}` (PS3.18 10.5). */
@@ -113,6 +115,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     if (outcomes.length === 0 && !bodyError) bodyError = 'the request contains no DICOM instance (no multipart part)';
 
     afterStore(outcomes, context.site, res, options.onStudyActivity);
+    options.onOutcomes?.(outcomes);
     const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
     for (const warning of response.warnings) res.append('Warning', `299 astreinte "${warning.replace(/["\\]/g, "'")}"`);
     res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));

@@ -55,6 +55,11 @@ describe('starting and stopping the gateway', () => {
     await expect(access(pidFile)).rejects.toThrow();
 
     await gw.restart();
+    const admin = await gw.token('--role', 'admin');
+    const metrics = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/astreinte_http_request_duration_seconds_bucket\{[^}]*route="\/readyz"/);
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
     expect(gw.output()).not.toMatch(/initialising a new PostgreSQL cluster[\s\S]*initialising a new PostgreSQL cluster/);
     expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
   });

@@ -1,0 +1,63 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics. Labels are route patterns (`/dicomweb/studies/:study/metadata`), methods and status
+ * classes only: never a UID, a patient id or a name.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requestDuration = new Histogram({
+    name: 'astreinte_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern, method and status class',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly stowInstances = new Counter({
+    name: 'astreinte_stow_instances_total',
+    help: 'Instances received by STOW-RS, by outcome (stored, identical, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly stowBytes = new Counter({
+    name: 'astreinte_stow_bytes_total',
+    help: 'Bytes of instances stored by STOW-RS',
+    registers: [this.registry],
+  });
+  readonly auditFailures = new Counter({
+    name: 'astreinte_audit_append_failures_total',
+    help: 'Audit events that could not be appended to the trail',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'astreinte_' });
+  }
+
+  /** Times every request; the label is the matched route pattern, or `unmatched`. */
+  timeRequests(): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const end = this.requestDuration.startTimer();
+      res.once('finish', () => {
+        const pattern = routePattern(req);
+        end({ route: pattern, method: req.method, status: `${Math.floor(res.statusCode / 100)}xx` });
+      });
+      next();
+    };
+  }
+
+  handler(): RequestHandler {
+    return async (_req, res) => {
+      res.set('Content-Type', this.registry.contentType).send(await this.registry.metrics());
+    };
+  }
+}
+
+function routePattern(req: Request): string {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  if (!route || typeof route.path !== 'string') return 'unmatched';
+  // req.baseUrl is reset once a mounted router is left: the mount point is read from the URL's first segment.
+  const mount = ['/dicomweb', '/api'].find((prefix) => req.originalUrl.startsWith(`${prefix}/`)) ?? '';
+  return `${mount}${route.path}`;
+}
