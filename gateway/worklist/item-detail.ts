@@ -9,17 +9,9 @@ import { principalOf } from '../auth/authenticate.ts';
 import { loadVisibleItem } from './find-visible-item.ts';
 import type { Queryable } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type EventRow, type WorklistItemRow } from './worklist-item-row.ts';
 import { viewerOf } from './worklist-viewer.ts';
 import { timeZoneOf } from './worklist-wording.ts';
-
-interface EventRow {
-  item_id: string | null;
-  type: string;
-  actor: string;
-  at: Date;
-  detail: Record<string, unknown>;
-}
 
 export function itemDetailHandler(deps: { database: Queryable; regionConfig: RegionConfig }) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {

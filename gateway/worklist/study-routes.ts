@@ -16,7 +16,7 @@ import { Forbidden, NotFound, ServiceUnavailable } from '../http/problem.ts';
 import { parseBody } from './parse-body.ts';
 import type { Queryable } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
+import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView, type EventRow } from './worklist-item-row.ts';
 import { canSeeItem, viewerOf, type Viewer } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf } from './worklist-wording.ts';
 
@@ -97,14 +97,6 @@ interface DecisionRow {
   reader: string | null;
   reason: string;
   decided_at: Date;
-}
-
-interface EventRow {
-  item_id: string | null;
-  type: string;
-  actor: string;
-  at: Date;
-  detail: Record<string, unknown>;
 }
 
 export function routingExplanationHandler(deps: { database: Queryable; regionConfig: RegionConfig }) {

@@ -76,3 +76,12 @@ export function itemFromRow(row: WorklistItemRow): WorklistItemView {
     notifiedPools: row.notified_pools,
   };
 }
+
+/** A worklist_event row as read for histories and routing explanations. */
+export interface EventRow {
+  item_id: string | null;
+  type: string;
+  actor: string;
+  at: Date;
+  detail: Record<string, unknown>;
+}
