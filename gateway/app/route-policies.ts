@@ -19,6 +19,7 @@
  * table does not know (or the table a route the app no longer has).
  */
 import type { Express, RequestHandler } from 'express';
+import { METHODS } from 'node:http';
 import { loadSettings, type Settings } from '../../config/settings.ts';
 import type { Role } from '../auth/roles.ts';
 import { createApp, type AppDependencies } from './create-app.ts';
@@ -139,12 +140,23 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     admin: 'allow',
   };
 
+  /** Aggregate indicators (Prometheus metrics, labelled by route pattern only): analysts and administrators. */
+  const indicators: RoleAccess = {
+    sender: site('forbidden', 'forbidden'),
+    reader: pool('forbidden', 'forbidden'),
+    expert: pool('forbidden', 'forbidden'),
+    coordinator: territory('forbidden', 'forbidden'),
+    analyst: 'allow',
+    admin: 'allow',
+  };
+
   const study = '/dicomweb/studies/:study';
   const series = `${study}/series/:series`;
   const instance = `${series}/instances/:instance`;
   return [
     { route: 'GET /healthz', what: 'liveness probe', access: 'public' },
     { route: 'GET /readyz', what: 'readiness probe (database and object store answer)', access: 'public' },
+    { route: 'GET /metrics', what: 'Prometheus metrics (no patient data)', access: indicators },
 
     { route: 'POST /dicomweb/studies', what: 'STOW-RS', access: store },
     { route: `POST ${study}`, what: 'STOW-RS into a study', access: store },
@@ -278,9 +290,10 @@ function walk(stack: readonly RouterLayer[], prefix: string, isObserver: (handle
         const method = (handler.method ?? 'all').toUpperCase();
         endpoints.set(method, (endpoints.get(method) ?? false) || !isObserver(handler.handle));
       }
-      for (const [method, isEndpoint] of endpoints) {
-        if (isEndpoint) for (const path of paths) out.add(routeKey(method, joinPath(prefix, path)));
-      }
+      let methods = [...endpoints].filter(([, isEndpoint]) => isEndpoint).map(([method]) => method);
+      // app.all() registers the route once per HTTP method: name it once.
+      if (METHODS.every((m) => methods.includes(m))) methods = ['ALL'];
+      for (const method of methods) for (const path of paths) out.add(routeKey(method, joinPath(prefix, path)));
     } else if (isRouter(layer.handle)) {
       for (const path of paths) walk(layer.handle.stack, joinPath(prefix, path), isObserver, out);
     }
