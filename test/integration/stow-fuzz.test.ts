@@ -274,7 +274,9 @@ function checkAnswer(result: SendResult, stats: Stats): string | undefined {
     const reason = item['00081197']?.Value?.[0];
     if (typeof reason !== 'number') return 'a FailedSOPSequence item without FailureReason';
     stats.byReason.set(reason, (stats.byReason.get(reason) ?? 0) + 1);
-    if (!INPUT_REFUSALS.has(reason)) return `FailureReason 0x${reason.toString(16).padStart(4, '0')} (internal failure)`;
+    // 0xA700 is also the answer to an instance with too many attributes or too large a header: the input's doing.
+    const tooBig = reason === 0xa700 && /\(0xA700\): (the instance has more than|the attributes of this instance)/.test(String(headers.warning ?? ''));
+    if (!INPUT_REFUSALS.has(reason) && !tooBig) return `FailureReason 0x${reason.toString(16).padStart(4, '0')} (internal failure)`;
   }
   for (const item of referenced) {
     const sop = item['00081155']?.Value?.[0];
