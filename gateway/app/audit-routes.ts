@@ -27,6 +27,7 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.get(dicomweb(`${instance}/bulkdata/*path`), auditor.audit(read('110104', 'wado-bulkdata')));
 
   router.get('/api/worklist', auditor.audit(query('worklist', 'worklist')));
+  router.get('/api/worklist/events', auditor.audit(() => ({ type: '110112', subtype: 'worklist-events', action: 'E' })));
   router.get('/api/worklist/:id', auditor.audit(item('R', 'worklist-item')));
   router.post('/api/worklist/:id/:action', auditor.audit((req, res, ctx) => item('U', `worklist-${String(ctx.params.action)}`)(req, res, ctx)));
   router.post('/api/studies/:study/complete', auditor.audit(studyEvent('110111', 'U', 'study-complete')));

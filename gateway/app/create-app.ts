@@ -5,6 +5,8 @@ import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import { authenticate, requireRole } from '../auth/authenticate.ts';
 import { GatewayMetrics } from '../http/metrics.ts';
+import { rateLimit } from '../http/rate-limit.ts';
+import { noStore, securityHeaders } from '../http/security-headers.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { cors } from '../http/cors.ts';
 import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
@@ -53,8 +55,10 @@ export function createApp(deps: AppDependencies): express.Express {
   app.locals.publicUrl = deps.settings.publicUrl;
 
   const metrics = deps.metrics ?? new GatewayMetrics();
+  app.use(securityHeaders());
   app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
+  const limits = rateLimit(deps.settings.rateLimit);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -69,14 +73,13 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.use(deps.auditor.audit(describeAuthenticationFailure));
   app.use(auditRoutes(deps.auditor));
+  app.use(limits.byAddress);
   app.use(authenticate(deps.verifier));
+  app.use(limits.byPrincipal);
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   app.get('/metrics', requireRole('admin', 'analyst'), metrics.handler());
   const dicomweb = express.Router();
-  dicomweb.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
+  dicomweb.use(noStore());
   const stow = stowHandler(
     { index: deps.index, objects: deps.objects, log: deps.log },
     {
@@ -96,10 +99,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(DICOMWEB_PATH, dicomweb);
   app.use(
     '/api',
-    (_req, res, next) => {
-      res.set('Cache-Control', 'no-store');
-      next();
-    },
+    noStore(),
     worklistRoutes({
       database: deps.database,
       regionConfig: deps.regionConfig,

@@ -141,7 +141,10 @@ export function answerSecondOpinionHandler(deps: ItemActionDeps) {
     if (item.kind !== 'second-opinion') {
       throw new BadRequest('This item is an exam to read, not a second opinion: there is no question to answer.', 'not-an-opinion');
     }
-    if (viewer.kind !== 'reader' || !holds(viewer, item)) {
+    if (viewer.kind !== 'reader' || viewer.role !== 'expert') {
+      throw new Forbidden('Only an expert of the pole, holding this second opinion, can answer it (téléexpertise).', 'experts-only');
+    }
+    if (!holds(viewer, item)) {
       const now = deps.clock.now();
       if (item.status === 'SCHEDULED') throw new Forbidden('Claim this second opinion first, then answer it.', 'not-holder');
       throw new Conflict(busyMessage(deps.regionConfig, item, viewer, now), 'not-holder');
