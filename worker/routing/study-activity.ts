@@ -38,7 +38,7 @@ export async function recordCompletion(
  * Stable studies (no instance since `stableBefore`, or declared complete) that are in the index and have no
  * routing decision: their job was lost, never queued, or its worker died mid-routing. Also indexed studies
  * with no activity at all (the gateway records activity after answering the STOW: a crash in between), judged
- * by their instances' arrival.
+ * by their instances' arrival, with 5 minutes of grace: the activity of a live gateway always comes first.
  */
 export async function findStableUnrouted(database: Database, stableBefore: Date, limit: number): Promise<string[]> {
   const { rows } = await database.query<{ study_instance_uid: string }>(
@@ -51,11 +51,11 @@ export async function findStableUnrouted(database: Database, stableBefore: Date,
      UNION ALL
      (SELECT s.study_instance_uid, s.created_at AS last_at
         FROM study s
-       WHERE s.created_at <= $1
+       WHERE s.created_at <= $1::timestamptz - interval '5 minutes'
          AND NOT EXISTS (SELECT 1 FROM study_activity a WHERE a.study_instance_uid = s.study_instance_uid)
          AND NOT EXISTS (SELECT 1 FROM routing_decision d WHERE d.study_instance_uid = s.study_instance_uid)
          AND NOT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.series_pk = se.pk
-                          WHERE se.study_pk = s.pk AND i.received_at > $1))
+                          WHERE se.study_pk = s.pk AND i.received_at > $1::timestamptz - interval '5 minutes'))
      ORDER BY last_at
      LIMIT $2`,
     [stableBefore, limit],
