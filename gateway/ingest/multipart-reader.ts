@@ -82,6 +82,7 @@ export function readMultipartBody(
       onField: () => undefined,
       onFile: (info) => {
         if (failed || done) return () => undefined;
+        let ended = false;
         parts += 1;
         const sink = openPart({
           index: parts,
@@ -90,8 +91,10 @@ export function readMultipartBody(
         });
         current = sink;
         return (chunk) => {
-          if (failed) return;
+          // A delimiter in the epilogue makes the parser end the last part a second time: ignored.
+          if (failed || ended) return;
           if (chunk === null) {
+            ended = true;
             completed += 1;
             current = undefined;
             sink.end();
@@ -123,13 +126,22 @@ export function readMultipartBody(
       },
     });
 
+    // The last bytes read: a closing delimiter whose dashes arrive in a read of their own escapes the parser.
+    let tail = Buffer.alloc(0);
+    const closing = boundary ? Buffer.from(`--${boundary}--`, 'latin1') : undefined;
     req.on('data', (chunk: Buffer) => {
-      if (!failed && !done) parser.write(chunk);
+      if (failed || done) return;
+      tail = Buffer.concat([tail, chunk.subarray(Math.max(0, chunk.length - 256))]).subarray(-256);
+      parser.write(chunk);
     });
     req.on('end', () => {
       if (failed) return;
+      // The parser holds back bytes that may start a delimiter: a closing delimiter at the very end of the
+      // last read is only recognised when it is told the body ended.
+      if (!done) parser.end();
+      if (failed) return;
+      if (!done && current === undefined && closing && endsWithClosingDelimiter(tail, closing)) done = true;
       if (!done) {
-        parser.end();
         fail(new MultipartBodyError(`malformed multipart body: ${errorMessages.EndNotReached}`));
         return;
       }
@@ -138,4 +150,10 @@ export function readMultipartBody(
     req.on('error', () => fail(new MultipartBodyError('the upload was interrupted')));
     req.on('aborted', () => fail(new MultipartBodyError('the upload was interrupted')));
   });
+}
+
+/** True when the body ends with the closing delimiter, maybe followed by white space (an epilogue of CRLFs). */
+function endsWithClosingDelimiter(tail: Buffer, closing: Buffer): boolean {
+  const text = tail.toString('latin1').replace(/[\s\0]+$/, '');
+  return text.endsWith(closing.toString('latin1'));
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { close, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
+import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -22,23 +22,31 @@ export class SpoolFile {
   private readonly stream: WriteStream;
   private readonly hash = createHash('sha256');
   private size = 0;
-  /** The descriptor is ours to close exactly once (autoClose is off so that we can flush it first). */
-  private descriptorReleased = false;
   private readonly finished: Promise<void>;
 
   constructor(spoolDir: string) {
     this.path = path.join(spoolDir, `${randomUUID()}.part`);
+    // autoClose off so that the data can be flushed before the descriptor is closed. Only stream.destroy()
+    // ever closes the descriptor (it waits for a write in flight): closing it ourselves could close a number
+    // already reused by another file or socket.
     this.stream = createWriteStream(this.path, { highWaterMark: 1 << 20, autoClose: false });
     this.finished = new Promise((resolve, reject) => {
+      let failure: Error | undefined;
       this.stream.once('finish', () => {
-        const fd = this.takeDescriptor();
-        if (fd === undefined) {
-          reject(new Error('spool file discarded'));
+        const fd = (this.stream as unknown as { fd: number | null }).fd;
+        if (typeof fd !== 'number') {
+          this.stream.destroy();
           return;
         }
-        fdatasync(fd, (syncError) => close(fd, (closeError) => (syncError ?? closeError ? reject(syncError ?? closeError) : resolve())));
+        fdatasync(fd, (syncError) => {
+          failure ??= syncError ?? undefined;
+          this.stream.destroy();
+        });
       });
-      this.stream.once('error', reject);
+      this.stream.once('error', (error) => {
+        failure ??= error;
+      });
+      this.stream.once('close', () => (failure ? reject(failure) : resolve()));
     });
     this.finished.catch(() => undefined); // observed by complete()
   }
@@ -69,23 +77,11 @@ export class SpoolFile {
   }
 
   async discard(): Promise<void> {
-    this.stream.destroy();
-    const fd = this.takeDescriptor();
-    if (fd !== undefined) close(fd, () => undefined);
-    else if (!this.descriptorReleased) {
-      // Not opened yet: close the descriptor as soon as it exists.
-      this.stream.once('open', () => {
-        const late = this.takeDescriptor();
-        if (late !== undefined) close(late, () => undefined);
-      });
+    if (!this.stream.closed) {
+      const closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
+      this.stream.destroy();
+      await closed;
     }
     await rm(this.path, { force: true });
-  }
-
-  private takeDescriptor(): number | undefined {
-    const fd = (this.stream as unknown as { fd: number | null }).fd;
-    if (this.descriptorReleased || typeof fd !== 'number') return undefined;
-    this.descriptorReleased = true;
-    return fd;
   }
 }

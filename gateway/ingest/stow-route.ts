@@ -117,7 +117,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     afterStore(outcomes, context.site, res, options.onStudyActivity);
     options.onOutcomes?.(outcomes);
     const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
-    for (const warning of response.warnings) res.append('Warning', `299 astreinte "${warning.replace(/["\\]/g, "'")}"`);
+    for (const warning of response.warnings) res.append('Warning', `299 astreinte "${headerSafe(warning)}"`);
     res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));
   };
 }
@@ -189,4 +189,13 @@ class Slots {
     if (this.free()) return Promise.resolve();
     return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.waitForFree());
   }
+}
+
+/** A header value: printable ASCII only (a control character from a broken file would make Node refuse it). */
+function headerSafe(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/["\\]/g, "'")
+    .replace(/[^\x20-\x7e]/g, '?');
 }
