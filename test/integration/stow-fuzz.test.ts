@@ -21,6 +21,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpoolFile } from '../../gateway/ingest/spool-file.ts';
 import { generateCtSeries } from '../../test-data/generate-study.ts';
+import { replaceValue } from '../fuzz/dicom-elements.ts';
 import { freshInstance, mutateDicom, seedOf, type Mutant, type Seed } from '../fuzz/dicom-mutations.ts';
 import { buildMultipart } from '../fuzz/multipart-mutations.ts';
 import { Prng } from '../fuzz/prng.ts';
@@ -372,6 +373,18 @@ describe('STOW-RS inputs found by the fuzzer, minimised', () => {
     expect(result.status).toBe(409);
     expect(failureReasons(result.body)).toEqual([0xc000]);
     expect(result.warnings.join(' ')).toMatch(/transfer syntax 1\.2\.8\?0\.10008/);
+  });
+
+  it('keeps the Warning headers of a refusal small enough for clients and proxies (16 KiB of headers)', async () => {
+    // A Transfer Syntax UID of 10,000 characters was echoed whole in the Warning header: Node's and undici's
+    // HTTP parsers (16 KiB of headers) failed with "Header overflow", a proxy would answer 502.
+    const seed = seedOf('CT_small.dcm', ct);
+    const ts = seed.scanned.elements.find((e) => e.tag === 0x00020010)!;
+    const bad = replaceValue(ct, seed.scanned, ts, Buffer.from(`1.2.${'3'.repeat(9996)}`, 'latin1'));
+    const result = await stow(gw.dicomweb, token, [bad, bad, bad]);
+    expect(result.status).toBe(409);
+    expect(failureReasons(result.body)).toEqual([0xc000, 0xc000, 0xc000]);
+    expect(result.warnings.join(', ').length).toBeLessThan(8192);
   });
 
   it('reads a body whose closing delimiter ends in a read of its own: "--" (no answer at all before the fix)', async () => {
