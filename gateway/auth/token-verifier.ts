@@ -10,6 +10,7 @@ import type { Settings } from '../../config/settings.ts';
 import { ServiceUnavailable } from '../http/problem.ts';
 import { EMBEDDED_ALGORITHM, EMBEDDED_ISSUER, loadOrCreateSigningKey } from './embedded-signing-key.ts';
 import { InvalidToken } from './invalid-token.ts';
+import type { ClaimsMapping } from './claims-mapping.ts';
 import { principalFromClaims } from './principal-from-claims.ts';
 import type { Principal } from './roles.ts';
 
@@ -53,18 +54,21 @@ export async function createTokenVerifier(
   const verifyOptions = { ...common, issuer: auth.issuer, algorithms: OIDC_ALGORITHMS };
   return {
     kind: 'oidc',
-    verify: (token) => verifyWith(() => jwtVerify(token, jwks, verifyOptions)),
+    verify: (token) => verifyWith(() => jwtVerify(token, jwks, verifyOptions), auth.claims),
   };
 }
 
-async function verifyWith(check: () => Promise<{ payload: Parameters<typeof principalFromClaims>[0] }>): Promise<Principal> {
+async function verifyWith(
+  check: () => Promise<{ payload: Parameters<typeof principalFromClaims>[0] }>,
+  claims?: ClaimsMapping,
+): Promise<Principal> {
   let payload;
   try {
     ({ payload } = await check());
   } catch (error) {
     throw refusal(error);
   }
-  return principalFromClaims(payload);
+  return principalFromClaims(payload, claims);
 }
 
 /** Maps a jose failure to what the user is told. */

@@ -96,7 +96,9 @@ export function transferSyntax(uid: string): TransferSyntax | undefined {
 /** Why a transfer syntax is refused, for a STOW failure message. */
 export function unsupportedTransferSyntaxMessage(uid: string): string {
   const reason = REFUSED.get(uid) ?? 'this transfer syntax is not supported';
-  return `transfer syntax ${uid}: ${reason}. Supported: ${supportedTransferSyntaxSummary()}`;
+  // The UID comes from the file: at most a UID's length of it is repeated (it ends up in a Warning header).
+  const shown = uid.length > 64 ? `${uid.slice(0, 64)}...` : uid;
+  return `transfer syntax ${shown}: ${reason}. Supported: ${supportedTransferSyntaxSummary()}`;
 }
 
 export function supportedTransferSyntaxSummary(): string {

@@ -192,10 +192,14 @@ class Slots {
 }
 
 /** A header value: printable ASCII only (a control character from a broken file would make Node refuse it). */
+/** At most 20 warnings of this size keep the response headers well under the 16 KiB clients and proxies accept. */
+const MAX_WARNING_LENGTH = 500;
+
 function headerSafe(text: string): string {
-  return text
+  const safe = text
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .replace(/["\\]/g, "'")
     .replace(/[^\x20-\x7e]/g, '?');
+  return safe.length > MAX_WARNING_LENGTH ? `${safe.slice(0, MAX_WARNING_LENGTH - 3)}...` : safe;
 }
