@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { accessConditions } from './access-conditions.ts';
 import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
 import { openDatabase, type Database, type DatabaseOptions, type DatabaseSettings } from '../database/database.ts';
@@ -15,13 +14,6 @@ import { int32OrNull, textOrNull, timeBounds } from './dicom-values.ts';
 import { personNameTokens, personNameUpper, personNameWords } from './person-name.ts';
 
 export type InstanceFilter = { studyInstanceUID: string; seriesInstanceUID?: string; sopInstanceUID?: string };
-
-/** An outcome that must not leave anything behind: thrown out of the transaction to roll it back. */
-class RolledBack extends Error {
-  constructor(readonly outcome: IndexOutcome) {
-    super(outcome.kind);
-  }
-}
 
 const STUDY_OWNED_ELSEWHERE =
   'This study belongs to another site: only the site that sent it first may add instances to it. ' +
@@ -52,15 +44,44 @@ export class PostgresDicomIndex implements DicomIndex {
   }
 
   async indexInstance(instance: InstanceToIndex, options: { beforeCommit?: () => Promise<void> } = {}): Promise<IndexOutcome> {
+    const statement = { name: 'index-instance', text: INDEX_INSTANCE_SQL, values: indexInstanceValues(instance) };
     try {
+      const { beforeCommit } = options;
+      if (!beforeCommit) return outcomeOf((await this.db.pool.query<IndexRow>(statement)).rows[0], instance);
       return await this.db.withTransaction(async (client) => {
-        const outcome = await indexInTransaction(client, instance);
-        if (outcome.kind === 'stored' && options.beforeCommit) await options.beforeCommit();
+        const outcome = outcomeOf((await client.query<IndexRow>(statement)).rows[0], instance);
+        if (outcome.kind === 'stored') await beforeCommit();
         return outcome;
       });
     } catch (error) {
-      if (error instanceof RolledBack) return error.outcome;
-      throw error;
+      const race = raceOf(error);
+      if (race === undefined) throw error;
+      return this.outcomeOfLostRace(race, instance);
+    }
+  }
+
+  /** What to answer when a concurrent transaction won a race and index_instance rolled back what it wrote. */
+  private async outcomeOfLostRace(race: string, instance: InstanceToIndex): Promise<IndexOutcome> {
+    const parsed = instance.parsed;
+    switch (race) {
+      case 'forbidden':
+        return { kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE };
+      case 'series-in-another-study':
+        return {
+          kind: 'conflict',
+          reason:
+            `Series ${parsed.seriesInstanceUID} is already stored in another study than ${parsed.studyInstanceUID}: ` +
+            'a series belongs to one study. Check the Study and Series Instance UIDs of the file.',
+          existingSha256: '',
+          existingObjectKey: '',
+        };
+      case 'instance-indexed-meanwhile': {
+        const existing = await selectExistingInstance(this.db, parsed);
+        if (!existing) throw new Error(`instance ${parsed.sopInstanceUID} vanished while being indexed`);
+        return compareWithExisting(existing, instance);
+      }
+      default:
+        throw new Error(`indexing instance ${parsed.sopInstanceUID} failed: ${race}`);
     }
   }
 
@@ -102,40 +123,101 @@ export class PostgresDicomIndex implements DicomIndex {
   }
 }
 
-async function indexInTransaction(client: pg.PoolClient, instance: InstanceToIndex): Promise<IndexOutcome> {
+/** SQLSTATE raised by index_instance when it lost a race and rolled back what it wrote (message: why). */
+const LOST_RACE = 'AX001';
+
+function raceOf(error: unknown): string | undefined {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === LOST_RACE && typeof message === 'string' ? message : undefined;
+}
+
+/** One statement, one round trip: see storage/index/migrations/004-index-instance-function.sql. */
+const INDEX_INSTANCE_SQL = `SELECT outcome, existing_sha256, existing_object_key, same_place
+  FROM index_instance(${Array.from({ length: 44 }, (_, i) => `$${i + 1}`).join(', ')})`;
+
+interface IndexRow {
+  outcome: 'stored' | 'forbidden' | 'existing';
+  existing_sha256: string | null;
+  existing_object_key: string | null;
+  same_place: boolean | null;
+}
+
+function outcomeOf(row: IndexRow, instance: InstanceToIndex): IndexOutcome {
+  switch (row.outcome) {
+    case 'stored':
+      return { kind: 'stored' };
+    case 'forbidden':
+      return { kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE };
+    case 'existing':
+      return compareWithExisting(
+        { sha256: row.existing_sha256 ?? '', object_key: row.existing_object_key ?? '', samePlace: row.same_place === true },
+        instance,
+      );
+  }
+}
+
+/** The arguments of index_instance, in its order. */
+function indexInstanceValues(instance: InstanceToIndex): unknown[] {
   const parsed = instance.parsed;
-  let study = await selectStudy(client, parsed.studyInstanceUID);
-  if (study && ownedElsewhere(study.site, instance.site)) return { kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE };
-
-  const existing = await selectExistingInstance(client, parsed.sopInstanceUID);
-  if (existing) return compareWithExisting(existing, instance);
-
-  if (!study) {
-    const patientPk = await upsertPatient(client, instance);
-    study = await insertStudy(client, patientPk, instance);
-    if (ownedElsewhere(study.site, instance.site)) throw new RolledBack({ kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE });
-  }
-
-  const series = await findOrCreateSeries(client, study.pk, parsed);
-  if (series.studyPk !== study.pk) {
-    throw new RolledBack({
-      kind: 'conflict',
-      reason:
-        `Series ${parsed.seriesInstanceUID} is already stored in another study than ${parsed.studyInstanceUID}: ` +
-        'a series belongs to one study. Check the Study and Series Instance UIDs of the file.',
-      existingSha256: '',
-      existingObjectKey: '',
-    });
-  }
-
-  const inserted = await insertInstance(client, series.pk, instance);
-  if (!inserted) {
-    // Indexed meanwhile by a concurrent transaction: compare with what it stored.
-    const concurrent = await selectExistingInstance(client, parsed.sopInstanceUID);
-    if (!concurrent) throw new Error(`instance ${parsed.sopInstanceUID} vanished while being indexed`);
-    throw new RolledBack(compareWithExisting(concurrent, instance));
-  }
-  return { kind: 'stored' };
+  const { patient, study, series } = parsed;
+  const patientId = textOrNull(patient.id) ?? '';
+  const issuer = textOrNull(patient.issuer) ?? '';
+  const identityKey = JSON.stringify(
+    patientId === '' ? ['no-patient-id', parsed.studyInstanceUID] : [instance.site ?? '', issuer, patientId],
+  );
+  const name = personNameOrNull(patient.name);
+  const others = patient.otherIds
+    .map((o) => ({ id: textOrNull(o.id), issuer: textOrNull(o.issuer) ?? '' }))
+    .filter((o): o is { id: string; issuer: string } => o.id !== null);
+  const referring = personNameOrNull(study.referringPhysicianName);
+  const time = textOrNull(study.time);
+  const bitsAllocated = parsed.metadata['00280100']?.Value?.[0];
+  return [
+    instance.site,
+    identityKey,
+    patientId,
+    issuer,
+    name,
+    name === null ? null : personNameUpper(name),
+    textOrNull(patient.birthDate),
+    textOrNull(patient.sex),
+    name === null ? [] : personNameTokens(name),
+    others.map((o) => o.id),
+    others.map((o) => o.issuer),
+    parsed.studyInstanceUID,
+    textOrNull(study.date),
+    time,
+    time === null ? null : (timeBounds(time)?.from ?? null),
+    textOrNull(study.accessionNumber),
+    textOrNull(study.description),
+    referring,
+    referring === null ? null : personNameUpper(referring),
+    referring === null ? null : personNameWords(referring),
+    textOrNull(study.institutionName),
+    textOrNull(study.studyId),
+    parsed.seriesInstanceUID,
+    textOrNull(series.modality),
+    int32OrNull(series.number),
+    textOrNull(series.description),
+    textOrNull(series.bodyPartExamined),
+    textOrNull(series.date),
+    textOrNull(series.time),
+    parsed.sopInstanceUID,
+    parsed.sopClassUID,
+    parsed.transferSyntaxUID,
+    int32OrNull(parsed.instance.number),
+    int32OrNull(parsed.instance.rows),
+    int32OrNull(parsed.instance.columns),
+    typeof bitsAllocated === 'number' ? int32OrNull(bitsAllocated) : null,
+    parsed.instance.numberOfFrames,
+    instance.objectKey,
+    instance.size,
+    instance.sha256,
+    instance.receivedAt,
+    JSON.stringify(parsed.frames.map((fragments) => fragments.map(spanTuple))),
+    JSON.stringify(parsed.bulkData.map((b) => [b.path, b.vr, b.span.offset, b.span.length])),
+    asciiJson(parsed.metadata),
+  ];
 }
 
 /** A PN with at least one non-empty component ('^^^^' is an empty name), trimmed; else null. */
@@ -144,205 +226,31 @@ function personNameOrNull(value: string | undefined): string | null {
   return name !== null && personNameUpper(name).replace(/[\^=\s]/g, '') !== '' ? name : null;
 }
 
-function ownedElsewhere(studySite: string | null, senderSite: string | null): boolean {
-  return studySite !== null && senderSite !== null && studySite !== senderSite;
-}
-
 interface ExistingInstance {
   sha256: string;
   object_key: string;
-  study_instance_uid: string;
-  series_instance_uid: string;
+  /** Stored in the same study and series as the instance being indexed. */
+  samePlace: boolean;
 }
 
-async function selectExistingInstance(client: pg.PoolClient, sopInstanceUID: string): Promise<ExistingInstance | undefined> {
-  const { rows } = await client.query<ExistingInstance>(
-    `SELECT i.sha256, i.object_key, st.study_instance_uid, se.series_instance_uid
+async function selectExistingInstance(db: Database, parsed: ParsedInstance): Promise<ExistingInstance | undefined> {
+  const { rows } = await db.query<ExistingInstance>(
+    `SELECT i.sha256, i.object_key, st.study_instance_uid = $2 AND se.series_instance_uid = $3 AS "samePlace"
        FROM instance i JOIN series se ON se.pk = i.series_pk JOIN study st ON st.pk = se.study_pk
       WHERE i.sop_instance_uid = $1`,
-    [sopInstanceUID],
+    [parsed.sopInstanceUID, parsed.studyInstanceUID, parsed.seriesInstanceUID],
   );
   return rows[0];
 }
 
 function compareWithExisting(existing: ExistingInstance, instance: InstanceToIndex): IndexOutcome {
-  const parsed = instance.parsed;
-  const samePlace =
-    existing.study_instance_uid === parsed.studyInstanceUID && existing.series_instance_uid === parsed.seriesInstanceUID;
-  if (samePlace && existing.sha256 === instance.sha256) return { kind: 'identical' };
-  const reason = samePlace
+  if (existing.samePlace && existing.sha256 === instance.sha256) return { kind: 'identical' };
+  const reason = existing.samePlace
     ? 'An instance with this SOP Instance UID is already stored with different content. A changed object needs a ' +
       'new SOP Instance UID; to replace the stored one, ask an administrator to delete it first.'
     : 'An instance with this SOP Instance UID is already stored in another study or series. Each object needs ' +
       'its own SOP Instance UID: check how the sending system generates UIDs.';
   return { kind: 'conflict', reason, existingSha256: existing.sha256, existingObjectKey: existing.object_key };
-}
-
-interface StudyRef {
-  pk: string;
-  site: string | null;
-}
-
-async function selectStudy(client: pg.PoolClient, studyInstanceUID: string): Promise<StudyRef | undefined> {
-  const { rows } = await client.query<StudyRef>('SELECT pk, site FROM study WHERE study_instance_uid = $1', [
-    studyInstanceUID,
-  ]);
-  return rows[0];
-}
-
-/** The patient of a new study: created, or updated with the newest demographics. */
-async function upsertPatient(client: pg.PoolClient, instance: InstanceToIndex): Promise<string> {
-  const { patient } = instance.parsed;
-  const patientId = textOrNull(patient.id) ?? '';
-  const issuer = textOrNull(patient.issuer) ?? '';
-  const identityKey = JSON.stringify(
-    patientId === '' ? ['no-patient-id', instance.parsed.studyInstanceUID] : [instance.site ?? '', issuer, patientId],
-  );
-  const name = personNameOrNull(patient.name);
-  const { rows } = await client.query<{ pk: string; patient_name: string | null }>(
-    `INSERT INTO patient (identity_key, site, patient_id, issuer_of_patient_id, patient_name, patient_name_upper, birth_date, sex)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (identity_key) DO UPDATE SET
-       patient_name = COALESCE(EXCLUDED.patient_name, patient.patient_name),
-       patient_name_upper = COALESCE(EXCLUDED.patient_name_upper, patient.patient_name_upper),
-       birth_date = COALESCE(EXCLUDED.birth_date, patient.birth_date),
-       sex = COALESCE(EXCLUDED.sex, patient.sex),
-       updated_at = now()
-     RETURNING pk, patient_name`,
-    [
-      identityKey,
-      instance.site,
-      patientId,
-      issuer,
-      name,
-      name === null ? null : personNameUpper(name),
-      textOrNull(patient.birthDate),
-      textOrNull(patient.sex),
-    ],
-  );
-  const { pk, patient_name: storedName } = rows[0];
-  await client.query('DELETE FROM patient_name_token WHERE patient_pk = $1', [pk]);
-  if (storedName) {
-    await client.query(
-      'INSERT INTO patient_name_token (token, patient_pk) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING',
-      [pk, personNameTokens(storedName)],
-    );
-  }
-  const others = patient.otherIds
-    .map((o) => ({ id: textOrNull(o.id), issuer: textOrNull(o.issuer) ?? '' }))
-    .filter((o): o is { id: string; issuer: string } => o.id !== null);
-  if (others.length > 0) {
-    await client.query(
-      `INSERT INTO patient_other_id (patient_pk, patient_id, issuer)
-       SELECT $1, id, issuer FROM unnest($2::text[], $3::text[]) AS o (id, issuer)
-       ON CONFLICT DO NOTHING`,
-      [pk, others.map((o) => o.id), others.map((o) => o.issuer)],
-    );
-  }
-  return pk;
-}
-
-async function insertStudy(client: pg.PoolClient, patientPk: string, instance: InstanceToIndex): Promise<StudyRef> {
-  const { study } = instance.parsed;
-  const referring = personNameOrNull(study.referringPhysicianName);
-  const time = textOrNull(study.time);
-  const { rows } = await client.query<StudyRef>(
-    `INSERT INTO study (study_instance_uid, patient_pk, study_date, study_time, study_time_key, accession_number,
-                        study_description, referring_physician_name, referring_physician_name_upper,
-                        referring_physician_name_words, institution_name, study_id, site)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-     ON CONFLICT (study_instance_uid) DO NOTHING
-     RETURNING pk, site`,
-    [
-      instance.parsed.studyInstanceUID,
-      patientPk,
-      textOrNull(study.date),
-      time,
-      time === null ? null : (timeBounds(time)?.from ?? null),
-      textOrNull(study.accessionNumber),
-      textOrNull(study.description),
-      referring,
-      referring === null ? null : personNameUpper(referring),
-      referring === null ? null : personNameWords(referring),
-      textOrNull(study.institutionName),
-      textOrNull(study.studyId),
-      instance.site,
-    ],
-  );
-  if (rows[0]) return rows[0];
-  const concurrent = await selectStudy(client, instance.parsed.studyInstanceUID);
-  if (!concurrent) throw new Error(`study ${instance.parsed.studyInstanceUID} vanished while being indexed`);
-  return concurrent;
-}
-
-async function findOrCreateSeries(
-  client: pg.PoolClient,
-  studyPk: string,
-  parsed: ParsedInstance,
-): Promise<{ pk: string; studyPk: string }> {
-  const select = async () =>
-    (
-      await client.query<{ pk: string; study_pk: string }>(
-        'SELECT pk, study_pk FROM series WHERE series_instance_uid = $1',
-        [parsed.seriesInstanceUID],
-      )
-    ).rows[0];
-  let row = await select();
-  if (!row) {
-    const { series } = parsed;
-    const inserted = await client.query<{ pk: string; study_pk: string }>(
-      `INSERT INTO series (series_instance_uid, study_pk, modality, series_number, series_description,
-                           body_part_examined, series_date, series_time)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (series_instance_uid) DO NOTHING
-       RETURNING pk, study_pk`,
-      [
-        parsed.seriesInstanceUID,
-        studyPk,
-        textOrNull(series.modality),
-        int32OrNull(series.number),
-        textOrNull(series.description),
-        textOrNull(series.bodyPartExamined),
-        textOrNull(series.date),
-        textOrNull(series.time),
-      ],
-    );
-    row = inserted.rows[0] ?? (await select());
-    if (!row) throw new Error(`series ${parsed.seriesInstanceUID} vanished while being indexed`);
-  }
-  return { pk: row.pk, studyPk: row.study_pk };
-}
-
-async function insertInstance(client: pg.PoolClient, seriesPk: string, instance: InstanceToIndex): Promise<boolean> {
-  const parsed = instance.parsed;
-  const bitsAllocated = parsed.metadata['00280100']?.Value?.[0];
-  const { rowCount } = await client.query(
-    `INSERT INTO instance (sop_instance_uid, series_pk, sop_class_uid, transfer_syntax_uid, instance_number,
-                           image_rows, image_columns, bits_allocated, number_of_frames, object_key, size, sha256,
-                           site, received_at, frames, bulk_data, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-     ON CONFLICT (sop_instance_uid) DO NOTHING`,
-    [
-      parsed.sopInstanceUID,
-      seriesPk,
-      parsed.sopClassUID,
-      parsed.transferSyntaxUID,
-      int32OrNull(parsed.instance.number),
-      int32OrNull(parsed.instance.rows),
-      int32OrNull(parsed.instance.columns),
-      typeof bitsAllocated === 'number' ? int32OrNull(bitsAllocated) : null,
-      parsed.instance.numberOfFrames,
-      instance.objectKey,
-      instance.size,
-      instance.sha256,
-      instance.site,
-      instance.receivedAt,
-      JSON.stringify(parsed.frames.map((fragments) => fragments.map(spanTuple))),
-      JSON.stringify(parsed.bulkData.map((b) => [b.path, b.vr, b.span.offset, b.span.length])),
-      asciiJson(parsed.metadata),
-    ],
-  );
-  return rowCount === 1;
 }
 
 /**

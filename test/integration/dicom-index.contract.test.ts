@@ -76,6 +76,7 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
       { scope: 'dicom-index', version: 1 },
       { scope: 'dicom-index', version: 2 },
       { scope: 'dicom-index', version: 3 },
+      { scope: 'dicom-index', version: 4 },
     ]);
   });
 
@@ -268,6 +269,58 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => index.indexInstance(input)));
     expect(outcomes.filter((o) => o.kind === 'stored')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'identical')).toHaveLength(9);
+  });
+
+  it('lets one of two sites creating the same new study at once win; the other is refused and leaves nothing', async () => {
+    for (let round = 0; round < 5; round++) {
+      const studyUID = uid('race');
+      const seriesUID = uid('race-series');
+      const bySite = (site: string) =>
+        Array.from({ length: 6 }, () =>
+          toIndex(buildParsedInstance(spec({ studyUID, seriesUID, sopUID: uid('ri'), patientId: `PAT-${round}-${site}` })), { site }),
+        );
+      const inputs = [...bySite('750000001'), ...bySite('690000002')].sort(() => Math.random() - 0.5);
+      const outcomes = await Promise.all(inputs.map((input) => index.indexInstance(input)));
+      const owner = (await index.studyOwnership(studyUID))?.site;
+      outcomes.forEach((outcome, i) => expect(outcome.kind).toBe(inputs[i].site === owner ? 'stored' : 'forbidden'));
+      const { rows } = await db.query<{ patients: number; instances: number }>(
+        `SELECT (SELECT count(*)::int FROM patient WHERE patient_id = ANY($2)) AS patients,
+                (SELECT count(*)::int FROM instance i JOIN series se ON se.pk = i.series_pk
+                  WHERE se.series_instance_uid = $1) AS instances`,
+        [seriesUID, [`PAT-${round}-750000001`, `PAT-${round}-690000002`]],
+      );
+      // The loser's patient row never survives: it was written in the statement that was rolled back.
+      expect(rows[0]).toEqual({ patients: 1, instances: 6 });
+    }
+  });
+
+  it('keeps the stored name and its fuzzy-match tokens when a later study of the patient has no name', async () => {
+    const patientId = `PAT-${uid('p')}`;
+    await index.indexInstance(toIndex(buildParsedInstance(spec({ patientId, patientName: 'DUPRÉ^Élodie' }))));
+    await index.indexInstance(toIndex(buildParsedInstance(spec({ patientId, patientName: undefined }))));
+    const tokens = async () =>
+      (
+        await db.query<{ token: string; patient_name: string }>(
+          `SELECT t.token, p.patient_name FROM patient p JOIN patient_name_token t ON t.patient_pk = p.pk
+            WHERE p.patient_id = $1 ORDER BY t.token`,
+          [patientId],
+        )
+      ).rows;
+    expect(await tokens()).toEqual([
+      { token: 'DUPRE', patient_name: 'DUPRÉ^Élodie' },
+      { token: 'ELODIE', patient_name: 'DUPRÉ^Élodie' },
+    ]);
+    await index.indexInstance(toIndex(buildParsedInstance(spec({ patientId, patientName: 'DUPRÉ-MARTIN^Élodie' }))));
+    expect((await tokens()).map((t) => t.token)).toEqual(['DUPRE', 'DUPREMARTIN', 'ELODIE', 'MARTIN']);
+  });
+
+  it('commits nothing when the object write awaited before commit fails', async () => {
+    const s = spec();
+    const failure = new Error('disk gone');
+    await expect(index.indexInstance(toIndex(buildParsedInstance(s)), { beforeCommit: () => Promise.reject(failure) })).rejects.toBe(failure);
+    expect(await index.studyOwnership(s.studyUID)).toBeNull();
+    expect(await index.indexInstance(toIndex(buildParsedInstance(s)), { beforeCommit: () => Promise.resolve() })).toEqual({ kind: 'stored' });
+    expect(await index.findInstances({ site: null }, { studyInstanceUID: s.studyUID })).toHaveLength(1);
   });
 
   it('keeps studies without Patient ID apart, and patients of two sites apart', async () => {
