@@ -69,7 +69,13 @@ export async function startSystem(
 
     const routing = await startRoutingWorker({ settings, database, regionConfig, clock, audit: trail, log: log.child({ component: 'routing' }) });
     stops.push(() => routing.stop());
-    const studyActivity = new StudyActivityNotifier((study, site) => routing.gateway.recordStudyActivity(study, site), log.child({ component: 'routing' }));
+    // At most one activity record per study and second (a tenth of the stability delay when that is shorter).
+    const activityIntervalMs = Math.min(1000, routing.options.stabilityMs / 10);
+    const studyActivity = new StudyActivityNotifier(
+      (study, site) => routing.gateway.recordStudyActivity(study, site),
+      log.child({ component: 'routing' }),
+      activityIntervalMs,
+    );
     stops.push(() => studyActivity.drain());
     const notifications = createWorklistNotificationHub(database, log.child({ component: 'worklist-events' }));
     let hubOpen = true;

@@ -4,8 +4,10 @@ export type RecordStudyActivity = (studyInstanceUID: string, site: string | null
 
 /**
  * Tells routing that a study received instances, off the STOW response path and coalesced per study: while one
- * record for a study is under way, further requests for it only mark it to be recorded once more when that
- * one ends (a series sent one instance per request makes a handful of records, not one per instance).
+ * record for a study is under way, or less than `minIntervalMs` after it started, further requests for it only
+ * mark it to be recorded once more after that (a series sent one instance per request makes one record per
+ * interval, not one per instance: each record is an upsert plus a debounced job, about six statements). The
+ * last record always starts after the last notification, so routing never sees a study stable too early.
  * A record lost to a crash between the response and here is not lost for routing: the worker's sweep also
  * finds indexed studies that have no activity and no decision.
  */
@@ -15,6 +17,7 @@ export class StudyActivityNotifier {
   constructor(
     private readonly record: RecordStudyActivity,
     private readonly log: Logger,
+    private readonly minIntervalMs = 0,
   ) {}
 
   notify(studyInstanceUID: string, site: string | null): void {
@@ -36,11 +39,14 @@ export class StudyActivityNotifier {
     for (;;) {
       const state = this.inFlight.get(studyInstanceUID)!;
       state.again = false;
+      const started = Date.now();
       try {
         await this.record(studyInstanceUID, state.site);
       } catch (error) {
         this.log.error({ err: error }, 'study activity not recorded: the routing sweep will pick the study up');
       }
+      const wait = started + this.minIntervalMs - Date.now();
+      if (state.again && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (!state.again) break;
     }
     this.inFlight.delete(studyInstanceUID);
