@@ -27,7 +27,19 @@ export interface TokenVerifier {
 export interface TokenVerifierOptions {
   /** How long to wait for the identity provider's JWKS, in milliseconds (default 5000). */
   jwksTimeoutMs?: number;
+  /** Milliseconds since the epoch, now (tests); default Date.now. */
+  now?: () => number;
 }
+
+/**
+ * A token verified once is taken again without a signature check for at most this long (never past its
+ * `exp`): a viewer or a sending site presents the same token on every request, and an ECDSA/RSA verification
+ * costs more CPU than serving a frame. Short enough that a key removed from the provider's JWKS stops working
+ * within a minute.
+ */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Verified tokens remembered at most (oldest forgotten first). */
+const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 export async function createTokenVerifier(
   auth: Settings['auth'],
@@ -41,10 +53,8 @@ export async function createTokenVerifier(
   if (auth.kind === 'embedded') {
     const key = await loadOrCreateSigningKey(auth.keyDir);
     const verifyOptions = { ...common, issuer: EMBEDDED_ISSUER, algorithms: [EMBEDDED_ALGORITHM] };
-    return {
-      kind: 'embedded',
-      verify: (token) => verifyWith(() => jwtVerify(token, key.publicKey, verifyOptions)),
-    };
+    const now = options.now ?? Date.now;
+    return remembering('embedded', (token) => verifyWith(() => jwtVerify(token, key.publicKey, { ...verifyOptions, currentDate: new Date(now()) })), now);
   }
   const jwks = createRemoteJWKSet(new URL(auth.jwksUrl), {
     timeoutDuration: options.jwksTimeoutMs ?? 5000,
@@ -52,23 +62,45 @@ export async function createTokenVerifier(
     cacheMaxAge: 10 * 60_000,
   });
   const verifyOptions = { ...common, issuer: auth.issuer, algorithms: OIDC_ALGORITHMS };
+  const now = options.now ?? Date.now;
+  return remembering('oidc', (token) => verifyWith(() => jwtVerify(token, jwks, { ...verifyOptions, currentDate: new Date(now()) }), auth.claims), now);
+}
+
+interface Verified {
+  principal: Principal;
+  /** `exp` in milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** A verifier that remembers tokens it verified (only successes) for VERIFIED_TOKEN_TTL_MS or until they expire. */
+function remembering(kind: TokenVerifier['kind'], check: (token: string) => Promise<Verified>, now: () => number): TokenVerifier {
+  const verified = new Map<string, { principal: Principal; until: number }>();
   return {
-    kind: 'oidc',
-    verify: (token) => verifyWith(() => jwtVerify(token, jwks, verifyOptions), auth.claims),
+    kind,
+    async verify(token) {
+      const known = verified.get(token);
+      if (known && now() < known.until) return known.principal;
+      if (known) verified.delete(token);
+      const { principal, expiresAt } = await check(token);
+      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { principal, until: Math.min(now() + VERIFIED_TOKEN_TTL_MS, expiresAt) });
+      return principal;
+    },
   };
 }
 
 async function verifyWith(
-  check: () => Promise<{ payload: Parameters<typeof principalFromClaims>[0] }>,
+  check: () => Promise<{ payload: Parameters<typeof principalFromClaims>[0] & { exp?: number } }>,
   claims?: ClaimsMapping,
-): Promise<Principal> {
+): Promise<Verified> {
   let payload;
   try {
     ({ payload } = await check());
   } catch (error) {
     throw refusal(error);
   }
-  return principalFromClaims(payload, claims);
+  // exp is a required claim, checked by jose.
+  return { principal: principalFromClaims(payload, claims), expiresAt: (payload.exp ?? 0) * 1000 };
 }
 
 /** Maps a jose failure to what the user is told. */

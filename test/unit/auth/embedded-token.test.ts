@@ -230,3 +230,27 @@ describe('issue and verify', () => {
     expect(JSON.parse(raw)).toMatchObject({ kty: 'EC', kid: key.kid, alg: 'ES256' });
   });
 });
+
+describe('verified tokens remembered', () => {
+  it('accepts a remembered token without re-verifying only until its expiry, then refuses it as expired', async () => {
+    let nowMs = Date.now();
+    const clocked = await createTokenVerifier({ kind: 'embedded', keyDir, audience: AUDIENCE }, { now: () => nowMs });
+    const token = await forge(key, {}, (jwt) => jwt.setExpirationTime(Math.floor(nowMs / 1000) + 30));
+    expect((await clocked.verify(token)).userId).toBe('someone');
+    nowMs += 20_000;
+    expect((await clocked.verify(token)).userId).toBe('someone');
+    // Past exp (and jose's clock tolerance): verified again, and refused.
+    nowMs += 120_000;
+    const expired = await refusal(clocked.verify(token));
+    expect(expired.status).toBe(401);
+    expect(expired.code).toBe('token-expired');
+  });
+
+  it('never takes a remembered token for another one: a changed signature is refused', async () => {
+    const token = await forge(key, {});
+    await verifier.verify(token);
+    const [header, payload, signature] = token.split('.');
+    const altered = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
+    expect((await refusal(verifier.verify(altered))).status).toBe(401);
+  });
+});
