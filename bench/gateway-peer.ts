@@ -32,7 +32,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
   };
   const logFile = path.join(dataDir, '..', 'astreinte.log');
   const cli = path.join(repoRoot, 'bin/astreinte.js');
-  const child = spawnLogged(process.execPath, [cli, 'start'], { cwd: repoRoot, env, logFile });
+  const child = spawnLogged(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'start'], { cwd: repoRoot, env, logFile });
   const origin = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     await stopChild(child, 30_000);

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BULKDATA_ROOT_PLACEHOLDER, type FileSpan } from '../dicom/parsed-instance.ts';
 import { parseRange } from '../http/byte-range.ts';
@@ -84,11 +85,13 @@ async function retrieveInstances(req: Request, res: Response, deps: RetrieveDepe
   const parts: OutgoingPart[] = instances.map((i) => ({
     contentType: `application/dicom; transfer-syntax=${representation.transferSyntaxFor(i.transferSyntaxUID)}`,
     contentLocation: instanceUrl(root, i),
-    body: () => deps.objects.read(i.objectKey),
+    length: i.size,
+    body: () => readWholeObject(deps.objects, i),
   }));
   res.status(200);
   res.set('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
-  if (instances.length === 1) res.set('Content-Length', String(multipartLength(boundary, parts, [instances[0].size])));
+  // Sizes come from the index, so the whole length is known before the first byte (no chunked framing).
+  res.set('Content-Length', String(multipartLength(boundary, parts, instances.map((i) => i.size))));
   await writeMultipart(res, parts, boundary);
 }
 
@@ -201,6 +204,17 @@ async function sendSingle(
 }
 
 const SMALL_READ = 8 << 20;
+
+/**
+ * A stored instance, in one read when small (a CT slice), streamed when large. Its length must be the one
+ * indexed: the response's Content-Length was computed from it.
+ */
+async function readWholeObject(objects: ObjectStore, instance: StoredInstance): Promise<Readable | Buffer> {
+  if (instance.size > SMALL_READ) return objects.read(instance.objectKey);
+  const bytes = instance.size === 0 ? Buffer.alloc(0) : await objects.readBytes(instance.objectKey, { start: 0, end: instance.size - 1 });
+  if (bytes.length !== instance.size) throw new Error(`object ${instance.objectKey} holds ${bytes.length} bytes, the index says ${instance.size}`);
+  return bytes;
+}
 
 /** A frame made of one or more fragments: small ones are read at once, a large single span is streamed. */
 async function readSpans(objects: ObjectStore, objectKey: string, spans: FileSpan[]) {
