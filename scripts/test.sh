@@ -14,6 +14,8 @@ bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromi
 
 echo "Type-checking..."
 npx tsc --noEmit -p .
+# The gateways the tests start run the compiled JavaScript, as `npm start` does.
+node scripts/build.mjs --if-stale
 
 mkdir -p .tmp
 set +e
