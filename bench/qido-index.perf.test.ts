@@ -164,6 +164,8 @@ describe(`QIDO-RS latency with ${STUDIES} studies`, () => {
     const results = [
       await measure('studies?PatientID=IPP4242', 50, qido('study', 'PatientID=IPP4242')),
       await measure('studies?PatientName=GAR*&limit=101', 50, qido('study', 'PatientName=GAR*&limit=101')),
+      await measure('studies?PatientName=*ARN*&limit=101 (OHIF list)', 50, qido('study', 'PatientName=*ARN*&limit=101&offset=0&fuzzymatching=false&includefield=00081030,00080060')),
+      await measure('studies?PatientName=*UIL*&limit=101 (rare)', 50, qido('study', 'PatientName=*UIL*&limit=101&offset=0&fuzzymatching=false&includefield=00081030,00080060')),
       await measure('studies?PatientName=lev&fuzzymatching=true&limit=101', 50, qido('study', 'PatientName=lev&fuzzymatching=true&limit=101')),
       await measure('studies?StudyDate=20240101-20240131', 50, qido('study', 'StudyDate=20240101-20240131')),
       await measure('studies?ModalitiesInStudy=MG&limit=101', 50, qido('study', 'ModalitiesInStudy=MG&limit=101')),
