@@ -22,6 +22,8 @@ export const CORS_EXPOSED_HEADERS = [
   'Location',
   'Accept-Ranges',
   'ETag',
+  // A viewer told to slow down (429) must be able to read when to try again.
+  'Retry-After',
 ] as const;
 /** How long a browser may reuse a preflight answer (Chromium caps it at 2 h). */
 export const CORS_MAX_AGE_SECONDS = 7200;

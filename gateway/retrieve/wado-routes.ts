@@ -2,8 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { BULKDATA_ROOT_PLACEHOLDER, type FileSpan } from '../dicom/parsed-instance.ts';
+import type { FileSpan } from '../dicom/parsed-instance.ts';
 import { parseRange } from '../http/byte-range.ts';
+import { metadataDocument } from './metadata-document.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { BadRequest, NotFound } from '../http/problem.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
@@ -101,9 +102,7 @@ async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDepen
   chooseMetadataRepresentation(req.get('accept'));
   const texts = await deps.index.findMetadata(scope, target);
   if (texts.length === 0) throw notFound(target);
-  const root = dicomwebRootOf(req);
-  const body = `[${texts.join(',')}]`.replaceAll(BULKDATA_ROOT_PLACEHOLDER, root);
-  res.status(200).type('application/dicom+json').send(body);
+  res.status(200).type('application/dicom+json').send(metadataDocument(texts, dicomwebRootOf(req)));
 }
 
 async function findInstance(req: Request, res: Response, deps: RetrieveDependencies): Promise<StoredInstance> {

@@ -61,6 +61,7 @@ describe('cors with "*"', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-expose-headers')).toBe(exposed);
     expect(res.headers.get('access-control-expose-headers')).toContain('Content-Range');
+    expect(res.headers.get('access-control-expose-headers')).toContain('Retry-After');
     expect(res.headers.get('vary')).toBe('Origin');
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
