@@ -240,7 +240,7 @@ export async function queryWorkloads(target: DicomwebTarget, pid: number, data: 
     // Queries are measured on a server that finished digesting what it was sent: ours routes each new study
     // once no instance came for ASTREINTE_STABILITY_SECONDS (10 s), so it must stay idle for longer than that.
     // The growth rate above includes none of this wait.
-    const quiet = await waitUntilIdle(pid, { quietSeconds: 12 });
+    const quiet = await waitUntilIdle(pid, { quietSeconds: 12, maxMs: 300_000 });
     options.log(`  server ${quiet.idle ? 'idle' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s`);
     metrics.push({ key: `index.${stage}.ips`, label: `Index growth to ${stage.toLocaleString('en-US')} one-instance studies, 100 per request`, unit: 'instances/s', value: perSecond(pending.length, growMs), higherIsBetter: true });
     const queries = studyQueries(data.smallKeys, loaded, options.queryRepetitions, stage);
@@ -269,6 +269,9 @@ export async function queryWorkloads(target: DicomwebTarget, pid: number, data: 
  * the server process is reset first, so VmHWM afterwards is the peak during this ingest.
  */
 export async function memoryWorkload(target: DicomwebTarget, pid: number, data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
+  // Ingest throughput is measured alone, not against the routing of the studies the index phase sent.
+  const quiet = await waitUntilIdle(pid, { quietSeconds: 3, maxMs: 300_000 });
+  options.log(`  server ${quiet.idle ? 'idle' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s`);
   const before = readMemory(pid);
   const resettable = resetPeak(pid);
   const sampler = sampleTreeRss(pid, 200);

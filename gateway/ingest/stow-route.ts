@@ -29,6 +29,8 @@ export interface StowOptions {
 
 /** `POST /studies` and `POST /studies/{study}` (PS3.18 10.5). */
 export function stowHandler(deps: IngestDependencies, options: StowOptions) {
+  // Created once (the system also creates it at start), not with a mkdir per request.
+  let spoolDirReady: Promise<unknown> | undefined;
   return async (req: Request, res: Response): Promise<void> => {
     const principal = principalOf(res);
     if (principal.role !== 'sender' && principal.role !== 'admin') {
@@ -43,7 +45,11 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     if (declaredLength > options.maxRequestBytes) {
       throw new PayloadTooLarge(`The request is ${declaredLength} bytes; at most ${options.maxRequestBytes} bytes are accepted per request. Send the study in several requests.`);
     }
-    await mkdir(options.spoolDir, { recursive: true });
+    spoolDirReady ??= mkdir(options.spoolDir, { recursive: true }).catch((error: unknown) => {
+      spoolDirReady = undefined;
+      throw error;
+    });
+    await spoolDirReady;
 
     const context = { site: principal.role === 'sender' ? (principal.site ?? null) : null, studyInstanceUID };
     const pending: Promise<InstanceOutcome>[] = [];
