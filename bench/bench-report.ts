@@ -159,7 +159,7 @@ Measured by \`npm run bench\` (\`tsx bench/run-bench.ts\`), which rewrites this 
 Absolute figures depend on the machine: what matters are the ratios against Orthanc and the shares of the
 machine's own ceilings, all **measured in the same run** on the same machine.
 
-Run it with \`npm run bench\` (about 5 minutes; \`BENCH_QUICK=1\` for a 1-minute smoke run that leaves this file
+Run it with \`npm run bench\` (about 10 minutes; \`BENCH_QUICK=1\` for a 1-minute smoke run that leaves this file
 alone; \`BENCH_SERVERS=orthanc\` or \`astreinte\` for one server; \`BENCH_KEEP=1\` keeps the temporary directory).
 Orthanc is installed by \`scripts/ensure-system-packages.sh orthanc orthanc-dicomweb\` when missing (as root).
 Every run also leaves its figures as JSON in \`bench/results/\` (not committed), and the server's log there when
@@ -169,7 +169,8 @@ a workload failed.
 
 - Each server is started privately on free loopback ports with a fresh data directory, driven alone
   (one after the other), then stopped. Orthanc 1.10 with its DICOMweb plugin (Debian packages), storage
-  compression off, authentication off; our gateway with its default settings and the bearer token of a sending site (it reads back its own studies).
+  compression off, authentication off; our gateway as \`npm start\` runs it (compiled JavaScript), with its
+  default settings and the bearer token of a sending site (it reads back its own studies).
 - One server-agnostic DICOMweb client over loopback HTTP/1.1 with keep-alive, ${report.quick ? 'quick (smoke) sizes' : 'full sizes'},
   4 concurrent clients for throughputs; latencies are per request, one client at a time unless stated.
 - Data (synthetic, from ${report.generator}): a 300-slice 512×512 16-bit CT stored one instance per
@@ -179,6 +180,12 @@ a workload failed.
   reset just before, and the proportional memory of its child processes such as PostgreSQL).
 - QIDO queries are those OHIF sends for its study list (\`limit=101&offset=0&fuzzymatching=false&includefield=...\`):
   StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server.
+  They are timed once the server has used less than 10% of a core for 12 s in a row (at most 5 minutes of
+  waiting): our gateway routes every new study 10 s after its last instance, and 10,000 studies sent in 20 s
+  keep its routing worker busy for minutes; the large ingest likewise starts on an idle server.
+- Ceilings: a trivial Node server in its own process, warmed up, best of two transfers of 300 MB (POST written
+  with 4 MiB writes then fdatasync; GET sent from memory with up to 8 MiB queued), measured before and after
+  the servers.
 - "ours vs Orthanc": how many times better or worse our figure is (throughputs: higher is better; times
   and memory: lower is better). "/ ceiling": the share of the machine ceiling (below) the throughput reaches:
   STOW against the loopback POST written to disk with fdatasync, WADO against the loopback GET from memory.

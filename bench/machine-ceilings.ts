@@ -48,16 +48,21 @@ export async function measureCeilings(directory: string, options: { diskBytes: n
   const origin = `http://127.0.0.1:${server.port}`;
   try {
     const body = Array.from({ length: Math.ceil(options.httpBytes / (1 << 20)) }, () => Buffer.alloc(1 << 20, 0x3c));
-    const post = await send(agent, { method: 'POST', url: `${origin}/sink`, body, headers: { 'content-type': 'application/octet-stream' } });
-    const get = await send(agent, { url: `${origin}/source?bytes=${options.httpBytes}` });
+    const postOnce = (chunks: Buffer[]) => send(agent, { method: 'POST', url: `${origin}/sink`, body: chunks, headers: { 'content-type': 'application/octet-stream' } });
+    const getOnce = (bytes: number) => send(agent, { url: `${origin}/source?bytes=${bytes}` });
+    // Warm-up (connections, JIT), then the best of two: a ceiling is what the machine can do at best.
+    await postOnce(body.slice(0, 16));
+    await getOnce(16 << 20);
+    const posts = [await postOnce(body), await postOnce(body)];
+    const gets = [await getOnce(options.httpBytes), await getOnce(options.httpBytes)];
     await runPool(Array.from({ length: 200 }), 4, () => send(agent, { url: `${origin}/tiny` }));
     const started = performance.now();
     const tiny = await runPool(Array.from({ length: options.tinyRequests }), 4, () => send(agent, { url: `${origin}/tiny` }));
     const elapsed = performance.now() - started;
     return {
       diskWriteMBps,
-      loopbackPostToDiskMBps: megabytesPerSecond(body.length << 20, post.totalMs),
-      loopbackGetMBps: megabytesPerSecond(get.bytes, get.totalMs),
+      loopbackPostToDiskMBps: Math.max(...posts.map((post) => megabytesPerSecond(body.length << 20, post.totalMs))),
+      loopbackGetMBps: Math.max(...gets.map((get) => megabytesPerSecond(get.bytes, get.totalMs))),
       tinyRequestsPerSecond: perSecond(tiny.length, elapsed),
       tinyRequestP50Ms: median(tiny.map((result) => result.totalMs)),
     };
