@@ -61,13 +61,18 @@ export function descendants(root: number): number[] {
   return found;
 }
 
-/** Proportional set size (shared pages divided among their users), bytes; RSS when unavailable. */
+/**
+ * Proportional set size (shared pages divided among their users), bytes; RSS when unavailable; 0 for a process
+ * that has no memory (a zombie not reaped yet has an empty smaps_rollup and no VmRSS).
+ */
 function proportionalSize(pid: number): number {
+  let size: number;
   try {
-    return statusField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+    size = statusField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
   } catch {
-    return readMemory(pid).rss;
+    size = readMemory(pid).rss;
   }
+  return Number.isNaN(size) ? 0 : size;
 }
 
 /**

@@ -243,6 +243,9 @@ export async function queryWorkloads(target: DicomwebTarget, pid: number, data: 
     const quiet = await waitUntilIdle(pid, { quietSeconds: 12, maxMs: 300_000 });
     options.log(`  server ${quiet.idle ? 'idle' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s`);
     metrics.push({ key: `index.${stage}.ips`, label: `Index growth to ${stage.toLocaleString('en-US')} one-instance studies, 100 per request`, unit: 'instances/s', value: perSecond(pending.length, growMs), higherIsBetter: true });
+    // Steady state: a few queries of each kind first, not timed (plans, caches and JIT warm on either server).
+    const warmUp = studyQueries(data.smallKeys, loaded, 5, stage + 1);
+    for (const paths of [warmUp.studyDate, warmUp.patientId, warmUp.patientName]) await timeQueries(target, paths, false);
     const queries = studyQueries(data.smallKeys, loaded, options.queryRepetitions, stage);
     const byDate = await timeQueries(target, queries.studyDate, true);
     const byId = await timeQueries(target, queries.patientId, true);
