@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { FileSpan } from '../dicom/parsed-instance.ts';
 import { parseRange } from '../http/byte-range.ts';
+import { MetadataCache } from './metadata-cache.ts';
 import { metadataDocument } from './metadata-document.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { BadRequest, NotFound } from '../http/problem.ts';
@@ -25,7 +26,11 @@ export interface RetrieveDependencies {
   objects: ObjectStore;
   log: Logger;
   accessScope: AccessScopeResolver;
+  /** Bytes of metadata answers kept for reuse (default 32 MiB; 0 keeps none). */
+  metadataCacheBytes?: number;
 }
+
+const DEFAULT_METADATA_CACHE_BYTES = 32 << 20;
 
 interface Target {
   studyInstanceUID: string;
@@ -36,10 +41,11 @@ interface Target {
 /** WADO-RS (PS3.18 10.4): instances, metadata, frames and bulk data, streamed from the object store. */
 export function wadoRoutes(deps: RetrieveDependencies): Router {
   const router = Router();
+  const metadataCache = new MetadataCache(deps.metadataCacheBytes ?? DEFAULT_METADATA_CACHE_BYTES);
   const levels = ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance'];
   for (const level of levels) {
     router.get(level, (req, res) => retrieveInstances(req, res, deps));
-    router.get(`${level}/metadata`, (req, res) => retrieveMetadata(req, res, deps));
+    router.get(`${level}/metadata`, (req, res) => retrieveMetadata(req, res, deps, metadataCache));
   }
   router.get('/studies/:study/series/:series/instances/:instance/frames/:frames', (req, res) => retrieveFrames(req, res, deps));
   router.get('/studies/:study/series/:series/instances/:instance/bulkdata/*path', (req, res) => retrieveBulkData(req, res, deps));
@@ -96,13 +102,24 @@ async function retrieveInstances(req: Request, res: Response, deps: RetrieveDepe
   await writeMultipart(res, parts, boundary);
 }
 
-async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
+async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDependencies, cache: MetadataCache): Promise<void> {
   const scope = deps.accessScope(res);
   const target = targetOf(req);
   chooseMetadataRepresentation(req.get('accept'));
-  const texts = await deps.index.findMetadata(scope, target);
-  if (texts.length === 0) throw notFound(target);
-  res.status(200).type('application/dicom+json').send(metadataDocument(texts, dicomwebRootOf(req)));
+  // The version query also applies the caller's access: what they may not see is not found, cached or not.
+  const version = await deps.index.metadataVersion(scope, target);
+  if (version === null) throw notFound(target);
+  const root = dicomwebRootOf(req);
+  const key = [target.studyInstanceUID, target.seriesInstanceUID ?? '', target.sopInstanceUID ?? '', root].join('|');
+  let document = cache.get(key, version);
+  if (!document) {
+    const texts = await deps.index.findMetadata(scope, target);
+    if (texts.length === 0) throw notFound(target);
+    document = metadataDocument(texts, root);
+    // Built from rows read after the version: cached under it only if nothing was added in between.
+    if ((await deps.index.metadataVersion(scope, target)) === version) cache.set(key, version, document);
+  }
+  res.status(200).type('application/dicom+json').send(document);
 }
 
 async function findInstance(req: Request, res: Response, deps: RetrieveDependencies): Promise<StoredInstance> {

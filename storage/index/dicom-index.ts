@@ -74,6 +74,15 @@ export interface DicomIndex {
     scope: AccessScope,
     where: { studyInstanceUID: string; seriesInstanceUID?: string; sopInstanceUID?: string },
   ): Promise<string[]>;
+  /**
+   * A value that changes whenever findMetadata's answer for the same arguments would change (instances are
+   * only ever added or removed, never rewritten), or null when nothing matches for this scope. One small
+   * look-up: lets retrieval reuse a metadata answer it already built.
+   */
+  metadataVersion(
+    scope: AccessScope,
+    where: { studyInstanceUID: string; seriesInstanceUID?: string; sopInstanceUID?: string },
+  ): Promise<string | null>;
   studyOwnership(studyInstanceUID: string): Promise<StudyOwnership | null>;
   /** Object keys referenced by the index (for orphan sweeps), streamed. */
   hasObjectKey(objectKey: string): Promise<boolean>;

@@ -102,6 +102,16 @@ export class PostgresDicomIndex implements DicomIndex {
     return rows.map((r) => r.metadata);
   }
 
+  async metadataVersion(scope: AccessScope, where: InstanceFilter): Promise<string | null> {
+    const { sql, values } = instanceQuery('i.pk', scope, where);
+    const { rows } = await this.db.query<{ instances: number; newest: string | null }>(
+      `SELECT count(*)::int AS instances, max(pk)::text AS newest FROM (${sql}) q`,
+      values,
+    );
+    const { instances, newest } = rows[0];
+    return instances === 0 ? null : `${instances}:${newest}`;
+  }
+
   async studyOwnership(studyInstanceUID: string): Promise<StudyOwnership | null> {
     const { rows } = await this.db.query<{ site: string | null }>(
       'SELECT site FROM study WHERE study_instance_uid = $1',

@@ -323,6 +323,21 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     expect(await index.findInstances({ site: null }, { studyInstanceUID: s.studyUID })).toHaveLength(1);
   });
 
+  it('versions what findMetadata answers: changed by a new instance, null when nothing may be seen', async () => {
+    const s = spec();
+    await index.indexInstance(toIndex(buildParsedInstance(s), { site: '750000001' }));
+    const series = { studyInstanceUID: s.studyUID, seriesInstanceUID: s.seriesUID };
+    const first = await index.metadataVersion({ site: null }, series);
+    expect(first).not.toBeNull();
+    expect(await index.metadataVersion({ site: null }, series)).toBe(first);
+    expect(await index.metadataVersion({ site: '690000002' }, series)).toBeNull();
+    expect(await index.metadataVersion({ site: null }, { studyInstanceUID: uid('none') })).toBeNull();
+    await index.indexInstance(toIndex(buildParsedInstance({ ...s, sopUID: uid('i') }), { site: '750000001' }));
+    const second = await index.metadataVersion({ site: null }, series);
+    expect(second).not.toBe(first);
+    expect(await index.metadataVersion({ site: '750000001' }, { studyInstanceUID: s.studyUID })).toBe(second);
+  });
+
   it('keeps studies without Patient ID apart, and patients of two sites apart', async () => {
     const a = spec({ patientId: undefined, patientName: 'ANONYME^A' });
     const b = spec({ patientId: undefined, patientName: 'ANONYME^B' });

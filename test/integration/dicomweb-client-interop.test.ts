@@ -98,4 +98,18 @@ describe('the dicomweb-client library (what OHIF uses) against the archive', () 
     const bulk = (await reader.retrieveBulkData({ BulkDataURI: metadata[0]['7FE00010'].BulkDataURI! })) as ArrayBuffer[];
     expect(bulk[0].byteLength).toBe(256 * 256 * 2);
   });
+
+  it('serves series metadata again with an instance stored after it was first served', async () => {
+    const before = (await reader.retrieveSeriesMetadata({ studyInstanceUID: study, seriesInstanceUID: series })) as Json[];
+    const longer: Buffer[] = [];
+    for await (const slice of generateCtSeries({ kind: 'ct-head', slices: slices.length + 1, rows: 256, columns: 256, seed: 'interop' })) longer.push(slice);
+    await sender.storeInstances({ datasets: [toArrayBuffer(longer[slices.length])] });
+    const after = (await reader.retrieveSeriesMetadata({ studyInstanceUID: study, seriesInstanceUID: series })) as Json[];
+    expect(after).toHaveLength(before.length + 1);
+    const added = dicomParser.parseDicom(longer[slices.length], { untilTag: 'x7fe00010' }).string('x00080018');
+    expect(after.map((m) => m['00080018'].Value?.[0])).toContain(added);
+    // The answer built once is served again identically.
+    const again = (await reader.retrieveSeriesMetadata({ studyInstanceUID: study, seriesInstanceUID: series })) as Json[];
+    expect(again).toEqual(after);
+  });
 });
