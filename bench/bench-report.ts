@@ -37,17 +37,24 @@ export interface BenchReport {
   durationMs: number;
 }
 
-export interface Target {
-  key: string;
-  what: string;
-  limit: number;
-  unit: string;
-}
+/** A target of the issues: our figure under a limit, or at least `times` the peer's figure in the same run. */
+export type Target =
+  | { kind: 'below'; key: string; what: string; limit: number; unit: string }
+  | { kind: 'times-peer'; key: string; what: string; times: number };
 
-/** Absolute targets for our gateway, from the issues. */
+/** The targets of the issues (issue 3: archive core). */
 export const TARGETS: Target[] = [
-  { key: 'metadata.600', what: 'series metadata of a 600-instance series', limit: 50, unit: 'ms' },
-  { key: 'rss.big', what: 'peak RSS while ingesting a 1 GB study', limit: 300, unit: 'MB' },
+  { kind: 'below', key: 'metadata.600', what: 'series metadata of a 600-instance series', limit: 50, unit: 'ms' },
+  { kind: 'below', key: 'qido.10000.date.p95', what: 'QIDO StudyDate p95 with 10,000 studies', limit: 20, unit: 'ms' },
+  { kind: 'below', key: 'qido.10000.pid.p95', what: 'QIDO PatientID p95 with 10,000 studies', limit: 20, unit: 'ms' },
+  { kind: 'below', key: 'qido.10000.name.p95', what: 'QIDO PatientName p95 with 10,000 studies', limit: 20, unit: 'ms' },
+  { kind: 'below', key: 'rss.big', what: 'peak RSS while ingesting a 1 GB study', limit: 300, unit: 'MB' },
+  { kind: 'times-peer', key: 'stow1.mbps', what: 'STOW-RS one instance per request', times: 2 },
+  { kind: 'times-peer', key: 'stow10.mbps', what: 'STOW-RS 10 instances per request', times: 2 },
+  { kind: 'times-peer', key: 'stowDx.mbps', what: 'STOW-RS one 15 MB DX', times: 2 },
+  { kind: 'times-peer', key: 'stow50.mbps', what: 'STOW-RS 50 instances per request', times: 2 },
+  { kind: 'times-peer', key: 'big.mbps', what: 'STOW-RS of a 1 GB study', times: 2 },
+  { kind: 'times-peer', key: 'wado.series.mbps', what: 'WADO-RS series retrieve', times: 2 },
 ];
 
 const OURS = 'astreinte';
@@ -106,13 +113,23 @@ function ceilingRows(ceilings: Ceilings): [string, string][] {
   ];
 }
 
-function targetLines(report: BenchReport): string[] {
-  const ours = report.servers.find((server) => server.name === OURS)?.metrics ?? [];
+export function targetLines(report: BenchReport): string[] {
+  const metricsOf = (name: string) => report.servers.find((server) => server.name === name)?.metrics ?? [];
+  const find = (name: string, key: string) => metricsOf(name).find((candidate) => candidate.key === key);
   return TARGETS.map((target) => {
-    const metric = ours.find((candidate) => candidate.key === target.key);
-    if (!metric || !Number.isFinite(metric.value)) return `${target.what} < ${target.limit} ${target.unit}: not measured`;
-    const verdict = metric.value < target.limit ? 'met' : 'NOT met';
-    return `${metric.label} < ${target.limit} ${target.unit}: ${formatNumber(metric.value)} ${target.unit}, ${verdict}`;
+    const metric = find(OURS, target.key);
+    if (target.kind === 'below') {
+      if (!metric || !Number.isFinite(metric.value)) return `${target.what} < ${target.limit} ${target.unit}: not measured`;
+      const verdict = metric.value < target.limit ? 'met' : 'NOT met';
+      return `${metric.label} < ${target.limit} ${target.unit}: ${metric.value.toFixed(2)} ${target.unit}, ${verdict}`;
+    }
+    const peer = find(PEER, target.key);
+    if (!metric || !peer || !Number.isFinite(metric.value) || !Number.isFinite(peer.value) || peer.value <= 0) {
+      return `${target.what} at least ${target.times}× Orthanc: not measured`;
+    }
+    const ratio = metric.value / peer.value;
+    const verdict = ratio >= target.times ? 'met' : 'NOT met';
+    return `${metric.label} at least ${target.times}× Orthanc: ${formatNumber(metric.value)} against ${formatNumber(peer.value)} ${metric.unit}, ${ratio.toFixed(2)}×, ${verdict}`;
   });
 }
 

@@ -46,8 +46,18 @@ describe('comparison rows', () => {
 
   it('says whether the targets are met', () => {
     const table = consoleTable(report());
-    expect(table).toContain('WADO-RS series metadata, 600 instances < 50 ms: 20.0 ms, met');
-    expect(table).toContain('Peak RSS while ingesting 1052 MB < 300 MB: 320 MB, NOT met');
+    expect(table).toContain('WADO-RS series metadata, 600 instances < 50 ms: 20.00 ms, met');
+    expect(table).toContain('Peak RSS while ingesting 1052 MB < 300 MB: 320.00 MB, NOT met');
+    // Relative targets: at least twice the peer's figure measured in the same run.
+    expect(table).toContain('STOW-RS, one instance per request at least 2× Orthanc: 200 against 100 MB/s, 2.00×, met');
+    expect(table).toContain('WADO-RS series retrieve at least 2× Orthanc: not measured');
+    expect(table).toContain('QIDO PatientName p95 with 10,000 studies < 20 ms: not measured');
+  });
+
+  it('says a relative target is not met below the factor', () => {
+    const slower = report();
+    slower.servers[0].metrics[0] = { ...slower.servers[0].metrics[0], value: 150 };
+    expect(consoleTable(slower)).toContain('STOW-RS, one instance per request at least 2× Orthanc: 150 against 100 MB/s, 1.50×, NOT met');
   });
 
   it('writes a markdown table with the machine and escaped cells', () => {
