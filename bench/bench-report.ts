@@ -208,6 +208,12 @@ a workload failed.
   STOW against the loopback POST written to disk with fdatasync, WADO against the loopback GET from memory.
   Memory: PSS counts pages shared between processes (libraries, PostgreSQL shared buffers) once, in shares,
   so it can be lower than the RSS of the server process alone.
+- Durability is comparable: Orthanc fdatasyncs every file it stores (seen with strace); our gateway
+  fdatasyncs the spooled part, fsyncs the object's directory and commits the index (WAL flush) before it
+  answers.
+- On a 2-core virtual machine the server, its database and the client share two cores, so one run's
+  absolute figures (Orthanc's included) can move by half from one run to the next: compare the ratios of a
+  run, and look at several runs before drawing a conclusion from a ratio close to a target.
 
 ## Run of ${report.date}${report.quick ? ' (quick smoke run: BENCH_QUICK=1)' : ''}
 
