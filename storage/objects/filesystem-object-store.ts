@@ -11,6 +11,7 @@ import {
   type ByteRange,
   type ObjectStore,
   type PutFileOptions,
+  type PutFileResult,
   type StoredObjectInfo,
 } from './object-store.ts';
 import { DirectorySyncer } from './directory-syncer.ts';
@@ -60,20 +61,23 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
-  async putFile(key: string, localPath: string, size: number, options: PutFileOptions = {}): Promise<void> {
+  async putFile(key: string, localPath: string, size: number, options: PutFileOptions = {}): Promise<PutFileResult> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
     if (!options.dataSynced) await syncFile(localPath, size);
     await this.ensureDir(dir);
+    let result: PutFileResult = 'moved';
     try {
       await rename(localPath, target);
     } catch (err) {
       if (errorCode(err) !== 'EXDEV') throw err;
       await this.copyIntoPlace(localPath, target);
+      result = 'copied';
     }
     // The object's directory entry must reach the disk too; concurrent puts into one series directory share
     // directory fsyncs (see DirectorySyncer).
     await this.dirSyncer.sync(dir);
+    return result;
   }
 
   /** mkdir -p, with the entries of every directory created made durable, once per directory per process. */

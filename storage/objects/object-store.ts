@@ -20,15 +20,18 @@ export interface StoredObjectInfo {
  *   before that, readers never see a partial object under `key`.
  * - Reads of a missing key reject with `ObjectNotFoundError`.
  */
+/** What became of the local file given to putFile. */
+export type PutFileResult = 'moved' | 'copied';
+
 export interface ObjectStore {
   readonly kind: 'filesystem' | 's3';
   /** Creates the bucket/directory if needed; checks that the store answers. */
   init(): Promise<void>;
   /**
    * Stores the local file at `localPath` under `key`. The file is a spool file of ours: the store may move
-   * it (filesystem rename) or copy it and leave it; the caller deletes it afterwards if it still exists.
+   * it (filesystem rename: resolves 'moved') or copy it and leave it ('copied': the caller deletes it).
    */
-  putFile(key: string, localPath: string, size: number, options?: PutFileOptions): Promise<void>;
+  putFile(key: string, localPath: string, size: number, options?: PutFileOptions): Promise<PutFileResult>;
   /** Streams the object, or the inclusive byte range of it. */
   read(key: string, range?: ByteRange): Promise<Readable>;
   /** Reads a small byte range fully into memory (frame lookups, headers). */

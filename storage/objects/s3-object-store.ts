@@ -10,6 +10,7 @@ import {
   ObjectNotFoundError,
   type ByteRange,
   type ObjectStore,
+  type PutFileResult,
   type StoredObjectInfo,
 } from './object-store.ts';
 import { assertValidByteRange, assertValidListPrefix } from './object-store-checks.ts';
@@ -65,13 +66,14 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async putFile(key: string, localPath: string, size: number): Promise<void> {
+  async putFile(key: string, localPath: string, size: number): Promise<PutFileResult> {
     assertValidObjectKey(key);
     const actual = (await stat(localPath)).size;
     if (actual !== size) throw new Error(`spool file ${localPath} holds ${actual} bytes but ${size} were announced`);
     await this.client.putObject(this.bucket, key, createReadStream(localPath), size, {
       'Content-Type': 'application/octet-stream',
     });
+    return 'copied';
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,8 @@ describe('the archive on production services: external PostgreSQL (DATABASE_URL)
     expect(result.status).toBe(200);
     await expect(access(path.join(gw.dataDir, 'postgres'))).rejects.toThrow();
     await expect(access(path.join(gw.dataDir, 'objects'))).rejects.toThrow();
+    // S3 copies the spooled parts: each is deleted once stored, none is left on the gateway's disk.
+    expect(await readdir(path.join(gw.dataDir, 'spool'))).toEqual([]);
   });
 
   it('retrieves the series byte for byte, its metadata and its frames', async () => {

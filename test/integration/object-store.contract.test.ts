@@ -73,11 +73,13 @@ function describeObjectStoreContract(name: string, factory: () => Promise<Subjec
       return file;
     }
 
-    /** What an ingest caller does: spool, putFile, delete the spool file if it is still there. */
+    /** What an ingest caller does: spool, putFile, delete the spool file unless the store took it. */
     async function put(key: string, bytes: Buffer): Promise<void> {
       const file = await spool(bytes);
-      await store.putFile(key, file, bytes.length);
-      await rm(file, { force: true });
+      const result = await store.putFile(key, file, bytes.length);
+      // The store says what it did with the file, and says it truly.
+      expect(existsSync(file)).toBe(result === 'copied');
+      if (result === 'copied') await rm(file);
     }
 
     it('init is idempotent', async () => {
@@ -272,7 +274,7 @@ describe('FilesystemObjectStore specifics', () => {
     const file = path.join(subject.spoolDir, 'moved');
     await writeFile(file, randomBytes(MB));
     const inode = statSync(file).ino;
-    await subject.store.putFile('fs/moved', file, MB);
+    expect(await subject.store.putFile('fs/moved', file, MB)).toBe('moved');
     expect(existsSync(file)).toBe(false);
     expect(statSync(path.join(root, 'fs/moved')).ino).toBe(inode);
   });
@@ -282,7 +284,7 @@ describe('FilesystemObjectStore specifics', () => {
     try {
       const file = path.join(spoolDir, 'copied');
       await writeFile(file, Buffer.alloc(MB, 3));
-      await subject.store.putFile('fs/copied', file, MB);
+      expect(await subject.store.putFile('fs/copied', file, MB)).toBe('copied');
       expect(existsSync(file)).toBe(true); // the caller deletes its spool file
       expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
       expect(await subject.store.stat('fs/copied')).toEqual({ key: 'fs/copied', size: MB });
