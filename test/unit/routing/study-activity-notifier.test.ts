@@ -14,15 +14,19 @@ describe('StudyActivityNotifier', () => {
     }, silent, 100);
     const started = Date.now();
     let lastNotification = 0;
+    let notifications = 0;
     while (Date.now() - started < 350) {
       notifier.notify('1.2.3', '090000050');
+      notifications += 1;
       lastNotification = Date.now();
       await sleep(2);
     }
     await notifier.drain();
-    // About one record per 100 ms over 350 ms of notifications (instead of one per notification).
-    expect(records.length).toBeGreaterThanOrEqual(3);
+    // About one record per 100 ms over 350 ms of notifications (instead of one per notification); a loaded
+    // machine only makes fewer of either.
+    expect(records.length).toBeGreaterThanOrEqual(2);
     expect(records.length).toBeLessThanOrEqual(6);
+    expect(notifications).toBeGreaterThan(records.length * 3);
     for (let i = 1; i < records.length; i++) expect(records[i].at - records[i - 1].at).toBeGreaterThanOrEqual(99);
     expect(records.at(-1)!.at).toBeGreaterThanOrEqual(lastNotification);
   });
