@@ -226,15 +226,6 @@ async function syncFile(file: string, expectedSize?: number): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** mkdir -p; returns the parents of the directories it created (their entries need an fsync). */
 async function mkdirSynced(dir: string): Promise<string[]> {
   const first = await mkdir(dir, { recursive: true });
