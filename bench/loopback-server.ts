@@ -2,8 +2,12 @@
 //   POST /sink    writes the body to a file in the directory given as argument, fdatasync, 200
 //   GET /source?bytes=N  sends N bytes from memory
 //   GET /tiny     sends "ok"
+//   POST /durable the least an archive that acknowledges durably must do with a STOW request, and nothing
+//                 else: the body streamed to a spool file while hashed (SHA-256), fdatasync, renamed into
+//                 place, directory fsync'd, a small JSON answer. No multipart or DICOM parsing, no index.
 // Prints its port on stdout once listening.
 import http from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -26,6 +30,30 @@ async function sink(request: http.IncomingMessage, response: http.ServerResponse
   response.end('stored');
 }
 
+const objects = path.join(directory, 'durable-objects');
+const spool = path.join(directory, 'durable-spool');
+
+async function durable(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  const spooled = path.join(spool, randomUUID());
+  const hash = createHash('sha256');
+  const stream = createWriteStream(spooled, { highWaterMark: 1 << 20 });
+  request.on('data', (chunk: Buffer) => hash.update(chunk));
+  await new Promise<void>((resolve, reject) => {
+    request.pipe(stream);
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  const handle = await fs.open(spooled, 'r+');
+  await handle.datasync();
+  await handle.close();
+  await fs.rename(spooled, path.join(objects, `${hash.digest('hex')}-${randomUUID()}`));
+  const dir = await fs.open(objects, 'r');
+  await dir.sync();
+  await dir.close();
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end('{"stored":true}');
+}
+
 async function source(url: URL, response: http.ServerResponse): Promise<void> {
   let remaining = Number(url.searchParams.get('bytes') ?? 0);
   response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(remaining) });
@@ -43,6 +71,8 @@ const server = http.createServer((request, response) => {
   const done =
     request.method === 'POST' && url.pathname === '/sink'
       ? sink(request, response)
+      : request.method === 'POST' && url.pathname === '/durable'
+        ? durable(request, response)
       : url.pathname === '/source'
         ? source(url, response)
         : Promise.resolve(void response.end('ok'));
@@ -52,6 +82,8 @@ const server = http.createServer((request, response) => {
   });
 });
 server.keepAliveTimeout = 60_000;
+await fs.mkdir(objects, { recursive: true });
+await fs.mkdir(spool, { recursive: true });
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);

@@ -13,6 +13,21 @@ export interface Ceilings {
   loopbackGetMBps: number;
   tinyRequestsPerSecond: number;
   tinyRequestP50Ms: number;
+  /**
+   * The STOW workloads' own request bodies, 4 clients, to a trivial durable receiver (loopback-server.ts
+   * POST /durable: spool + SHA-256 + fdatasync + rename + directory fsync, no parsing, no index): what any
+   * archive that acknowledges durably can reach at best on this machine for requests of this shape.
+   */
+  durableReceiver?: Partial<Record<DurableShape, number>>;
+}
+
+/** Request shapes of the STOW workloads measured against the durable receiver. */
+export type DurableShape = 'one' | 'ten';
+
+export interface StowRequestSample {
+  shape: DurableShape;
+  /** Complete requests (the multipart bodies the STOW workload sends). */
+  requests: { contentType: string; chunks: Buffer[]; bytes: number }[];
 }
 
 const CHUNK = 4 << 20;
@@ -41,7 +56,10 @@ async function startLoopbackServer(directory: string): Promise<{ port: number; s
   return { port, stop: () => child.kill('SIGTERM') };
 }
 
-export async function measureCeilings(directory: string, options: { diskBytes: number; httpBytes: number; tinyRequests: number }): Promise<Ceilings> {
+export async function measureCeilings(
+  directory: string,
+  options: { diskBytes: number; httpBytes: number; tinyRequests: number; stowSamples?: StowRequestSample[] },
+): Promise<Ceilings> {
   const diskWriteMBps = median([measureDiskWrite(directory, options.diskBytes), measureDiskWrite(directory, options.diskBytes)]);
   const server = await startLoopbackServer(directory);
   const agent = keepAliveAgent(4);
@@ -59,7 +77,10 @@ export async function measureCeilings(directory: string, options: { diskBytes: n
     const started = performance.now();
     const tiny = await runPool(Array.from({ length: options.tinyRequests }), 4, () => send(agent, { url: `${origin}/tiny` }));
     const elapsed = performance.now() - started;
+    const durableReceiver: Partial<Record<DurableShape, number>> = {};
+    for (const sample of options.stowSamples ?? []) durableReceiver[sample.shape] = await measureDurableReceiver(agent, origin, sample);
     return {
+      durableReceiver,
       diskWriteMBps,
       loopbackPostToDiskMBps: Math.max(...posts.map((post) => megabytesPerSecond(body.length << 20, post.totalMs))),
       loopbackGetMBps: Math.max(...gets.map((get) => megabytesPerSecond(get.bytes, get.totalMs))),
@@ -72,6 +93,21 @@ export async function measureCeilings(directory: string, options: { diskBytes: n
   }
 }
 
+/** Warm-up, then the best of two passes over the sample's requests with 4 clients. */
+async function measureDurableReceiver(agent: ReturnType<typeof keepAliveAgent>, origin: string, sample: StowRequestSample): Promise<number> {
+  const post = (request: StowRequestSample['requests'][number]) =>
+    send(agent, { method: 'POST', url: `${origin}/durable`, body: request.chunks, headers: { 'content-type': request.contentType } });
+  await runPool(sample.requests.slice(0, 20), 4, post);
+  const bytes = sample.requests.reduce((sum, request) => sum + request.bytes, 0);
+  const passes: number[] = [];
+  for (let pass = 0; pass < 2; pass++) {
+    const started = performance.now();
+    await runPool(sample.requests, 4, post);
+    passes.push(megabytesPerSecond(bytes, performance.now() - started));
+  }
+  return Math.max(...passes);
+}
+
 /** The better of two measurements of each ceiling (other load on the machine only ever lowers them). */
 export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
   return {
@@ -80,5 +116,14 @@ export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
     loopbackGetMBps: Math.max(a.loopbackGetMBps, b.loopbackGetMBps),
     tinyRequestsPerSecond: Math.max(a.tinyRequestsPerSecond, b.tinyRequestsPerSecond),
     tinyRequestP50Ms: Math.min(a.tinyRequestP50Ms, b.tinyRequestP50Ms),
+    durableReceiver: bestOfShapes(a.durableReceiver ?? {}, b.durableReceiver ?? {}),
   };
+}
+
+function bestOfShapes(a: Partial<Record<DurableShape, number>>, b: Partial<Record<DurableShape, number>>): Partial<Record<DurableShape, number>> {
+  const best: Partial<Record<DurableShape, number>> = {};
+  for (const shape of new Set([...Object.keys(a), ...Object.keys(b)] as DurableShape[])) {
+    best[shape] = Math.max(a[shape] ?? Number.NEGATIVE_INFINITY, b[shape] ?? Number.NEGATIVE_INFINITY);
+  }
+  return best;
 }

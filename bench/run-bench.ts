@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
 import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
-import { bestCeilings, measureCeilings } from './machine-ceilings.ts';
+import { bestCeilings, measureCeilings, type StowRequestSample } from './machine-ceilings.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
 import type { RunningServer } from './server-process.ts';
+import { stowBody } from './dicomweb-driver.ts';
 import { collect, loadStudyGenerator } from './test-data-source.ts';
 import { memoryWorkload, queryKeysOf, queryWorkloads, retrieveWorkloads, stowWorkloads, type BenchData, type Metric, type WorkloadOptions } from './workloads.ts';
 
@@ -69,6 +70,19 @@ async function generateData(): Promise<{ data: BenchData; source: string }> {
     bigStudy: await ct(14, sizes.bigSlices),
   };
   return { data, source: generator.source };
+}
+
+/** The exact request bodies of the one- and ten-per-request STOW workloads, for the durable receiver ceiling. */
+function stowSamplesOf(data: BenchData): StowRequestSample[] {
+  const batches = (instances: Buffer[], perRequest: number) => {
+    const requests = [];
+    for (let start = 0; start < instances.length; start += perRequest) requests.push(stowBody(instances.slice(start, start + perRequest)));
+    return requests;
+  };
+  return [
+    { shape: 'one', requests: batches(data.seriesA, 1) },
+    { shape: 'ten', requests: batches(data.seriesB, 10) },
+  ];
 }
 
 async function runPhase(name: string, errors: string[], task: () => Promise<Metric[]>): Promise<Metric[]> {
@@ -141,9 +155,10 @@ async function main(): Promise<void> {
   const servers: ServerRun[] = [];
   const loadBefore = os.loadavg()[0];
   try {
-    log(`measuring machine ceilings in ${workDir}`);
-    const ceilingsBefore = await measureCeilings(workDir, sizes);
     const { data, source } = await generateData();
+    const ceilingOptions = { ...sizes, stowSamples: stowSamplesOf(data) };
+    log(`measuring machine ceilings in ${workDir}`);
+    const ceilingsBefore = await measureCeilings(workDir, ceilingOptions);
     for (const name of requestedServers()) {
       const serverDir = path.join(workDir as string, name);
       mkdirSync(serverDir, { recursive: true });
@@ -172,7 +187,7 @@ async function main(): Promise<void> {
       routing = await benchRoutingBackends(quick ? 100 : 500, 50);
     }
     log('measuring machine ceilings again');
-    const ceilingsAfter = await measureCeilings(workDir as string, sizes);
+    const ceilingsAfter = await measureCeilings(workDir as string, ceilingOptions);
     const ceilings = bestCeilings(ceilingsBefore, ceilingsAfter);
     const busiest = Math.max(loadBefore, os.loadavg()[0]);
     if (busiest > os.availableParallelism() * 0.75) {
