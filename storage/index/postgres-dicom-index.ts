@@ -1,6 +1,7 @@
 import { accessConditions } from './access-conditions.ts';
 import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
 import { openDatabase, type Database, type DatabaseOptions, type DatabaseSettings } from '../database/database.ts';
+import { GroupCommitter } from '../database/group-committer.ts';
 import { migrateAll } from '../database/migration-sources.ts';
 import type {
   AccessScope,
@@ -25,6 +26,9 @@ const STUDY_OWNED_ELSEWHERE =
  * instance converge on one row each and never surface a unique violation.
  */
 export class PostgresDicomIndex implements DicomIndex {
+  /** Instances indexed concurrently (parallel STOW requests and parts) share statements and commits. */
+  private readonly indexWrites = new GroupCommitter<InstanceToIndex, IndexRow>((group) => this.writeIndexGroup(group), MAX_INDEX_GROUP);
+
   constructor(
     readonly db: Database,
     private readonly options: { ownsDatabase?: boolean } = {},
@@ -44,10 +48,10 @@ export class PostgresDicomIndex implements DicomIndex {
   }
 
   async indexInstance(instance: InstanceToIndex, options: { beforeCommit?: () => Promise<void> } = {}): Promise<IndexOutcome> {
-    const statement = { name: 'index-instance', text: INDEX_INSTANCE_SQL, values: indexInstanceValues(instance) };
     try {
       const { beforeCommit } = options;
-      if (!beforeCommit) return outcomeOf((await this.db.pool.query<IndexRow>(statement)).rows[0], instance);
+      if (!beforeCommit) return outcomeOf(await this.indexWrites.submit(instance), instance);
+      const statement = { name: 'index-instance', text: INDEX_INSTANCE_SQL, values: indexInstanceValues(instance) };
       return await this.db.withTransaction(async (client) => {
         const outcome = outcomeOf((await client.query<IndexRow>(statement)).rows[0], instance);
         if (outcome.kind === 'stored') await beforeCommit();
@@ -58,6 +62,25 @@ export class PostgresDicomIndex implements DicomIndex {
       if (race === undefined) throw error;
       return this.outcomeOfLostRace(race, instance);
     }
+  }
+
+  /**
+   * One statement for the whole group: index_instance once per instance, in order, in one transaction. If any
+   * call raises (a lost race), the statement rolls back entirely and the GroupCommitter indexes each instance on
+   * its own, which decides the race per instance.
+   */
+  private async writeIndexGroup(group: InstanceToIndex[]): Promise<IndexRow[]> {
+    const { rows } = await this.db.pool.query<IndexRow & { ord: number }>({
+      name: `index-instance-group-${group.length}`,
+      text: indexGroupSql(group.length),
+      values: group.flatMap(indexInstanceValues),
+    });
+    const byOrder = new Map(rows.map((row) => [row.ord, row]));
+    return group.map((instance, index) => {
+      const row = byOrder.get(index + 1);
+      if (!row) throw new Error(`index_instance returned no row for instance ${instance.parsed.sopInstanceUID}`);
+      return row;
+    });
   }
 
   /** What to answer when a concurrent transaction won a race and index_instance rolled back what it wrote. */
@@ -142,8 +165,30 @@ function raceOf(error: unknown): string | undefined {
 }
 
 /** One statement, one round trip: see storage/index/migrations/004-index-instance-function.sql. */
+const INDEX_INSTANCE_ARGUMENTS = 44;
 const INDEX_INSTANCE_SQL = `SELECT outcome, existing_sha256, existing_object_key, same_place
-  FROM index_instance(${Array.from({ length: 44 }, (_, i) => `$${i + 1}`).join(', ')})`;
+  FROM index_instance(${Array.from({ length: INDEX_INSTANCE_ARGUMENTS }, (_, i) => `$${i + 1}`).join(', ')})`;
+
+/** Most instances indexed by one statement (44 parameters each). */
+const MAX_INDEX_GROUP = 32;
+const groupSql = new Map<number, string>();
+
+/**
+ * index_instance called for `size` instances in one statement. UNION ALL runs its branches one after the other
+ * (index_instance is VOLATILE and PARALLEL UNSAFE), and each call sees what the earlier ones wrote, so two
+ * instances of one new series in a group create it once.
+ */
+function indexGroupSql(size: number): string {
+  let sql = groupSql.get(size);
+  if (sql === undefined) {
+    sql = Array.from({ length: size }, (_, item) => {
+      const args = Array.from({ length: INDEX_INSTANCE_ARGUMENTS }, (_, i) => `$${item * INDEX_INSTANCE_ARGUMENTS + i + 1}`);
+      return `SELECT ${item + 1} AS ord, outcome, existing_sha256, existing_object_key, same_place FROM index_instance(${args.join(', ')})`;
+    }).join('\nUNION ALL ');
+    groupSql.set(size, sql);
+  }
+  return sql;
+}
 
 interface IndexRow {
   outcome: 'stored' | 'forbidden' | 'existing';

@@ -266,7 +266,10 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
 
   it('indexes the same new instance 10 times concurrently: stored once, identical otherwise', async () => {
     const input = toIndex(buildParsedInstance(spec({ patientId: `PAT-${uid('p')}` })));
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => index.indexInstance(input)));
+    // Half through a second index on the same database (another gateway process): its groups of writes race
+    // with ours in separate transactions.
+    const other = new PostgresDicomIndex(db);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? index : other).indexInstance(input)));
     expect(outcomes.filter((o) => o.kind === 'stored')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'identical')).toHaveLength(9);
   });
@@ -280,7 +283,10 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
           toIndex(buildParsedInstance(spec({ studyUID, seriesUID, sopUID: uid('ri'), patientId: `PAT-${round}-${site}` })), { site }),
         );
       const inputs = [...bySite('750000001'), ...bySite('690000002')].sort(() => Math.random() - 0.5);
-      const outcomes = await Promise.all(inputs.map((input) => index.indexInstance(input)));
+      // Each site through its own index (two gateway processes): the loser's group of writes raises, rolls back
+      // whole, and is indexed again one instance at a time.
+      const indexes = new Map([['750000001', index], ['690000002', new PostgresDicomIndex(db)]]);
+      const outcomes = await Promise.all(inputs.map((input) => (indexes.get(input.site ?? '') as PostgresDicomIndex).indexInstance(input)));
       const owner = (await index.studyOwnership(studyUID))?.site;
       outcomes.forEach((outcome, i) => expect(outcome.kind).toBe(inputs[i].site === owner ? 'stored' : 'forbidden'));
       const { rows } = await db.query<{ patients: number; instances: number }>(
@@ -292,6 +298,23 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
       // The loser's patient row never survives: it was written in the statement that was rolled back.
       expect(rows[0]).toEqual({ patients: 1, instances: 6 });
     }
+  });
+
+  it('indexes a group with instances of two sites and a duplicate: each gets its own outcome', async () => {
+    const owned = spec({ patientId: `PAT-${uid('p')}` });
+    await index.indexInstance(toIndex(buildParsedInstance(owned), { site: '750000001' }));
+    const fresh = spec({ patientId: `PAT-${uid('p')}` });
+    // Submitted together: they are written in groups (one statement for several instances).
+    const outcomes = await Promise.all([
+      index.indexInstance(toIndex(buildParsedInstance(fresh), { site: '690000002' })),
+      index.indexInstance(toIndex(buildParsedInstance({ ...owned, sopUID: uid('intruder') }), { site: '690000002' })),
+      index.indexInstance(toIndex(buildParsedInstance(owned), { site: '750000001' })),
+      index.indexInstance(toIndex(buildParsedInstance(owned), { site: '750000001', content: 'other bytes' })),
+      index.indexInstance(toIndex(buildParsedInstance({ ...fresh, sopUID: uid('second') }), { site: '690000002' })),
+    ]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'forbidden', 'identical', 'conflict', 'stored']);
+    const found = await index.findInstances({ site: '690000002' }, { studyInstanceUID: fresh.studyUID });
+    expect(found).toHaveLength(2);
   });
 
   it('keeps the stored name and its fuzzy-match tokens when a later study of the patient has no name', async () => {
