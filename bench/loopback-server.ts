@@ -5,6 +5,7 @@
 //   POST /durable the least an archive that acknowledges durably must do with a STOW request, and nothing
 //                 else: the body streamed to a spool file while hashed (SHA-256), fdatasync, renamed into
 //                 place, directory fsync'd, a small JSON answer. No multipart or DICOM parsing, no index.
+//   DELETE /durable removes what POST /durable stored
 // Prints its port on stdout once listening.
 import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -54,6 +55,12 @@ async function durable(request: http.IncomingMessage, response: http.ServerRespo
   response.end('{"stored":true}');
 }
 
+async function clearDurable(response: http.ServerResponse): Promise<void> {
+  await fs.rm(objects, { recursive: true, force: true });
+  await fs.mkdir(objects, { recursive: true });
+  response.end('cleared');
+}
+
 async function source(url: URL, response: http.ServerResponse): Promise<void> {
   let remaining = Number(url.searchParams.get('bytes') ?? 0);
   response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(remaining) });
@@ -73,6 +80,8 @@ const server = http.createServer((request, response) => {
       ? sink(request, response)
       : request.method === 'POST' && url.pathname === '/durable'
         ? durable(request, response)
+        : request.method === 'DELETE' && url.pathname === '/durable'
+          ? clearDurable(response)
       : url.pathname === '/source'
         ? source(url, response)
         : Promise.resolve(void response.end('ok'));

@@ -25,8 +25,8 @@ const quick = process.env.BENCH_QUICK === '1';
 const concurrency = 4;
 
 const sizes = quick
-  ? { seriesSlices: 100, series600Matrix: 128, chestXrays: 1, smallStudies: 1000, stages: [1000], bigSlices: 200, diskBytes: 128 << 20, httpBytes: 128 << 20, tinyRequests: 1000 }
-  : { seriesSlices: 300, series600Matrix: 512, chestXrays: 3, smallStudies: 10_000, stages: [1000, 10_000], bigSlices: 2000, diskBytes: 512 << 20, httpBytes: 300 << 20, tinyRequests: 4000 };
+  ? { warmUpSlices: 20, seriesSlices: 100, series600Matrix: 128, chestXrays: 1, smallStudies: 1000, stages: [1000], bigSlices: 200, diskBytes: 128 << 20, httpBytes: 128 << 20, tinyRequests: 1000 }
+  : { warmUpSlices: 60, seriesSlices: 300, series600Matrix: 512, chestXrays: 3, smallStudies: 10_000, stages: [1000, 10_000], bigSlices: 2000, diskBytes: 512 << 20, httpBytes: 300 << 20, tinyRequests: 4000 };
 
 const workloadOptions: WorkloadOptions = {
   concurrency,
@@ -61,6 +61,7 @@ async function generateData(): Promise<{ data: BenchData; source: string }> {
   for (let index = 0; index < sizes.chestXrays; index++) chestXrays.push(await generator.generateChestXray({ seed: 40 + index }));
   const smallStudies = await collect(generator.generateStudies(sizes.smallStudies, { seed: 50 }));
   const data: BenchData = {
+    warmUpSeries: await ct(15, sizes.warmUpSlices),
     seriesA: await ct(11, sizes.seriesSlices),
     seriesB: await ct(12, sizes.seriesSlices),
     series600: await ct(13, 600, sizes.series600Matrix),
@@ -72,7 +73,7 @@ async function generateData(): Promise<{ data: BenchData; source: string }> {
   return { data, source: generator.source };
 }
 
-/** The exact request bodies of the one- and ten-per-request STOW workloads, for the durable receiver ceiling. */
+/** The exact request bodies of the one- and ten-per-request STOW workloads and of the large study, for the durable receiver ceiling. */
 function stowSamplesOf(data: BenchData): StowRequestSample[] {
   const batches = (instances: Buffer[], perRequest: number) => {
     const requests = [];
@@ -82,6 +83,7 @@ function stowSamplesOf(data: BenchData): StowRequestSample[] {
   return [
     { shape: 'one', requests: batches(data.seriesA, 1) },
     { shape: 'ten', requests: batches(data.seriesB, 10) },
+    { shape: 'fifty', requests: batches(data.bigStudy, 50) },
   ];
 }
 

@@ -7,7 +7,7 @@ import { readMemory, resetPeak, sampleTreeRss } from './process-memory.ts';
 import { megabytesPerSecond, median, perSecond, percentile } from './stats.ts';
 
 /** Which ceiling a throughput is compared with (machine-ceilings.ts); durable* are per request shape. */
-export type CeilingKind = 'loopbackPostToDisk' | 'loopbackGet' | 'durableOne' | 'durableTen';
+export type CeilingKind = 'loopbackPostToDisk' | 'loopbackGet' | 'durableOne' | 'durableTen' | 'durableFifty';
 
 export interface Metric {
   key: string;
@@ -27,6 +27,8 @@ export interface QueryKeys {
 }
 
 export interface BenchData {
+  /** A short CT series each server stores first, untimed: the STOW figures are those of a running server. */
+  warmUpSeries: Buffer[];
   /** 300-slice CT stored one instance per request, then retrieved. */
   seriesA: Buffer[];
   /** Another 300-slice CT stored 10 instances per request. */
@@ -88,6 +90,10 @@ async function stowBatches(target: DicomwebTarget, instances: readonly Buffer[],
 }
 
 export async function stowWorkloads(target: DicomwebTarget, data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
+  // Steady state, as for the queries: a server that just started has cold caches (and, for ours, a cold JIT).
+  const half = Math.ceil(data.warmUpSeries.length / 2);
+  await stowBatches(target, data.warmUpSeries.slice(0, half), 1, options.concurrency);
+  await stowBatches(target, data.warmUpSeries.slice(half), 10, options.concurrency);
   const single = await stowBatches(target, data.seriesA, 1, options.concurrency);
   options.log(`  STOW one per request: ${single.wallMs.toFixed(0)} ms`);
   const ten = await stowBatches(target, data.seriesB, 10, options.concurrency);
@@ -106,7 +112,7 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
     { key: 'stow1.p95', label: 'STOW-RS, one instance per request, p95', unit: 'ms', value: percentile(single.latencies, 95), higherIsBetter: false },
     { key: 'stow10.mbps', label: 'STOW-RS, 10 instances per request', unit: 'MB/s', value: megabytesPerSecond(ten.bytes, ten.wallMs), higherIsBetter: true, ceiling: 'durableTen' },
     { key: 'stowDx.mbps', label: `STOW-RS, one ${mb(data.chestXrays[0].length)} DX`, unit: 'MB/s', value: median(xrays), higherIsBetter: true, ceiling: 'loopbackPostToDisk', detail: `median of ${xrays.length}` },
-    { key: 'stow50.mbps', label: `STOW-RS, 50 instances per request (${data.series600.length} slices)`, unit: 'MB/s', value: megabytesPerSecond(large.bytes, large.wallMs), higherIsBetter: true, ceiling: 'loopbackPostToDisk' },
+    { key: 'stow50.mbps', label: `STOW-RS, 50 instances per request (${data.series600.length} slices)`, unit: 'MB/s', value: megabytesPerSecond(large.bytes, large.wallMs), higherIsBetter: true, ceiling: 'durableFifty' },
   ];
 }
 
@@ -285,7 +291,7 @@ export async function memoryWorkload(target: DicomwebTarget, pid: number, data: 
   const size = mb(ingest.bytes);
   options.log(`  ${size} study ingested in ${(ingest.wallMs / 1000).toFixed(1)} s`);
   return [
-    { key: 'big.mbps', label: `STOW-RS of a ${size} study, 50 instances per request`, unit: 'MB/s', value: megabytesPerSecond(ingest.bytes, ingest.wallMs), higherIsBetter: true, ceiling: 'loopbackPostToDisk', detail: `${data.bigStudy.length} slices` },
+    { key: 'big.mbps', label: `STOW-RS of a ${size} study, 50 instances per request`, unit: 'MB/s', value: megabytesPerSecond(ingest.bytes, ingest.wallMs), higherIsBetter: true, ceiling: 'durableFifty', detail: `${data.bigStudy.length} slices` },
     { key: 'rss.big', label: `Peak RSS of the server process while ingesting ${size}`, unit: 'MB', value: duringPeak / 1e6, higherIsBetter: false },
     { key: 'pss.big.tree', label: `Peak memory of the server and its child processes (PSS) while ingesting ${size}`, unit: 'MB', value: treePeak / 1e6, higherIsBetter: false, detail: 'sampled every 200 ms' },
     { key: 'rss.overall', label: 'Peak RSS of the server process over the whole run', unit: 'MB', value: Math.max(before.peak, after.peak) / 1e6, higherIsBetter: false },

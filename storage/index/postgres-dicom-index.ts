@@ -27,7 +27,11 @@ const STUDY_OWNED_ELSEWHERE =
  */
 export class PostgresDicomIndex implements DicomIndex {
   /** Instances indexed concurrently (parallel STOW requests and parts) share statements and commits. */
-  private readonly indexWrites = new GroupCommitter<InstanceToIndex, IndexRow>((group) => this.writeIndexGroup(group), MAX_INDEX_GROUP);
+  private readonly indexWrites = new GroupCommitter<InstanceToIndex, IndexRow>(
+    (group) => this.writeIndexGroup(group),
+    MAX_INDEX_GROUP,
+    INDEX_WRITERS,
+  );
 
   constructor(
     readonly db: Database,
@@ -171,6 +175,11 @@ const INDEX_INSTANCE_SQL = `SELECT outcome, existing_sha256, existing_object_key
 
 /** Most instances indexed by one statement (44 parameters each). */
 const MAX_INDEX_GROUP = 32;
+/**
+ * Groups written at once. Two groups may deadlock when both create the same two new studies in opposite
+ * orders: PostgreSQL then aborts one after deadlock_timeout (1 s) and its instances are written one by one.
+ */
+const INDEX_WRITERS = 2;
 const groupSql = new Map<number, string>();
 
 /**
