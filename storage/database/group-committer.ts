@@ -9,19 +9,16 @@
  */
 export class GroupCommitter<Item, Result> {
   private readonly queue: { item: Item; resolve(result: Result): void; reject(error: unknown): void }[] = [];
-  private writers = 0;
+  private writing = false;
 
   /**
    * @param writeGroup writes the items in one transaction and returns one result per item, in order; it must
    *   write nothing when it throws (a single statement, or a transaction rolled back).
    * @param maxGroup most items in one group.
-   * @param maxWriters groups written at the same time. With 2, a lone write never waits for a commit under
-   *   way (latency as without grouping while the load is light); calls queue only once both are busy.
    */
   constructor(
     private readonly writeGroup: (items: Item[]) => Promise<Result[]>,
     private readonly maxGroup: number,
-    private readonly maxWriters = 1,
   ) {}
 
   submit(item: Item): Promise<Result> {
@@ -32,12 +29,12 @@ export class GroupCommitter<Item, Result> {
   }
 
   private async drain(): Promise<void> {
-    if (this.writers >= this.maxWriters) return;
-    this.writers += 1;
+    if (this.writing) return;
+    this.writing = true;
     try {
       while (this.queue.length > 0) await this.write(this.queue.splice(0, this.maxGroup));
     } finally {
-      this.writers -= 1;
+      this.writing = false;
     }
   }
 

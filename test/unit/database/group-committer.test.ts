@@ -31,15 +31,6 @@ describe('GroupCommitter', () => {
     expect(writer.groups).toEqual([[1], [2, 3, 4], [5, 6]]);
   });
 
-  it('with two writers, writes a second call at once while the first is under way', async () => {
-    const writer = recordingWriter();
-    const committer = new GroupCommitter(writer.writeGroup, 3, 2);
-    const done = Promise.all([1, 2, 3, 4, 5].map((item) => committer.submit(item)));
-    await writer.releaseAll();
-    expect(await done).toEqual([10, 20, 30, 40, 50]);
-    expect(writer.groups).toEqual([[1], [2], [3, 4, 5]]);
-  });
-
   it('writes a failed group again one item at a time: one bad item fails alone', async () => {
     const writer = recordingWriter((items) => items.includes(3));
     const committer = new GroupCommitter(writer.writeGroup, 10);
