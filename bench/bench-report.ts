@@ -220,8 +220,8 @@ a workload failed.
   stored 50 instances per request while the server's memory is watched (VmHWM of the server process,
   reset just before, and the proportional memory of its child processes such as PostgreSQL).
 - QIDO queries are those OHIF sends for its study list (\`limit=101&offset=0&fuzzymatching=false&includefield=...\`):
-  StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server.
-  They are timed after 5 untimed queries of each kind, once the server has used less than 10% of a core for
+  StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server,
+  60 of each kind per index size in a full run (a p95 of 20 samples is one sample). They are timed after 5 untimed queries of each kind, once the server has used less than 10% of a core for
   12 s in a row (at most 5 minutes of waiting): our gateway routes every new study 10 s after its last instance, and 10,000 studies sent in 20 s
   keep its routing worker busy for minutes; the large ingest likewise starts on an idle server.
 - Ceilings: a trivial Node server in its own process, warmed up, best of two transfers of 300 MB (POST written

@@ -32,7 +32,7 @@ const workloadOptions: WorkloadOptions = {
   concurrency,
   indexStages: sizes.stages,
   growthBudgetMs: quick ? 60_000 : 240_000,
-  queryRepetitions: quick ? 10 : 20,
+  queryRepetitions: quick ? 10 : 60,
   retrieveRepetitions: quick ? 2 : 3,
   framePasses: quick ? 1 : 2,
   log,
