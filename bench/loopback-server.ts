@@ -15,10 +15,9 @@ import path from 'node:path';
 const directory = process.argv[2] ?? '.';
 const block = Buffer.alloc(1 << 20, 0x5a);
 
-async function sink(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-  const file = path.join(directory, `sink-${process.hrtime.bigint()}`);
-  // Large writes, as a server built for throughput does (the default 16 KiB buffer makes thousands of writes).
-  const stream = createWriteStream(file, { highWaterMark: 4 << 20 });
+/** The request body written to `file`, then flushed to disk (fdatasync). */
+async function writeBodySynced(request: http.IncomingMessage, file: string, highWaterMark: number): Promise<void> {
+  const stream = createWriteStream(file, { highWaterMark });
   await new Promise<void>((resolve, reject) => {
     request.pipe(stream);
     stream.on('finish', resolve);
@@ -27,6 +26,12 @@ async function sink(request: http.IncomingMessage, response: http.ServerResponse
   const handle = await fs.open(file, 'r+');
   await handle.datasync();
   await handle.close();
+}
+
+async function sink(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  const file = path.join(directory, `sink-${process.hrtime.bigint()}`);
+  // Large writes, as a server built for throughput does (the default 16 KiB buffer makes thousands of writes).
+  await writeBodySynced(request, file, 4 << 20);
   await fs.rm(file);
   response.end('stored');
 }
@@ -37,16 +42,8 @@ const spool = path.join(directory, 'durable-spool');
 async function durable(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   const spooled = path.join(spool, randomUUID());
   const hash = createHash('sha256');
-  const stream = createWriteStream(spooled, { highWaterMark: 1 << 20 });
   request.on('data', (chunk: Buffer) => hash.update(chunk));
-  await new Promise<void>((resolve, reject) => {
-    request.pipe(stream);
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-  });
-  const handle = await fs.open(spooled, 'r+');
-  await handle.datasync();
-  await handle.close();
+  await writeBodySynced(request, spooled, 1 << 20);
   await fs.rename(spooled, path.join(objects, `${hash.digest('hex')}-${randomUUID()}`));
   const dir = await fs.open(objects, 'r');
   await dir.sync();
