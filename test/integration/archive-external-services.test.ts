@@ -7,8 +7,9 @@ import { parseMultipart, stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 import { startS3Server, type S3Server } from '../support/s3-server.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
-const samples = path.resolve(import.meta.dirname, '../../../shared/dicom-samples');
+const samples = DICOM_SAMPLES;
 
 describe('the archive on production services: external PostgreSQL (DATABASE_URL) and S3 (a real S3 server process)', () => {
   let pg: TestPostgres;

@@ -4,8 +4,9 @@ import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { failureReasons, parseMultipart, referencedInstances, stow, type DicomJson } from '../support/dicomweb-http.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
-const samples = path.resolve(import.meta.dirname, '../../../shared/dicom-samples');
+const samples = DICOM_SAMPLES;
 const SITE_A = '310780010'; // CH Saint-Girons style FINESS
 const SITE_B = '310781406';
 

@@ -1,5 +1,5 @@
 /**
- * readInstanceFile on real files: /work/shared/dicom-samples (exact expectations) and the pydicom test files
+ * readInstanceFile on real files: ../shared/dicom-samples (exact expectations) and the pydicom test files
  * (every file parses or is refused with a DicomInstanceError). Frame spans are checked against an independent
  * parser (dicom-parser) and the metadata against dcmjs.
  */
@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { DicomInstanceError, FailureReason } from '../../gateway/dicom/dicom-status.ts';
 import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
 import { readInstanceFile } from '../../gateway/dicom/read-instance-file.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
-const SAMPLES = '/work/shared/dicom-samples';
+const SAMPLES = DICOM_SAMPLES;
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
 const sample = (name: string) => path.join(SAMPLES, name);
@@ -59,7 +60,7 @@ function checkFramesAgainstDicomParser(file: string, parsed: ParsedInstance): vo
   }
 }
 
-describe('readInstanceFile on /work/shared/dicom-samples', () => {
+describe('readInstanceFile on shared/dicom-samples', () => {
   it('CT_small.dcm: one 128x128x16-bit frame, exactly the Pixel Data value', async () => {
     const parsed = await readInstanceFile(sample('CT_small.dcm'));
     expect(parsed.transferSyntaxUID).toBe('1.2.840.10008.1.2.1');

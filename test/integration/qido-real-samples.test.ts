@@ -10,9 +10,10 @@ import { openDatabase, type Database } from '../../storage/database/database.ts'
 import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';
 import { searchQido } from '../../storage/index/qido-search.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
 /** Real files, parsed by the ingest reader, indexed and searched: what the index gets in production. */
-const SAMPLES = '/work/shared/dicom-samples';
+const SAMPLES = DICOM_SAMPLES;
 const ROOT = 'http://localhost/dicomweb';
 const FILES = ['CT_small.dcm', 'MR_small.dcm', 'JPEG2000.dcm', 'chrFren.dcm', 'test-SR.dcm', 'rtdose.dcm'];
 

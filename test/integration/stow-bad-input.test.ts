@@ -5,8 +5,9 @@ import dcmjs from 'dcmjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { failureReasons, multipartRequest, parseMultipart, referencedInstances, stow } from '../support/dicomweb-http.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
-const samples = path.resolve(import.meta.dirname, '../../../shared/dicom-samples');
+const samples = DICOM_SAMPLES;
 const CT_STUDY = '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322';
 
 /** CT_small.dcm with some attributes replaced (dcmjs writes a new Part 10 file). */

@@ -28,6 +28,7 @@ import { Prng } from '../fuzz/prng.ts';
 import { randomTransport, sendStow, type SendResult } from '../fuzz/stow-client.ts';
 import { failureReasons, multipartRequest, parseMultipart, referencedInstances, stow, type DicomJson } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
 const SEED = process.env.STOW_FUZZ_SEED ? Number(process.env.STOW_FUZZ_SEED) >>> 0 : randomInt(2 ** 32);
 const TARGET_INPUTS = Number(process.env.STOW_FUZZ_INPUTS ?? 3000);
@@ -38,7 +39,7 @@ const ONLY = process.env.STOW_FUZZ_ONLY?.split(',').flatMap(range);
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_PARTS = 64;
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-const samples = path.resolve(import.meta.dirname, '../../../shared/dicom-samples');
+const samples = DICOM_SAMPLES;
 const findingsDir = path.join(os.tmpdir(), `astreinte-stow-fuzz-${SEED}`);
 
 /** Failure reasons that mean "your input", as opposed to 0x0110 (internal failure) or 0xA700 (out of resources). */

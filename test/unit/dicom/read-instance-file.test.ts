@@ -8,6 +8,7 @@ import type { FileSpan, ParsedInstance } from '../../../gateway/dicom/parsed-ins
 import { readInstanceFile } from '../../../gateway/dicom/read-instance-file.ts';
 import { IMPLICIT_VR_LITTLE_ENDIAN, writePart10, type Dataset } from '../../../test-data/part10-writer.ts';
 import { baseDataset, INSTANCE, patch, refusal, SERIES, STUDY, TempFiles } from './instance-files.ts';
+import { DICOM_SAMPLES } from '../../support/shared-samples.ts';
 
 const files = new TempFiles();
 afterAll(() => files.remove());
@@ -107,7 +108,7 @@ describe('refusals', () => {
   });
 
   it('badVR.dcm with a consistent meta header: Number of Frames "1A" is refused (frames cannot be located)', async () => {
-    const original = readFileSync('/work/shared/dicom-samples/badVR.dcm');
+    const original = readFileSync(path.join(DICOM_SAMPLES, 'badVR.dcm'));
     const fixed = patch(original, '1.2.999.999.99.9.9999.9999.20030818153516', '1.9.999.999.99.9.9999.9999.20030818153516');
     const error = await refusal(files.write(fixed));
     expect(error.failureReason).toBe(FailureReason.DataSetDoesNotMatchSopClass);
