@@ -55,12 +55,10 @@ export interface DicomIndex {
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   /**
-   * Indexes one instance atomically (patient, study, series, instance rows in one transaction). When the
-   * instance is new, `beforeCommit` is awaited inside the transaction just before COMMIT (ingest passes the
-   * object store write, so the two overlap and the row never commits before its bytes are durable); if it
-   * rejects, nothing is committed and the error is rethrown.
+   * Indexes one instance atomically (patient, study, series, instance rows in one transaction), once its
+   * object is durable: ingest calls it after the object store's put. Concurrent calls may share a transaction.
    */
-  indexInstance(instance: InstanceToIndex, options?: { beforeCommit?: () => Promise<void> }): Promise<IndexOutcome>;
+  indexInstance(instance: InstanceToIndex): Promise<IndexOutcome>;
   /** Instances of a study / series / one instance, ordered by series number, instance number, UID. */
   findInstances(
     scope: AccessScope,

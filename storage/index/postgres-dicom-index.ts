@@ -47,16 +47,9 @@ export class PostgresDicomIndex implements DicomIndex {
     await migrateAll(this.db.pool);
   }
 
-  async indexInstance(instance: InstanceToIndex, options: { beforeCommit?: () => Promise<void> } = {}): Promise<IndexOutcome> {
+  async indexInstance(instance: InstanceToIndex): Promise<IndexOutcome> {
     try {
-      const { beforeCommit } = options;
-      if (!beforeCommit) return outcomeOf(await this.indexWrites.submit(instance), instance);
-      const statement = { name: 'index-instance', text: INDEX_INSTANCE_SQL, values: indexInstanceValues(instance) };
-      return await this.db.withTransaction(async (client) => {
-        const outcome = outcomeOf((await client.query<IndexRow>(statement)).rows[0], instance);
-        if (outcome.kind === 'stored') await beforeCommit();
-        return outcome;
-      });
+      return outcomeOf(await this.indexWrites.submit(instance), instance);
     } catch (error) {
       const race = raceOf(error);
       if (race === undefined) throw error;
@@ -76,9 +69,9 @@ export class PostgresDicomIndex implements DicomIndex {
       values: group.flatMap(indexInstanceValues),
     });
     const byOrder = new Map(rows.map((row) => [row.ord, row]));
-    return group.map((instance, index) => {
+    return group.map((_, index) => {
       const row = byOrder.get(index + 1);
-      if (!row) throw new Error(`index_instance returned no row for instance ${instance.parsed.sopInstanceUID}`);
+      if (!row) throw new Error(`index_instance returned no row for item ${index + 1} of a group of ${group.length}`);
       return row;
     });
   }
@@ -100,11 +93,11 @@ export class PostgresDicomIndex implements DicomIndex {
         };
       case 'instance-indexed-meanwhile': {
         const existing = await selectExistingInstance(this.db, parsed);
-        if (!existing) throw new Error(`instance ${parsed.sopInstanceUID} vanished while being indexed`);
+        if (!existing) throw new Error('an instance indexed meanwhile by a concurrent request vanished before it could be compared');
         return compareWithExisting(existing, instance);
       }
       default:
-        throw new Error(`indexing instance ${parsed.sopInstanceUID} failed: ${race}`);
+        throw new Error(`indexing an instance failed: ${race}`);
     }
   }
 
@@ -164,10 +157,8 @@ function raceOf(error: unknown): string | undefined {
   return code === LOST_RACE && typeof message === 'string' ? message : undefined;
 }
 
-/** One statement, one round trip: see storage/index/migrations/004-index-instance-function.sql. */
+/** The arguments of index_instance (storage/index/migrations/004-index-instance-function.sql). */
 const INDEX_INSTANCE_ARGUMENTS = 44;
-const INDEX_INSTANCE_SQL = `SELECT outcome, existing_sha256, existing_object_key, same_place
-  FROM index_instance(${Array.from({ length: INDEX_INSTANCE_ARGUMENTS }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 /**
  * Most instances indexed by one statement (44 parameters each). One group is written at a time: two groups

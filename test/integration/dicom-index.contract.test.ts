@@ -337,15 +337,6 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     expect((await tokens()).map((t) => t.token)).toEqual(['DUPRE', 'DUPREMARTIN', 'ELODIE', 'MARTIN']);
   });
 
-  it('commits nothing when the object write awaited before commit fails', async () => {
-    const s = spec();
-    const failure = new Error('disk gone');
-    await expect(index.indexInstance(toIndex(buildParsedInstance(s)), { beforeCommit: () => Promise.reject(failure) })).rejects.toBe(failure);
-    expect(await index.studyOwnership(s.studyUID)).toBeNull();
-    expect(await index.indexInstance(toIndex(buildParsedInstance(s)), { beforeCommit: () => Promise.resolve() })).toEqual({ kind: 'stored' });
-    expect(await index.findInstances({ site: null }, { studyInstanceUID: s.studyUID })).toHaveLength(1);
-  });
-
   it('versions what findMetadata answers: changed by a new instance, null when nothing may be seen', async () => {
     const s = spec();
     await index.indexInstance(toIndex(buildParsedInstance(s), { site: '750000001' }));
