@@ -4,7 +4,7 @@
  * ASTREINTE_NOW...). Start as many as needed, on one machine or several: they share the queue store and
  * PostgreSQL. Runs until SIGINT/SIGTERM, then finishes its running jobs and exits 0.
  */
-import { pino } from 'pino';
+import { createLogger } from '../config/create-logger.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { loadRegionConfig } from '../config/region/load-region-config.ts';
 import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
@@ -15,7 +15,7 @@ import { startRoutingWorker } from './worker-runtime.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
-  const log = pino({ level: settings.logLevel, base: { service: 'astreinte-worker' } });
+  const log = createLogger({ level: settings.logLevel, service: 'astreinte-worker' });
   const clock = createClock(env);
   const regionConfig = await loadRegionConfig(resolveRegionConfigPath(env));
   const database = await openDatabase(settings.database, {

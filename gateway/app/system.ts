@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../../config/create-logger.ts';
 import type { Settings } from '../../config/settings.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';
@@ -32,7 +33,7 @@ export interface RunningSystem {
  */
 export async function startSystem(
   settings: Settings,
-  log: Logger = createLogger(settings),
+  log: Logger = createGatewayLogger(settings),
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
@@ -132,8 +133,8 @@ export async function startSystem(
   }
 }
 
-export function createLogger(settings: Pick<Settings, 'logLevel'>): Logger {
-  return pino({ level: settings.logLevel, base: { service: 'astreinte' } });
+export function createGatewayLogger(settings: Pick<Settings, 'logLevel'>): Logger {
+  return createLogger({ level: settings.logLevel, service: 'astreinte' });
 }
 
 function listen(app: ReturnType<typeof createApp>, settings: Settings): Promise<Server> {

@@ -124,7 +124,7 @@ async function deleteUnreferenced(objectKey: string, deps: IngestDependencies): 
   try {
     await deps.objects.delete(objectKey);
   } catch (error) {
-    deps.log.warn({ err: error, objectKey }, 'could not remove an object refused by the index');
+    deps.log.warn({ err: error }, 'could not remove an object refused by the index (an unreferenced object is harmless)');
   }
 }
 
