@@ -611,11 +611,15 @@ async function buildWorld(cells: Cell[]): Promise<World> {
     await expectOk(`seeding ${studies.length} studies as ${sender}`, send(sender, { method: 'POST', path: '/dicomweb/studies', body, headers: { 'content-type': contentType } }));
   };
   await Promise.all([stowAll('sender-saint-girons', [...seeded.A, ...seeded.C]), stowAll('sender-albi', seeded.B)]);
-  for (const s of seeded.C) {
-    await expectOk('asking for neuroradiology expertise', send('sender-saint-girons', post(`/api/studies/${s.target.study}/complete`, { expertise: 'neuroradiology' })));
-  }
+  // Declared complete with the expertise before they turn stable on their own (3 s), which would route them to
+  // the on-call radiologist without it (on a loaded machine, one call after the other took longer than 1 s).
+  await Promise.all(
+    seeded.C.map((s) =>
+      expectOk('asking for neuroradiology expertise', send('sender-saint-girons', post(`/api/studies/${s.target.study}/complete`, { expertise: 'neuroradiology' }))),
+    ),
+  );
 
-  // Routing runs once each study is stable (1 s): wait for one item per study.
+  // Routing runs once each study is stable (3 s): wait for one item per study.
   const all = [...seeded.A, ...seeded.B, ...seeded.C];
   let items = new Map<string, WorklistItem>();
   const deadline = Date.now() + 20_000;
@@ -780,7 +784,7 @@ describe('authorization matrix: every route x principal x relation, on a real ga
   let cells: Cell[] = [];
 
   beforeAll(async () => {
-    gw = await startGateway({ env: { ASTREINTE_NOW: SUNDAY_0210, ASTREINTE_STABILITY_SECONDS: '1', RATE_LIMIT_RPS: '0' } });
+    gw = await startGateway({ env: { ASTREINTE_NOW: SUNDAY_0210, ASTREINTE_STABILITY_SECONDS: '3', RATE_LIMIT_RPS: '0' } });
     await issueTokens();
     cells = planCells();
     world = await buildWorld(cells);
