@@ -52,7 +52,7 @@ export async function ingestInstance(
     // The object is durable before the index row that makes it visible is written, in one statement: a crash in
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
-    moved = (await deps.objects.putFile(objectKey, spooled.path, spooled.size, { dataSynced: spooled.durable })) === 'moved';
+    moved = (await deps.objects.putFile(objectKey, spooled.path, spooled.size)) === 'moved';
     const outcome = await deps.index.indexInstance({
       parsed,
       objectKey,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -7,15 +7,13 @@ export interface SpooledPart {
   path: string;
   size: number;
   sha256: string;
-  /** The file's data is already flushed to disk (fdatasync). */
-  durable: boolean;
 }
 
 /**
  * Receives one STOW part on local disk while hashing it, so that the part never sits in memory and the
  * DICOM header can be parsed before anything is stored. The file is ours until ingest hands it to the
- * object store; `discard` removes it. `complete` flushes the data on the descriptor it was written with (no
- * reopen), so the filesystem store only has to rename the file into place.
+ * object store, which makes it durable (the filesystem store flushes it once it is in place); `discard`
+ * removes it.
  */
 export class SpoolFile {
   readonly path: string;
@@ -26,23 +24,9 @@ export class SpoolFile {
 
   constructor(spoolDir: string) {
     this.path = path.join(spoolDir, `${randomUUID()}.part`);
-    // autoClose off so that the data can be flushed before the descriptor is closed. Only stream.destroy()
-    // ever closes the descriptor (it waits for a write in flight): closing it ourselves could close a number
-    // already reused by another file or socket.
-    this.stream = createWriteStream(this.path, { highWaterMark: 1 << 20, autoClose: false });
+    this.stream = createWriteStream(this.path, { highWaterMark: 1 << 20 });
     this.finished = new Promise((resolve, reject) => {
       let failure: Error | undefined;
-      this.stream.once('finish', () => {
-        const fd = (this.stream as unknown as { fd: number | null }).fd;
-        if (typeof fd !== 'number') {
-          this.stream.destroy();
-          return;
-        }
-        fdatasync(fd, (syncError) => {
-          failure ??= syncError ?? undefined;
-          this.stream.destroy();
-        });
-      });
       this.stream.once('error', (error) => {
         failure ??= error;
       });
@@ -73,7 +57,7 @@ export class SpoolFile {
   async complete(): Promise<SpooledPart> {
     this.stream.end();
     await this.finished;
-    return { path: this.path, size: this.size, sha256: this.hash.digest('hex'), durable: true };
+    return { path: this.path, size: this.size, sha256: this.hash.digest('hex') };
   }
 
   async discard(): Promise<void> {

@@ -27,6 +27,13 @@ export interface StowOptions {
   onOutcomes?: (outcomes: InstanceOutcome[]) => void;
 }
 
+/**
+ * Parts of one request being flushed, put and indexed while later parts are read. Each waits mostly on disk
+ * flushes, which concurrent parts share: 16 stored 7–10% more MB/s than 4 with 10 and 50 instances per request
+ * (interleaved runs, 2-core VM); 64 was slower.
+ */
+const DEFAULT_PARTS_IN_FLIGHT = 16;
+
 /** `POST /studies` and `POST /studies/{study}` (PS3.18 10.5). */
 export function stowHandler(deps: IngestDependencies, options: StowOptions) {
   // Created once (the system also creates it at start), not with a mkdir per request.
@@ -53,7 +60,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
 
     const context = { site: principal.role === 'sender' ? (principal.site ?? null) : null, studyInstanceUID };
     const pending: Promise<InstanceOutcome>[] = [];
-    const slots = new Slots(options.concurrency ?? 4);
+    const slots = new Slots(options.concurrency ?? DEFAULT_PARTS_IN_FLIGHT);
 
     const openPart = ({ index, contentType }: { index: number; contentType: string }): PartSink => {
       if (contentType !== 'application/dicom') {

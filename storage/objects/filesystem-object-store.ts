@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { close as closeCallback, fstat as fstatCallback, open as openCallback, read as readCallback } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +10,6 @@ import {
   ObjectNotFoundError,
   type ByteRange,
   type ObjectStore,
-  type PutFileOptions,
   type PutFileResult,
   type StoredObjectInfo,
 } from './object-store.ts';
@@ -35,8 +34,9 @@ const tmpDirName = '.tmp';
 const notFoundCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 /**
- * Objects as plain files under `root`, one file per key. Writes are made atomic by renaming a complete,
- * fsynced file into place, and durable by fsyncing the directories whose entries changed.
+ * Objects as plain files under `root`, one file per key. A complete file is linked (or, over an existing
+ * object, renamed) into place, so a key never shows a partial object; it is durable once its data and the
+ * directories whose entries changed are fsynced.
  */
 export class FilesystemObjectStore implements ObjectStore {
   readonly kind = 'filesystem';
@@ -61,11 +61,39 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
-  async putFile(key: string, localPath: string, size: number, options: PutFileOptions = {}): Promise<PutFileResult> {
+  /**
+   * The spool file becomes the object without a copy. It is linked under its key before its data is flushed, so
+   * that the data and the new directory entry reach the disk in one round of flushes instead of two in a row
+   * (data, then rename, then directory). Readers never see a partial object: the file is complete when linked.
+   * A power loss before the flush can leave an incomplete file under the key, but nothing references it yet
+   * (the index row is written after putFile resolves), and a later put of that key replaces it the safe way:
+   * link never replaces an existing file, and a key already taken gets the flushed file renamed over it.
+   */
+  async putFile(key: string, localPath: string, size: number): Promise<PutFileResult> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    if (!options.dataSynced) await syncFile(localPath, size);
-    await this.ensureDir(dir);
+    const handle = await open(localPath, 'r');
+    try {
+      await checkSize(handle, localPath, size);
+      await this.ensureDir(dir);
+      const linked = await linkNew(localPath, target);
+      if (linked === 'exists') {
+        await handle.sync();
+        return await this.moveSyncedFile(localPath, target, dir);
+      }
+      if (linked === 'other-filesystem') return await this.moveSyncedFile(localPath, target, dir);
+      // The handle was opened on the spool's own name: it flushes this file, whatever replaces the key meanwhile.
+      await Promise.all([handle.sync(), this.dirSyncer.sync(dir)]);
+    } finally {
+      await handle.close();
+    }
+    // The spool's name: left by a crash, it is removed with the spool directory at the next start.
+    await unlink(localPath).catch(() => undefined);
+    return 'moved';
+  }
+
+  /** Renames (or copies, across filesystems) a file whose data is already on disk into place, durably. */
+  private async moveSyncedFile(localPath: string, target: string, dir: string): Promise<PutFileResult> {
     let result: PutFileResult = 'moved';
     try {
       await rename(localPath, target);
@@ -210,19 +238,30 @@ export class FilesystemObjectStore implements ObjectStore {
   }
 }
 
-/** fsyncs a file's data; when `expectedSize` is given, refuses a file of another size. */
-async function syncFile(file: string, expectedSize?: number): Promise<void> {
+/** fsyncs a file's data. */
+async function syncFile(file: string): Promise<void> {
   const handle = await open(file, 'r');
   try {
-    if (expectedSize !== undefined) {
-      const { size } = await handle.stat();
-      if (size !== expectedSize) {
-        throw new Error(`spool file ${file} holds ${size} bytes but ${expectedSize} were announced`);
-      }
-    }
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+async function checkSize(handle: FileHandle, file: string, expectedSize: number): Promise<void> {
+  const { size } = await handle.stat();
+  if (size !== expectedSize) throw new Error(`spool file ${file} holds ${size} bytes but ${expectedSize} were announced`);
+}
+
+/** Hard-links `file` as `target` unless `target` exists (never replaces it) or is on another filesystem. */
+async function linkNew(file: string, target: string): Promise<'linked' | 'exists' | 'other-filesystem'> {
+  try {
+    await link(file, target);
+    return 'linked';
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return 'exists';
+    if (errorCode(err) === 'EXDEV') return 'other-filesystem';
+    throw err;
   }
 }
 

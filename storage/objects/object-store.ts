@@ -28,10 +28,11 @@ export interface ObjectStore {
   /** Creates the bucket/directory if needed; checks that the store answers. */
   init(): Promise<void>;
   /**
-   * Stores the local file at `localPath` under `key`. The file is a spool file of ours: the store may move
-   * it (filesystem rename: resolves 'moved') or copy it and leave it ('copied': the caller deletes it).
+   * Stores the local file at `localPath` under `key`. The file is a spool file of ours, complete but not
+   * necessarily flushed to disk: the store makes the object durable. It may take the file over (filesystem:
+   * resolves 'moved', the spool name is gone) or copy it and leave it ('copied': the caller deletes it).
    */
-  putFile(key: string, localPath: string, size: number, options?: PutFileOptions): Promise<PutFileResult>;
+  putFile(key: string, localPath: string, size: number): Promise<PutFileResult>;
   /** Streams the object, or the inclusive byte range of it. */
   read(key: string, range?: ByteRange): Promise<Readable>;
   /** Reads a small byte range fully into memory (frame lookups, headers). */
@@ -40,11 +41,6 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
   close(): Promise<void>;
-}
-
-export interface PutFileOptions {
-  /** The caller has already flushed the file's data to disk (fdatasync): the store need not do it again. */
-  dataSynced?: boolean;
 }
 
 export class ObjectNotFoundError extends Error {
