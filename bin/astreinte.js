@@ -1,8 +1,4 @@
-#!/usr/bin/env node
-// Ingest waits on fsync for every object; with libuv's default 4 threads, four fsyncs in flight would stall
-// every other file operation of the process. Must be set before the thread pool first starts.
-process.env.UV_THREADPOOL_SIZE ??= '32';
-
+// Loaded by bin/astreinte.cjs (the command), which sizes the thread pool first.
 // The JavaScript compiled in .build/ (scripts/build.mjs) when it matches the sources, else the TypeScript
 // sources through tsx's loader (no build step needed while developing). ASTREINTE_BUILD=use trusts the build
 // without checking (container images), ASTREINTE_BUILD=off always runs the sources.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compiles the gateway's TypeScript to JavaScript in .build/ (tsc, tsconfig.build.json), with the SQL
 // migrations and region configurations beside it, so that `astreinte start` runs plain JavaScript: no
-// TypeScript loader thread (about 50 MB less memory) and a faster start. bin/astreinte.js runs the build only
+// TypeScript loader thread (about 50 MB less memory) and a faster start. bin/astreinte.cjs runs the build only
 // while it matches the sources, and falls back to running the sources through tsx otherwise.
 //   node scripts/build.mjs            build
 //   node scripts/build.mjs --if-stale build only when the sources changed since the last build

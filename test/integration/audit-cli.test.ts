@@ -29,7 +29,7 @@ interface CliResult {
 
 function audit(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const argv = viaBin
-    ? [path.join(repoRoot, 'bin/astreinte.js'), 'audit', ...args]
+    ? [path.join(repoRoot, 'bin/astreinte.cjs'), 'audit', ...args]
     : [
         '--import',
         'tsx',
@@ -103,7 +103,7 @@ async function tamper(pool: pg.Pool, sql: string): Promise<void> {
   }
 }
 
-describe(`astreinte audit verify (${viaBin ? 'bin/astreinte.js' : 'cli/commands/audit.ts, not yet dispatched by bin/astreinte.js'})`, () => {
+describe(`astreinte audit verify (${viaBin ? 'bin/astreinte.cjs' : 'cli/commands/audit.ts, not yet dispatched by bin/astreinte.cjs'})`, () => {
   it('exits 0 on an intact chain with a one-line summary, and records its own use', async () => {
     const { url, pool } = await trailDatabase(30);
     const result = await audit(['verify'], { DATABASE_URL: url });

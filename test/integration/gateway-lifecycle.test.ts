@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 async function startFails(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, ['bin/astreinte.js', 'start'], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 });
+    await run(process.execPath, ['bin/astreinte.cjs', 'start'], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 });
     return { code: 0, stderr: '' };
   } catch (error) {
     const e = error as { code: number; stderr: string };
@@ -46,7 +46,10 @@ describe('starting and stopping the gateway', () => {
   });
 
   it('stops everything it started on Ctrl-C, and restarts on the same cluster', async () => {
-    gw = await startGateway();
+    gw = await startGateway({ env: { UV_THREADPOOL_SIZE: undefined } });
+    // The command sizes libuv's thread pool (32) before it starts: ingest's fsyncs must not hold every thread.
+    // The node process has a few threads of its own besides the pool (4 by default).
+    expect(readdirSync(`/proc/${gw.child.pid}/task`).length).toBeGreaterThanOrEqual(32);
     const pidFile = path.join(gw.dataDir, 'postgres', 'postmaster.pid');
     const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     expect(alive(postmaster)).toBe(true);

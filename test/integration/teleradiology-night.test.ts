@@ -135,11 +135,11 @@ describe('a head CT pushed by CH Saint-Girons at 02:10 on a Sunday', () => {
 
   it('keeps an audit trail of it all whose hash chain verifies', async () => {
     await new Promise((r) => setTimeout(r, 300)); // events are appended once each response is over
-    const { stdout } = await run(process.execPath, ['bin/astreinte.js', 'audit', 'verify'], { cwd: repoRoot, env: gw.env });
+    const { stdout } = await run(process.execPath, ['bin/astreinte.cjs', 'audit', 'verify'], { cwd: repoRoot, env: gw.env });
     expect(stdout).toMatch(/intact|verified|ok/i);
     const { stdout: exported } = await run(
       process.execPath,
-      ['bin/astreinte.js', 'audit', 'export', '--from', '2026-11-21T00:00:00+01:00', '--to', '2026-11-23T00:00:00+01:00'],
+      ['bin/astreinte.cjs', 'audit', 'export', '--from', '2026-11-21T00:00:00+01:00', '--to', '2026-11-23T00:00:00+01:00'],
       { cwd: repoRoot, env: gw.env },
     );
     const events = exported

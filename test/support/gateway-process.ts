@@ -51,7 +51,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const url = `http://127.0.0.1:${port}`;
 
   const launch = async () => {
-    child = spawn(process.execPath, [path.join(repoRoot, 'bin/astreinte.js'), 'start'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [path.join(repoRoot, 'bin/astreinte.cjs'), 'start'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     await waitReady(url, child, () => log);
@@ -73,7 +73,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       return child;
     },
     async token(...args: string[]) {
-      const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin/astreinte.js'), 'token', ...args], { cwd: repoRoot, env });
+      const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin/astreinte.cjs'), 'token', ...args], { cwd: repoRoot, env });
       return stdout.trim();
     },
     async kill() {

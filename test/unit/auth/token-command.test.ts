@@ -45,7 +45,7 @@ describe('astreinte token', () => {
   });
 
   it('prints exactly one line through the real CLI', async () => {
-    const { stdout, stderr } = await run(process.execPath, ['bin/astreinte.js', 'token', '--role', 'reader'], {
+    const { stdout, stderr } = await run(process.execPath, ['bin/astreinte.cjs', 'token', '--role', 'reader'], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
     });
