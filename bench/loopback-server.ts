@@ -5,12 +5,18 @@
 //   POST /durable the least an archive that acknowledges durably must do with a STOW request, and nothing
 //                 else: the body streamed to a spool file while hashed (SHA-256), fdatasync, renamed into
 //                 place, directory fsync'd, a small JSON answer. No multipart or DICOM parsing, no index.
-//   DELETE /durable removes what POST /durable stored
+//   POST /durable-instances the same for an archive that keeps each instance as its own object: each part of the
+//                 multipart body streamed to its own spool file while hashed; at its end fdatasync and rename,
+//                 the directory fsync'd (shared by concurrent parts); the answer once every part is durable.
+//                 The multipart split is the only parsing; no DICOM parsing, no index.
+//   DELETE /durable removes what POST /durable and /durable-instances stored
 // Prints its port on stdout once listening.
 import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import * as Multipasta from 'multipasta';
+import { DirectorySyncer } from '../storage/objects/directory-syncer.ts';
 
 const directory = process.argv[2] ?? '.';
 const block = Buffer.alloc(1 << 20, 0x5a);
@@ -52,6 +58,54 @@ async function durable(request: http.IncomingMessage, response: http.ServerRespo
   response.end('{"stored":true}');
 }
 
+const directorySyncer = new DirectorySyncer();
+
+async function durableInstances(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  const boundary = /boundary="?([^";]+)"?/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (!boundary) throw new Error('no multipart boundary');
+  const stored: Promise<void>[] = [];
+  const parser = Multipasta.make({
+    headers: { 'content-type': `multipart/related; boundary="${boundary}"` },
+    isFile: () => true,
+    onField: () => undefined,
+    onError: (error) => request.destroy(new Error(error._tag)),
+    onDone: () => undefined,
+    onFile: () => {
+      const spooled = path.join(spool, randomUUID());
+      const hash = createHash('sha256');
+      const stream = createWriteStream(spooled, { highWaterMark: 1 << 20 });
+      const closed = new Promise<void>((resolve, reject) => stream.on('close', resolve).on('error', reject));
+      return (chunk) => {
+        if (chunk !== null) {
+          hash.update(chunk);
+          if (!stream.write(chunk)) {
+            request.pause();
+            stream.once('drain', () => request.resume());
+          }
+          return;
+        }
+        stream.end();
+        stored.push(
+          closed.then(async () => {
+            const handle = await fs.open(spooled, 'r+');
+            await handle.datasync();
+            await handle.close();
+            await fs.rename(spooled, path.join(objects, `${hash.digest('hex')}-${randomUUID()}`));
+            await directorySyncer.sync(objects);
+          }),
+        );
+      };
+    },
+  });
+  request.on('data', (chunk: Buffer) => parser.write(chunk));
+  await new Promise<void>((resolve, reject) => request.on('end', resolve).on('error', reject));
+  parser.end();
+  await Promise.all(stored);
+  response.writeHead(200, { 'content-type': 'application/dicom+json' });
+  // The shape of a STOW-RS answer: the bench's client counts the ReferencedSOPSequence items.
+  response.end(JSON.stringify({ '00081199': { vr: 'SQ', Value: stored.map(() => ({})) } }));
+}
+
 async function clearDurable(response: http.ServerResponse): Promise<void> {
   await fs.rm(objects, { recursive: true, force: true });
   await fs.mkdir(objects, { recursive: true });
@@ -77,6 +131,8 @@ const server = http.createServer((request, response) => {
       ? sink(request, response)
       : request.method === 'POST' && url.pathname === '/durable'
         ? durable(request, response)
+        : request.method === 'POST' && url.pathname === '/durable-instances'
+          ? durableInstances(request, response)
         : request.method === 'DELETE' && url.pathname === '/durable'
           ? clearDurable(response)
       : url.pathname === '/source'

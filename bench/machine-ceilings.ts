@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { openSync, writeSync, fdatasyncSync, closeSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keepAliveAgent, runPool, send } from './http-client.ts';
+import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
 import { megabytesPerSecond, median, perSecond } from './stats.ts';
 
 export interface Ceilings {
@@ -19,6 +19,12 @@ export interface Ceilings {
    * archive that acknowledges durably can reach at best on this machine for requests of this shape.
    */
   durableReceiver?: Partial<Record<DurableShape, number>>;
+  /**
+   * The same requests to the per-instance durable receiver (POST /durable-instances: each part streamed to its
+   * own file, SHA-256, fdatasync, rename, shared directory fsync): what any archive that keeps each instance as
+   * its own durable object, as DICOMweb archives and object stores do, can reach at best on this machine.
+   */
+  perInstanceReceiver?: Partial<Record<DurableShape, number>>;
 }
 
 /** Request shapes of the STOW workloads measured against the durable receiver. */
@@ -78,9 +84,14 @@ export async function measureCeilings(
     const tiny = await runPool(Array.from({ length: options.tinyRequests }), 4, () => send(agent, { url: `${origin}/tiny` }));
     const elapsed = performance.now() - started;
     const durableReceiver: Partial<Record<DurableShape, number>> = {};
-    for (const sample of options.stowSamples ?? []) durableReceiver[sample.shape] = await measureDurableReceiver(agent, origin, sample);
+    const perInstanceReceiver: Partial<Record<DurableShape, number>> = {};
+    for (const sample of options.stowSamples ?? []) {
+      durableReceiver[sample.shape] = await measureDurableReceiver(agent, `${origin}/durable`, sample);
+      perInstanceReceiver[sample.shape] = await measureDurableReceiver(agent, `${origin}/durable-instances`, sample);
+    }
     return {
       durableReceiver,
+      perInstanceReceiver,
       diskWriteMBps,
       loopbackPostToDiskMBps: Math.max(...posts.map((post) => megabytesPerSecond(body.length << 20, post.totalMs))),
       loopbackGetMBps: Math.max(...gets.map((get) => megabytesPerSecond(get.bytes, get.totalMs))),
@@ -94,11 +105,11 @@ export async function measureCeilings(
 }
 
 /** Warm-up, then the best of two passes over the sample's requests with 4 clients. */
-async function measureDurableReceiver(agent: ReturnType<typeof keepAliveAgent>, origin: string, sample: StowRequestSample): Promise<number> {
-  const post = (request: StowRequestSample['requests'][number]) =>
-    send(agent, { method: 'POST', url: `${origin}/durable`, body: request.chunks, headers: { 'content-type': request.contentType } });
+async function measureDurableReceiver(agent: ReturnType<typeof keepAliveAgent>, url: string, sample: StowRequestSample): Promise<number> {
+  const post = async (request: StowRequestSample['requests'][number]) =>
+    expectStatus(await send(agent, { method: 'POST', url, body: request.chunks, headers: { 'content-type': request.contentType }, keepBody: true }), [200], `POST ${url}`);
   // What the receiver stored is removed after each pass (untimed): the large study is a gigabyte.
-  const clear = () => send(agent, { method: 'DELETE', url: `${origin}/durable` });
+  const clear = () => send(agent, { method: 'DELETE', url: `${new URL(url).origin}/durable` });
   await runPool(sample.requests.slice(0, Math.min(20, Math.ceil(sample.requests.length / 10))), 4, post);
   await clear();
   const bytes = sample.requests.reduce((sum, request) => sum + request.bytes, 0);
@@ -121,6 +132,7 @@ export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
     tinyRequestsPerSecond: Math.max(a.tinyRequestsPerSecond, b.tinyRequestsPerSecond),
     tinyRequestP50Ms: Math.min(a.tinyRequestP50Ms, b.tinyRequestP50Ms),
     durableReceiver: bestOfShapes(a.durableReceiver ?? {}, b.durableReceiver ?? {}),
+    perInstanceReceiver: bestOfShapes(a.perInstanceReceiver ?? {}, b.perInstanceReceiver ?? {}),
   };
 }
 

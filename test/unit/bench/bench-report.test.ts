@@ -60,16 +60,29 @@ describe('comparison rows', () => {
     expect(consoleTable(slower)).toContain('STOW-RS, one instance per request at least 2× Orthanc: 150 against 100 MB/s, 1.50×, NOT met');
   });
 
-  it('compares small-instance STOW with the durable receiver fed the same requests', () => {
+  it('compares small-instance STOW with the durable receivers fed the same requests', () => {
+    const measured = report();
+    measured.ceilings.durableReceiver = { one: 400 };
+    measured.ceilings.perInstanceReceiver = { one: 250 };
+    for (const server of measured.servers) server.metrics[0] = { ...server.metrics[0], ceiling: 'durableOne' };
+    // The share column is against the receiver that keeps one file per instance, as the archive does.
+    expect(comparisonRows(measured)[0]).toMatchObject({ oursShare: '80%', peerShare: '40%' });
+    const table = consoleTable(measured);
+    expect(table).toContain('Durable receiver, one file per request, the STOW one-instance-per-request bodies, 4 clients: 400 MB/s');
+    expect(table).toContain('Durable receiver, one file per instance, the STOW one-instance-per-request bodies, 4 clients: 250 MB/s');
+    expect(table).toContain(
+      '2.00×, met (2× Orthanc is 200 MB/s: 80% of the trivial durable receiver keeping one file per instance (250 MB/s), 50% of the one keeping one file per request (400 MB/s))',
+    );
+    // A shape not measured (an older result file) is not shown.
+    expect(table).not.toContain('10-instances-per-request bodies');
+  });
+
+  it('falls back on the one-file-per-request receiver in result files without the per-instance one', () => {
     const measured = report();
     measured.ceilings.durableReceiver = { one: 250 };
     for (const server of measured.servers) server.metrics[0] = { ...server.metrics[0], ceiling: 'durableOne' };
-    expect(comparisonRows(measured)[0]).toMatchObject({ oursShare: '80%', peerShare: '40%' });
-    const table = consoleTable(measured);
-    expect(table).toContain('Durable receiver, the STOW one-instance-per-request bodies, 4 clients: 250 MB/s');
-    expect(table).toContain("2.00×, met (2× Orthanc is 200 MB/s, 80% of the trivial durable receiver's 250 MB/s)");
-    // A shape not measured (an older result file) is not shown.
-    expect(table).not.toContain('10-instances-per-request bodies');
+    expect(comparisonRows(measured)[0]).toMatchObject({ oursShare: '80%' });
+    expect(consoleTable(measured)).toContain('(2× Orthanc is 200 MB/s: 80% of the trivial durable receiver keeping one file per request (250 MB/s))');
   });
 
   it('writes a markdown table with the machine and escaped cells', () => {
