@@ -52,7 +52,7 @@ export function measureDiskWrite(directory: string, bytes: number): number {
   return megabytesPerSecond(bytes, elapsed);
 }
 
-async function startLoopbackServer(directory: string): Promise<{ port: number; stop: () => void }> {
+export async function startLoopbackServer(directory: string): Promise<{ port: number; stop: () => void }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'loopback-server.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {

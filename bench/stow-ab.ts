@@ -1,0 +1,141 @@
+// Interleaved A/B of STOW-RS throughput: on a noisy machine (±30% between runs) only servers measured in turns,
+// on the same requests, can be compared. Starts every variant, then for each round generates a fresh 300-slice
+// CT series and sends it to each server in turn (the order alternates between rounds), 4 clients.
+//
+//   npx tsx bench/stow-ab.ts
+//   STOW_AB_VARIANTS='default;UV_THREADPOOL_SIZE=4;checkout=/tmp/old;orthanc;receiver'  (';'-separated)
+//     default                 this checkout's gateway
+//     NAME=value,...          this checkout's gateway with those environment variables
+//     checkout=DIR,...        the gateway of another checkout (git worktree add DIR <rev>; node_modules linked)
+//     orthanc                 Orthanc with its DICOMweb plugin (Debian packages)
+//     receiver                the per-instance durable receiver (bench/loopback-server.ts /durable-instances)
+//   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
+//
+// Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine;
+// device flushes per second (/proc/diskstats); frame read p50/p95 with the probe.
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { instanceUids, retrieveFrame, stow, stowBody, type DicomwebTarget } from './dicomweb-driver.ts';
+import { startGateway } from './gateway-peer.ts';
+import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
+import { startLoopbackServer } from './machine-ceilings.ts';
+import { startOrthanc } from './orthanc-peer.ts';
+import { median } from './stats.ts';
+import { collect, loadStudyGenerator } from './test-data-source.ts';
+
+interface Variant {
+  name: string;
+  store: (instances: Buffer[]) => Promise<unknown>;
+  target?: DicomwebTarget;
+  stop: () => Promise<void> | void;
+}
+
+const variantSpecs = (process.env.STOW_AB_VARIANTS ?? 'default;orthanc;receiver').split(';').map((v) => v.trim()).filter(Boolean);
+const rounds = Number(process.env.STOW_AB_ROUNDS ?? 5);
+const perRequest = (process.env.STOW_AB_PER_REQUEST ?? '10,50').split(',').map(Number);
+const frameProbe = process.env.STOW_AB_FRAME_PROBE === '1';
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-stow-ab-'));
+chmodSync(workDir, 0o755); // the embedded PostgreSQL runs as another user when we are root
+
+async function startVariant(spec: string, index: number): Promise<Variant> {
+  const dir = path.join(workDir, String(index));
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  if (spec === 'orthanc') {
+    const server = await startOrthanc(dir, 4);
+    return { name: spec, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
+  }
+  if (spec === 'receiver') {
+    const server = await startLoopbackServer(dir);
+    const agent = keepAliveAgent(4);
+    const url = `http://127.0.0.1:${server.port}/durable-instances`;
+    const store = async (batch: Buffer[]) => {
+      const body = stowBody(batch);
+      expectStatus(await send(agent, { method: 'POST', url, body: body.chunks, headers: { 'content-type': body.contentType }, keepBody: true }), [200], url);
+    };
+    return { name: spec, store, stop: () => (agent.destroy(), server.stop()) };
+  }
+  const settings = spec === 'default' ? [] : spec.split(',').map((pair) => pair.split('=') as [string, string]);
+  const checkout = settings.find(([key]) => key === 'checkout')?.[1] ?? repoRoot;
+  const saved = { ...process.env };
+  for (const [key, value] of settings) if (key !== 'checkout') process.env[key] = value;
+  try {
+    const server = await startGateway(checkout, path.join(dir, 'data'), 4);
+    return { name: spec, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
+  } finally {
+    process.env = saved;
+  }
+}
+
+function cpuTimes(): { idle: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: fields[3] + fields[4], total: fields.reduce((sum, value) => sum + value, 0) };
+}
+
+/** Flush requests completed by the machine's disks (field 18 of /proc/diskstats, Linux >= 5.5). */
+function deviceFlushes(): number {
+  const disks = new Set(readdirSync('/sys/block').filter((name) => !/^(loop|ram|zram)/.test(name)));
+  return readFileSync('/proc/diskstats', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => disks.has(fields[2]) && fields.length >= 20)
+    .reduce((sum, fields) => sum + Number(fields[19]), 0);
+}
+
+const chunked = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+const results = new Map<string, number[]>();
+const note = (key: string, value: number) => results.set(key, [...(results.get(key) ?? []), value]);
+
+const generator = await loadStudyGenerator();
+const variants: Variant[] = [];
+try {
+  for (const [index, spec] of variantSpecs.entries()) variants.push(await startVariant(spec, index));
+  const warmUp = await collect(generator.generateCtSeries({ kind: 'ct-chest', slices: 60, rows: 512, columns: 512, seed: 99 }));
+  for (const variant of variants) await runPool(chunked(warmUp, 10), 4, (batch) => variant.store(batch));
+  for (let round = 0; round < rounds; round++) {
+    for (const per of perRequest) {
+      const series = await collect(generator.generateCtSeries({ kind: 'ct-chest', slices: 300, rows: 512, columns: 512, seed: 1000 + round * 100 + per }));
+      const bytes = series.reduce((sum, instance) => sum + instance.length, 0);
+      for (const variant of round % 2 ? [...variants].reverse() : variants) {
+        const key = `${variant.name} | ${per} per request`;
+        let probing = frameProbe && variant.target !== undefined;
+        const frameMs: number[] = [];
+        const probeTarget = variant.target && { ...variant.target, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+        const probe = (async () => {
+          for (let i = 0; probing && probeTarget; i++) {
+            const started = performance.now();
+            await retrieveFrame(probeTarget, instanceUids(warmUp[i % warmUp.length]));
+            frameMs.push(performance.now() - started);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+        const cpu0 = cpuTimes();
+        const flushes0 = deviceFlushes();
+        const started = performance.now();
+        await runPool(chunked(series, per), 4, (batch) => variant.store(batch));
+        const ms = performance.now() - started;
+        const cpu1 = cpuTimes();
+        probing = false;
+        await probe;
+        note(`${key} | MB/s`, bytes / 1e3 / ms);
+        note(`${key} | cores busy`, os.cpus().length * (1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total)));
+        note(`${key} | device flushes/s`, ((deviceFlushes() - flushes0) / ms) * 1000);
+        if (frameMs.length > 0) {
+          frameMs.sort((a, b) => a - b);
+          note(`${key} | frame p50 ms`, frameMs[frameMs.length >> 1]);
+          note(`${key} | frame p95 ms`, frameMs[Math.floor(frameMs.length * 0.95)]);
+        }
+      }
+    }
+    console.log(`round ${round + 1} of ${rounds}: ${[...results].filter(([k]) => k.endsWith('MB/s')).map(([k, v]) => `${k.replace(' | MB/s', '')} ${v.at(-1)!.toFixed(0)}`).join(', ')}`);
+  }
+} finally {
+  for (const variant of variants) await variant.stop();
+  rmSync(workDir, { recursive: true, force: true });
+}
+const digits = (key: string) => (key.endsWith('cores busy') ? 2 : 0);
+for (const [key, values] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
+  console.log(`${key.padEnd(60)} median ${median(values).toFixed(digits(key)).padStart(6)}   rounds ${values.map((v) => v.toFixed(digits(key))).join(' ')}`);
+}
