@@ -240,7 +240,8 @@ a workload failed.
   request; another stored 10 per request; a 600-slice series (metadata target); 15 MB chest DX images;
   small one-instance studies that grow the index (stored 100 per request) for QIDO; a ~1 GB study
   stored 50 instances per request while the server's memory is watched (VmHWM of the server process,
-  reset just before, and the proportional memory of its child processes such as PostgreSQL).
+  reset just before, and the proportional memory of all its processes: its children and, for our gateway, the
+  embedded PostgreSQL server, which pg_ctl runs detached from it; before 2026-12-04 20:00 PostgreSQL was missed).
 - QIDO queries are those OHIF sends for its study list (\`limit=101&offset=0&fuzzymatching=false&includefield=...\`):
   StudyDate month ranges, exact PatientID, PatientName \`*fragment*\`; the same pseudo-random picks for every server,
   60 of each kind per index size in a full run (a p95 of 20 samples is one sample). They are timed after 5 untimed queries of each kind, once the server has used less than 10% of a core for

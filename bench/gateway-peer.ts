@@ -20,6 +20,16 @@ export function gatewayUnavailable(repoRoot: string): string | undefined {
   return undefined;
 }
 
+/** The embedded PostgreSQL server of a gateway's data directory, when it runs (its postmaster.pid). */
+function embeddedPostmaster(dataDir: string): number[] {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? [pid] : [];
+  } catch {
+    return []; // an external DATABASE_URL, or not started yet
+  }
+}
+
 export async function startGateway(repoRoot: string, dataDir: string, concurrency: number): Promise<RunningServer> {
   // What `npm start` runs: the compiled JavaScript, built first when the sources changed.
   await run(process.execPath, [path.join(repoRoot, 'scripts/build.mjs'), '--if-stale'], { cwd: repoRoot });
@@ -52,6 +62,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
     return {
       name: 'astreinte',
       pid: child.pid as number,
+      processes: () => [child.pid as number, ...embeddedPostmaster(dataDir)],
       target: { name: 'astreinte', root: `${origin}/dicomweb`, headers: { authorization: `Bearer ${token}` }, agent: keepAliveAgent(concurrency) },
       version: `Astreinte ${version} (${gitRevision(repoRoot)})`,
       logFile,

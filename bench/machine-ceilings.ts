@@ -52,14 +52,14 @@ export function measureDiskWrite(directory: string, bytes: number): number {
   return megabytesPerSecond(bytes, elapsed);
 }
 
-export async function startLoopbackServer(directory: string): Promise<{ port: number; stop: () => void }> {
+export async function startLoopbackServer(directory: string): Promise<{ port: number; pid: number; stop: () => void }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'loopback-server.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
     child.once('exit', (code) => reject(new Error(`loopback server exited with ${code}`)));
   });
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
 export async function measureCeilings(

@@ -58,6 +58,7 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
   return {
     name: 'orthanc',
     pid: child.pid as number,
+    processes: () => [child.pid as number],
     target: { name: 'orthanc', root: `${origin}/dicom-web`, headers: {}, agent: keepAliveAgent(concurrency) },
     version: `Orthanc ${system.Version ?? '?'}, DICOMweb plugin ${plugin.Version ?? '?'}`,
     logFile,

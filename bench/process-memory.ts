@@ -76,12 +76,12 @@ function proportionalSize(pid: number): number {
 }
 
 /**
- * Memory of a process and all its descendants, bytes: the sum of their proportional set sizes, so
+ * Memory of processes and all their descendants, bytes: the sum of their proportional set sizes, so
  * memory shared between them (PostgreSQL's shared buffers) is counted once.
  */
-export function treeRss(root: number): number {
+export function treeRss(roots: readonly number[]): number {
   let total = 0;
-  for (const pid of [root, ...descendants(root)]) {
+  for (const pid of new Set(roots.flatMap((root) => [root, ...descendants(root)]))) {
     try {
       total += proportionalSize(pid);
     } catch {
@@ -91,16 +91,16 @@ export function treeRss(root: number): number {
   return total;
 }
 
-/** Samples the RSS of a process tree periodically; stop() returns the highest sum seen. */
-export function sampleTreeRss(root: number, intervalMs: number): { stop: () => number } {
-  let highest = treeRss(root);
+/** Samples the memory of the process trees periodically; stop() returns the highest sum seen. */
+export function sampleTreeRss(roots: () => number[], intervalMs: number): { stop: () => number } {
+  let highest = treeRss(roots());
   const timer = setInterval(() => {
-    highest = Math.max(highest, treeRss(root));
+    highest = Math.max(highest, treeRss(roots()));
   }, intervalMs);
   return {
     stop(): number {
       clearInterval(timer);
-      return Math.max(highest, treeRss(root));
+      return Math.max(highest, treeRss(roots()));
     },
   };
 }

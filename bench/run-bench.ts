@@ -118,8 +118,8 @@ async function benchServer(start: () => Promise<RunningServer>, data: BenchData,
   const phases: [string, () => Promise<Metric[]>][] = [
     ['STOW-RS', () => stowWorkloads(server.target, data, workloadOptions)],
     ['WADO-RS and series QIDO', () => retrieveWorkloads(server.target, data, workloadOptions)],
-    ['QIDO-RS on a growing index', () => queryWorkloads(server.target, server.pid, data, workloadOptions)],
-    ['memory while ingesting a large study', () => memoryWorkload(server.target, server.pid, data, workloadOptions)],
+    ['QIDO-RS on a growing index', () => queryWorkloads(server.target, server.processes, data, workloadOptions)],
+    ['memory while ingesting a large study', () => memoryWorkload(server.target, server.pid, server.processes, data, workloadOptions)],
   ];
   try {
     for (const [name, task] of phases) {

@@ -7,6 +7,12 @@ export interface RunningServer {
   name: string;
   /** The process whose memory is reported (the server itself, not a wrapper). */
   pid: number;
+  /**
+   * Every process that makes up the server, each with its descendants: the server process, and those it
+   * started that are not its children (our embedded PostgreSQL, which pg_ctl daemonizes). Read when asked:
+   * a restarted database has another pid.
+   */
+  processes: () => number[];
   target: DicomwebTarget;
   /** e.g. "Orthanc 1.10.1, DICOMweb plugin 1.7" */
   version: string;

@@ -11,8 +11,9 @@
 //     receiver                the per-instance durable receiver (bench/loopback-server.ts /durable-instances)
 //   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
 //
-// Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine;
-// device flushes per second (/proc/diskstats); frame read p50/p95 with the probe.
+// Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine; CPU
+// per instance of the server process and of all its processes (PostgreSQL included); device flushes per
+// second (/proc/diskstats); frame read p50/p95 with the probe.
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -22,11 +23,16 @@ import { startGateway } from './gateway-peer.ts';
 import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
 import { startLoopbackServer } from './machine-ceilings.ts';
 import { startOrthanc } from './orthanc-peer.ts';
+import { cpuByProcess } from './process-cpu.ts';
 import { median } from './stats.ts';
 import { collect, loadStudyGenerator } from './test-data-source.ts';
 
 interface Variant {
   name: string;
+  /** The server process. */
+  pid: number;
+  /** All the server's processes (roots of process trees): the embedded PostgreSQL is not a child of the gateway. */
+  processes: () => number[];
   store: (instances: Buffer[]) => Promise<unknown>;
   target?: DicomwebTarget;
   stop: () => Promise<void> | void;
@@ -45,7 +51,7 @@ async function startVariant(spec: string, index: number): Promise<Variant> {
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   if (spec === 'orthanc') {
     const server = await startOrthanc(dir, 4);
-    return { name: spec, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
+    return { name: spec, pid: server.pid, processes: server.processes, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
   }
   if (spec === 'receiver') {
     const server = await startLoopbackServer(dir);
@@ -55,15 +61,15 @@ async function startVariant(spec: string, index: number): Promise<Variant> {
       const body = stowBody(batch);
       expectStatus(await send(agent, { method: 'POST', url, body: body.chunks, headers: { 'content-type': body.contentType }, keepBody: true }), [200], url);
     };
-    return { name: spec, store, stop: () => (agent.destroy(), server.stop()) };
+    return { name: spec, pid: server.pid, processes: () => [server.pid], store, stop: () => (agent.destroy(), server.stop()) };
   }
-  const settings = spec === 'default' ? [] : spec.split(',').map((pair) => pair.split('=') as [string, string]);
+  const settings = spec === 'default' ? [] : spec.split(',').map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
   const checkout = settings.find(([key]) => key === 'checkout')?.[1] ?? repoRoot;
   const saved = { ...process.env };
   for (const [key, value] of settings) if (key !== 'checkout') process.env[key] = value;
   try {
     const server = await startGateway(checkout, path.join(dir, 'data'), 4);
-    return { name: spec, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
+    return { name: spec, pid: server.pid, processes: server.processes, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
   } finally {
     process.env = saved;
   }
@@ -82,6 +88,13 @@ function deviceFlushes(): number {
     .map((line) => line.trim().split(/\s+/))
     .filter((fields) => disks.has(fields[2]) && fields.length >= 20)
     .reduce((sum, fields) => sum + Number(fields[19]), 0);
+}
+
+/** CPU seconds used between two readings of cpuByProcess: all of it for a process that started in between. */
+function cpuUsed(before: Map<number, number>, after: Map<number, number>, only?: number): number {
+  let used = 0;
+  for (const [pid, seconds] of after) if (only === undefined || pid === only) used += seconds - (before.get(pid) ?? 0);
+  return used;
 }
 
 const chunked = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
@@ -111,16 +124,20 @@ try {
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
         })();
+        const process0 = cpuByProcess(variant.processes());
         const cpu0 = cpuTimes();
         const flushes0 = deviceFlushes();
         const started = performance.now();
         await runPool(chunked(series, per), 4, (batch) => variant.store(batch));
         const ms = performance.now() - started;
         const cpu1 = cpuTimes();
+        const process1 = cpuByProcess(variant.processes());
         probing = false;
         await probe;
         note(`${key} | MB/s`, bytes / 1e3 / ms);
         note(`${key} | cores busy`, os.cpus().length * (1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total)));
+        note(`${key} | CPU ms per instance, server process`, (cpuUsed(process0, process1, variant.pid) * 1000) / series.length);
+        note(`${key} | CPU ms per instance, all its processes`, (cpuUsed(process0, process1) * 1000) / series.length);
         note(`${key} | device flushes/s`, ((deviceFlushes() - flushes0) / ms) * 1000);
         if (frameMs.length > 0) {
           frameMs.sort((a, b) => a - b);
@@ -135,7 +152,7 @@ try {
   for (const variant of variants) await variant.stop();
   rmSync(workDir, { recursive: true, force: true });
 }
-const digits = (key: string) => (key.endsWith('cores busy') ? 2 : 0);
+const digits = (key: string) => (key.endsWith('cores busy') || key.includes('per instance') ? 2 : 0);
 for (const [key, values] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
   console.log(`${key.padEnd(60)} median ${median(values).toFixed(digits(key)).padStart(6)}   rounds ${values.map((v) => v.toFixed(digits(key))).join(' ')}`);
 }

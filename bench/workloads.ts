@@ -221,7 +221,7 @@ async function timeQueries(target: DicomwebTarget, paths: readonly string[], req
   return { latencies: results.map((result) => result.ms), matches: median(results.map((result) => result.count)) };
 }
 
-export async function queryWorkloads(target: DicomwebTarget, pid: number, data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
+export async function queryWorkloads(target: DicomwebTarget, processes: () => number[], data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
   const metrics: Metric[] = [];
   let loaded = 0;
   const growthStarted = performance.now();
@@ -246,7 +246,7 @@ export async function queryWorkloads(target: DicomwebTarget, pid: number, data: 
     // Queries are measured on a server that finished digesting what it was sent: ours routes each new study
     // once no instance came for ASTREINTE_STABILITY_SECONDS (10 s), so it must stay idle for longer than that.
     // The growth rate above includes none of this wait.
-    const quiet = await waitUntilIdle(pid, { quietSeconds: 12, maxMs: 300_000 });
+    const quiet = await waitUntilIdle(processes, { quietSeconds: 12, maxMs: 300_000 });
     options.log(`  server ${quiet.idle ? 'idle' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s`);
     metrics.push({ key: `index.${stage}.ips`, label: `Index growth to ${stage.toLocaleString('en-US')} one-instance studies, 100 per request`, unit: 'instances/s', value: perSecond(pending.length, growMs), higherIsBetter: true });
     // Steady state: a few queries of each kind first, not timed (plans, caches and JIT warm on either server).
@@ -277,13 +277,13 @@ export async function queryWorkloads(target: DicomwebTarget, pid: number, data: 
  * Ingests the ~1 GB study (50 instances per request) while sampling the server's memory; the peak of
  * the server process is reset first, so VmHWM afterwards is the peak during this ingest.
  */
-export async function memoryWorkload(target: DicomwebTarget, pid: number, data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
+export async function memoryWorkload(target: DicomwebTarget, pid: number, processes: () => number[], data: BenchData, options: WorkloadOptions): Promise<Metric[]> {
   // Ingest throughput is measured alone, not against the routing of the studies the index phase sent.
-  const quiet = await waitUntilIdle(pid, { quietSeconds: 3, maxMs: 300_000 });
+  const quiet = await waitUntilIdle(processes, { quietSeconds: 3, maxMs: 300_000 });
   options.log(`  server ${quiet.idle ? 'idle' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s`);
   const before = readMemory(pid);
   const resettable = resetPeak(pid);
-  const sampler = sampleTreeRss(pid, 200);
+  const sampler = sampleTreeRss(processes, 200);
   const ingest = await stowBatches(target, data.bigStudy, 50, options.concurrency);
   const treePeak = sampler.stop();
   const after = readMemory(pid);
@@ -293,7 +293,7 @@ export async function memoryWorkload(target: DicomwebTarget, pid: number, data: 
   return [
     { key: 'big.mbps', label: `STOW-RS of a ${size} study, 50 instances per request`, unit: 'MB/s', value: megabytesPerSecond(ingest.bytes, ingest.wallMs), higherIsBetter: true, ceiling: 'durableFifty', detail: `${data.bigStudy.length} slices` },
     { key: 'rss.big', label: `Peak RSS of the server process while ingesting ${size}`, unit: 'MB', value: duringPeak / 1e6, higherIsBetter: false },
-    { key: 'pss.big.tree', label: `Peak memory of the server and its child processes (PSS) while ingesting ${size}`, unit: 'MB', value: treePeak / 1e6, higherIsBetter: false, detail: 'sampled every 200 ms' },
+    { key: 'pss.big.tree', label: `Peak memory of all the server's processes, its database included (PSS), while ingesting ${size}`, unit: 'MB', value: treePeak / 1e6, higherIsBetter: false, detail: 'sampled every 200 ms' },
     { key: 'rss.overall', label: 'Peak RSS of the server process over the whole run', unit: 'MB', value: Math.max(before.peak, after.peak) / 1e6, higherIsBetter: false },
   ];
 }
