@@ -279,6 +279,21 @@ describe('FilesystemObjectStore specifics', () => {
     expect(statSync(path.join(root, 'fs/moved')).ino).toBe(inode);
   });
 
+  it('replaces an incomplete file a power cut left under a key with the complete object, by a flushed rename', async () => {
+    // putFile links the spool file under its key before flushing it: after a power cut an unflushed file may
+    // remain there, unreferenced. The next put of that key must never keep it.
+    await mkdir(path.join(root, 'fs/power-cut'), { recursive: true });
+    await writeFile(path.join(root, 'fs/power-cut/instance.dcm'), Buffer.alloc(100));
+    const bytes = randomBytes(MB);
+    const file = path.join(subject.spoolDir, 'after-power-cut');
+    await writeFile(file, bytes);
+    const inode = statSync(file).ino;
+    expect(await subject.store.putFile('fs/power-cut/instance.dcm', file, MB)).toBe('moved');
+    expect(statSync(path.join(root, 'fs/power-cut/instance.dcm')).ino).toBe(inode);
+    expect((await collect(await subject.store.read('fs/power-cut/instance.dcm'))).equals(bytes)).toBe(true);
+    expect(existsSync(file)).toBe(false);
+  });
+
   it.runIf(otherFilesystem)('copies from another filesystem leaving no temp file behind', async () => {
     const spoolDir = await mkdtemp(path.join(otherFilesystem!, 'astreinte-spool-'));
     try {
