@@ -136,7 +136,12 @@ export class AuditTrail implements AuditRecorder {
 
 async function append(db: pg.Pool | pg.ClientBase, texts: string[]): Promise<Omit<AuditReceipt, 'recorded'>[]> {
   try {
-    const { rows } = await db.query<{ appended_seq: string; appended_hash: string }>('SELECT * FROM audit_append($1::text[])', [texts]);
+    // Named: parsed and planned once per connection (one append per request that touches patient data).
+    const { rows } = await db.query<{ appended_seq: string; appended_hash: string }>({
+      name: 'audit-append',
+      text: 'SELECT * FROM audit_append($1::text[])',
+      values: [texts],
+    });
     if (rows.length !== texts.length) throw new Error(`audit_append() returned ${rows.length} rows for ${texts.length} events`);
     return rows.map((row) => ({ seq: Number(row.appended_seq), hash: row.appended_hash }));
   } catch (error) {
