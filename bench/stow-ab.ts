@@ -1,6 +1,6 @@
 // Interleaved A/B of STOW-RS throughput: on a noisy machine (±30% between runs) only servers measured in turns,
 // on the same requests, can be compared. Starts every variant, then for each round generates a fresh 300-slice
-// CT series and sends it to each server in turn (the order alternates between rounds), 4 clients.
+// CT series and sends it to each server in turn (the order alternates between rounds), 4 clients by default.
 //
 //   npx tsx bench/stow-ab.ts
 //   STOW_AB_VARIANTS='default;UV_THREADPOOL_SIZE=4;checkout=/tmp/old;orthanc;receiver'  (';'-separated)
@@ -9,7 +9,7 @@
 //     checkout=DIR,...        the gateway of another checkout (git worktree add DIR <rev>; node_modules linked)
 //     orthanc                 Orthanc with its DICOMweb plugin (Debian packages)
 //     receiver                the per-instance durable receiver (bench/loopback-server.ts /durable-instances)
-//   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
+//   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_CLIENTS=4  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
 //
 // Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine; CPU
 // per instance of the server process and of all its processes (PostgreSQL included); device flushes per
@@ -42,6 +42,7 @@ const variantSpecs = (process.env.STOW_AB_VARIANTS ?? 'default;orthanc;receiver'
 const rounds = Number(process.env.STOW_AB_ROUNDS ?? 5);
 const perRequest = (process.env.STOW_AB_PER_REQUEST ?? '10,50').split(',').map(Number);
 const frameProbe = process.env.STOW_AB_FRAME_PROBE === '1';
+const clients = Number(process.env.STOW_AB_CLIENTS ?? 4);
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-stow-ab-'));
 chmodSync(workDir, 0o755); // the embedded PostgreSQL runs as another user when we are root
@@ -128,7 +129,7 @@ try {
         const cpu0 = cpuTimes();
         const flushes0 = deviceFlushes();
         const started = performance.now();
-        await runPool(chunked(series, per), 4, (batch) => variant.store(batch));
+        await runPool(chunked(series, per), clients, (batch) => variant.store(batch));
         const ms = performance.now() - started;
         const cpu1 = cpuTimes();
         const process1 = cpuByProcess(variant.processes());
