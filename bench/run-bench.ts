@@ -64,6 +64,7 @@ async function generateData(): Promise<{ data: BenchData; source: string }> {
     warmUpSeries: await ct(15, sizes.warmUpSlices),
     seriesA: await ct(11, sizes.seriesSlices),
     seriesB: await ct(12, sizes.seriesSlices),
+    seriesC: await ct(16, sizes.seriesSlices),
     series600: await ct(13, 600, sizes.series600Matrix),
     chestXrays,
     smallStudies,

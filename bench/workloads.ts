@@ -33,6 +33,8 @@ export interface BenchData {
   seriesA: Buffer[];
   /** Another 300-slice CT stored 10 instances per request. */
   seriesB: Buffer[];
+  /** A third one stored 10 instances per request by a single client, as a modality or a site's router sends. */
+  seriesC: Buffer[];
   /** A 600-slice series for the metadata target. */
   series600: Buffer[];
   chestXrays: Buffer[];
@@ -98,6 +100,9 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
   options.log(`  STOW one per request: ${single.wallMs.toFixed(0)} ms`);
   const ten = await stowBatches(target, data.seriesB, 10, options.concurrency);
   options.log(`  STOW 10 per request: ${ten.wallMs.toFixed(0)} ms`);
+  // One sending client: Orthanc stores a request's parts one after the other, we store them at once.
+  const tenOneClient = await stowBatches(target, data.seriesC, 10, 1);
+  options.log(`  STOW 10 per request, one client: ${tenOneClient.wallMs.toFixed(0)} ms`);
   const xrays: number[] = [];
   for (const xray of data.chestXrays) {
     const timing = await stow(target, [xray]);
@@ -111,6 +116,7 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
     { key: 'stow1.ips', label: 'STOW-RS, one instance per request', unit: 'instances/s', value: perSecond(data.seriesA.length, single.wallMs), higherIsBetter: true },
     { key: 'stow1.p95', label: 'STOW-RS, one instance per request, p95', unit: 'ms', value: percentile(single.latencies, 95), higherIsBetter: false },
     { key: 'stow10.mbps', label: 'STOW-RS, 10 instances per request', unit: 'MB/s', value: megabytesPerSecond(ten.bytes, ten.wallMs), higherIsBetter: true, ceiling: 'durableTen' },
+    { key: 'stow10c1.mbps', label: 'STOW-RS, 10 instances per request, one client', unit: 'MB/s', value: megabytesPerSecond(tenOneClient.bytes, tenOneClient.wallMs), higherIsBetter: true, detail: `${data.seriesC.length} × ${mb(data.seriesC[0].length)} CT` },
     { key: 'stowDx.mbps', label: `STOW-RS, one ${mb(data.chestXrays[0].length)} DX`, unit: 'MB/s', value: median(xrays), higherIsBetter: true, ceiling: 'loopbackPostToDisk', detail: `median of ${xrays.length}` },
     { key: 'stow50.mbps', label: `STOW-RS, 50 instances per request (${data.series600.length} slices)`, unit: 'MB/s', value: megabytesPerSecond(large.bytes, large.wallMs), higherIsBetter: true, ceiling: 'durableFifty' },
   ];
