@@ -14,7 +14,7 @@ const run = promisify(execFile);
 
 /** Why the gateway cannot be benchmarked yet, or undefined when its entry points exist. */
 export function gatewayUnavailable(repoRoot: string): string | undefined {
-  for (const file of ['bin/astreinte.cjs', 'cli/astreinte-cli.ts']) {
+  for (const file of ['bin/astreinte.js', 'cli/astreinte-cli.ts']) {
     if (!existsSync(path.join(repoRoot, file))) return `${file} does not exist yet`;
   }
   return undefined;
@@ -43,7 +43,8 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
     LOG_LEVEL: 'warn',
   };
   const logFile = path.join(dataDir, '..', 'astreinte.log');
-  const cli = path.join(repoRoot, 'bin/astreinte.cjs');
+  // Checkouts older than 2026-12-04 (bench/stow-ab.ts compares with them) have only the ES module entry.
+  const cli = ['bin/astreinte.cjs', 'bin/astreinte.js'].map((file) => path.join(repoRoot, file)).find((file) => existsSync(file)) as string;
   const child = spawnLogged(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'start'], { cwd: repoRoot, env, logFile });
   const origin = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
