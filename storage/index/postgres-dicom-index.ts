@@ -305,12 +305,6 @@ function compareWithExisting(existing: ExistingInstance, instance: InstanceToInd
   return { kind: 'conflict', reason, existingSha256: existing.sha256, existingObjectKey: existing.object_key };
 }
 
-/**
- * Instances of a study, series or one instance, in order. Sorting happens on narrow rows only: within a series
- * the index (series_pk, instance_number, sop_instance_uid) gives the order; across a study the keys are sorted
- * first and the wide rows (metadata, frames) joined after, in that order.
- * In `columns`, `o.study_instance_uid` and `o.series_instance_uid` name the instance's study and series.
- */
 const preparedNames = new Map<string, string>();
 
 /**
@@ -328,6 +322,12 @@ function prepared(kind: string, text: string, values: unknown[]): pg.QueryConfig
   return { name, text, values };
 }
 
+/**
+ * Instances of a study, series or one instance, in order. Sorting happens on narrow rows only: within a series
+ * the index (series_pk, instance_number, sop_instance_uid) gives the order; across a study the keys are sorted
+ * first and the wide rows (metadata, frames) joined after, in that order.
+ * In `columns`, `o.study_instance_uid` and `o.series_instance_uid` name the instance's study and series.
+ */
 function instanceQuery(columns: string, scope: AccessScope, where: InstanceFilter): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
   const add = (value: unknown) => {

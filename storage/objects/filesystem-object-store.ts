@@ -77,11 +77,19 @@ export class FilesystemObjectStore implements ObjectStore {
       await checkSize(handle, localPath, size);
       await this.ensureDir(dir);
       const linked = await linkNew(localPath, target);
+      if (linked === 'other-filesystem') return await this.copyIntoPlaceDurably(localPath, target, dir);
       if (linked === 'exists') {
+        // link answers EEXIST before EXDEV: the rename over the taken key may still cross filesystems.
         await handle.sync();
-        return await this.moveSyncedFile(localPath, target, dir);
+        try {
+          await rename(localPath, target);
+        } catch (err) {
+          if (errorCode(err) !== 'EXDEV') throw err;
+          return await this.copyIntoPlaceDurably(localPath, target, dir);
+        }
+        await this.dirSyncer.sync(dir);
+        return 'moved';
       }
-      if (linked === 'other-filesystem') return await this.moveSyncedFile(localPath, target, dir);
       // The handle was opened on the spool's own name: it flushes this file, whatever replaces the key meanwhile.
       await Promise.all([handle.sync(), this.dirSyncer.sync(dir)]);
     } finally {
@@ -90,22 +98,6 @@ export class FilesystemObjectStore implements ObjectStore {
     // The spool's name: left by a crash, it is removed with the spool directory at the next start.
     await unlink(localPath).catch(() => undefined);
     return 'moved';
-  }
-
-  /** Renames (or copies, across filesystems) a file whose data is already on disk into place, durably. */
-  private async moveSyncedFile(localPath: string, target: string, dir: string): Promise<PutFileResult> {
-    let result: PutFileResult = 'moved';
-    try {
-      await rename(localPath, target);
-    } catch (err) {
-      if (errorCode(err) !== 'EXDEV') throw err;
-      await this.copyIntoPlace(localPath, target);
-      result = 'copied';
-    }
-    // The object's directory entry must reach the disk too; concurrent puts into one series directory share
-    // directory fsyncs (see DirectorySyncer).
-    await this.dirSyncer.sync(dir);
-    return result;
   }
 
   /** mkdir -p, with the entries of every directory created made durable, once per directory per process. */
@@ -223,6 +215,13 @@ export class FilesystemObjectStore implements ObjectStore {
       if (entry.isDirectory()) yield* this.walk(`${key}/`);
       else if (entry.isFile()) yield key;
     }
+  }
+
+  /** Copies the spool file into place (it stays, for the caller to delete) and makes the new entry durable. */
+  private async copyIntoPlaceDurably(localPath: string, target: string, dir: string): Promise<PutFileResult> {
+    await this.copyIntoPlace(localPath, target);
+    await this.dirSyncer.sync(dir);
+    return 'copied';
   }
 
   private async copyIntoPlace(localPath: string, target: string): Promise<void> {
