@@ -25,17 +25,20 @@ export function cpuByProcess(roots: readonly number[]): Map<number, number> {
   return seconds;
 }
 
-/** CPU seconds used between two readings: all of it for a process that started in between. */
-function cpuUsedBetween(before: Map<number, number>, after: Map<number, number>): number {
+/**
+ * CPU seconds used between two readings of cpuByProcess, by all the processes or by `only`: all of it for a
+ * process that started in between.
+ */
+export function cpuUsedBetween(before: Map<number, number>, after: Map<number, number>, only?: number): number {
   let used = 0;
-  for (const [pid, seconds] of after) used += seconds - (before.get(pid) ?? 0);
+  for (const [pid, seconds] of after) if (only === undefined || pid === only) used += seconds - (before.get(pid) ?? 0);
   return used;
 }
 
 /**
  * Waits until the server's processes, with their descendants, used less than `busyShare` of one core in each
- * of `quietSeconds` consecutive seconds (background work done: a server still digesting what it was just sent, routing, indexing,
- * compaction), or `maxMs` went by. Returns how long it waited and whether the server was found idle.
+ * of `quietSeconds` consecutive seconds (background work done: a server still digesting what it was just sent,
+ * routing, indexing, compaction), or `maxMs` went by. Returns how long it waited and whether the server was found idle.
  */
 export async function waitUntilIdle(
   processes: () => number[],

@@ -23,7 +23,8 @@ import { startGateway } from './gateway-peer.ts';
 import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
 import { startLoopbackServer } from './machine-ceilings.ts';
 import { startOrthanc } from './orthanc-peer.ts';
-import { cpuByProcess } from './process-cpu.ts';
+import { chunked } from './workloads.ts';
+import { cpuByProcess, cpuUsedBetween } from './process-cpu.ts';
 import { median } from './stats.ts';
 import { collect, loadStudyGenerator } from './test-data-source.ts';
 
@@ -91,14 +92,6 @@ function deviceFlushes(): number {
     .reduce((sum, fields) => sum + Number(fields[19]), 0);
 }
 
-/** CPU seconds used between two readings of cpuByProcess: all of it for a process that started in between. */
-function cpuUsed(before: Map<number, number>, after: Map<number, number>, only?: number): number {
-  let used = 0;
-  for (const [pid, seconds] of after) if (only === undefined || pid === only) used += seconds - (before.get(pid) ?? 0);
-  return used;
-}
-
-const chunked = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 const results = new Map<string, number[]>();
 const note = (key: string, value: number) => results.set(key, [...(results.get(key) ?? []), value]);
 
@@ -137,8 +130,8 @@ try {
         await probe;
         note(`${key} | MB/s`, bytes / 1e3 / ms);
         note(`${key} | cores busy`, os.cpus().length * (1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total)));
-        note(`${key} | CPU ms per instance, server process`, (cpuUsed(process0, process1, variant.pid) * 1000) / series.length);
-        note(`${key} | CPU ms per instance, all its processes`, (cpuUsed(process0, process1) * 1000) / series.length);
+        note(`${key} | CPU ms per instance, server process`, (cpuUsedBetween(process0, process1, variant.pid) * 1000) / series.length);
+        note(`${key} | CPU ms per instance, all its processes`, (cpuUsedBetween(process0, process1) * 1000) / series.length);
         note(`${key} | device flushes/s`, ((deviceFlushes() - flushes0) / ms) * 1000);
         if (frameMs.length > 0) {
           frameMs.sort((a, b) => a - b);

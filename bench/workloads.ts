@@ -60,7 +60,8 @@ export interface WorkloadOptions {
 const bytesOf = (instances: readonly Buffer[]): number => instances.reduce((sum, instance) => sum + instance.length, 0);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 10e6 ? 2 : 0)} MB`;
 
-function chunked<T>(items: readonly T[], size: number): T[][] {
+/** `items` in consecutive groups of `size` (the instances of each request). */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
   return chunks;
