@@ -29,6 +29,10 @@ async function writeBodySynced(request: http.IncomingMessage, file: string, high
     stream.on('finish', resolve);
     stream.on('error', reject);
   });
+  await flushFile(file);
+}
+
+async function flushFile(file: string): Promise<void> {
   const handle = await fs.open(file, 'r+');
   await handle.datasync();
   await handle.close();
@@ -87,9 +91,7 @@ async function durableInstances(request: http.IncomingMessage, response: http.Se
         stream.end();
         stored.push(
           closed.then(async () => {
-            const handle = await fs.open(spooled, 'r+');
-            await handle.datasync();
-            await handle.close();
+            await flushFile(spooled);
             await fs.rename(spooled, path.join(objects, `${hash.digest('hex')}-${randomUUID()}`));
             await directorySyncer.sync(objects);
           }),
