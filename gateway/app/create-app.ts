@@ -81,7 +81,7 @@ export function createApp(deps: AppDependencies): express.Express {
   const dicomweb = express.Router();
   dicomweb.use(noStore());
   const stow = stowHandler(
-    { index: deps.index, objects: deps.objects, log: deps.log },
+    { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
     {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,

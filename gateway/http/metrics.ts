@@ -1,5 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StowStep } from '../ingest/ingest-instance.ts';
 
 /**
  * Prometheus metrics. Labels are route patterns (`/dicomweb/studies/:study/metadata`), methods and status
@@ -25,6 +27,16 @@ export class GatewayMetrics {
     help: 'Bytes of instances stored by STOW-RS',
     registers: [this.registry],
   });
+  /** Where a slow STOW spends its time: disk flushes (store), the database (index), or the event loop (all). */
+  readonly stowStepDuration = new Histogram({
+    name: 'astreinte_stow_step_duration_seconds',
+    help:
+      'STOW-RS steps: per instance spool (spool file closed after the last byte), parse (header read and checked), ' +
+      'store (object durable), index (index row committed); per request answer (from the last byte to the answer)',
+    labelNames: ['step'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
   readonly auditFailures = new Counter({
     name: 'astreinte_audit_append_failures_total',
     help: 'Audit events that could not be appended to the trail',
@@ -33,6 +45,23 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'astreinte_' });
+    let since: EventLoopUtilization = performance.eventLoopUtilization();
+    new Gauge({
+      name: 'astreinte_event_loop_utilization',
+      help:
+        'Share of the time since the previous scrape the event loop was busy (0 to 1). Near 1, every request and ' +
+        'every file or database completion waits for the loop: the gateway is CPU-bound on one core.',
+      registers: [this.registry],
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, since).utilization);
+        since = now;
+      },
+    });
+  }
+
+  timeStowStep(step: StowStep, seconds: number): void {
+    this.stowStepDuration.observe({ step }, seconds);
   }
 
   /** Times every request; the label is the matched route pattern, or `unmatched`. */

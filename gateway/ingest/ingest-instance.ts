@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DicomInstanceError, FailureReason } from '../dicom/dicom-status.ts';
 import type { ParsedInstance } from '../dicom/parsed-instance.ts';
@@ -8,10 +9,30 @@ import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 
+/**
+ * The steps of a STOW request, timed for the metrics: per instance, its spool file closed after its last byte
+ * (`spool`), its header read and checked (`parse`), its object made durable (`store`), its index row committed
+ * (`index`); per request, the wait between the body's last byte and the answer (`answer`).
+ */
+export type StowStep = 'spool' | 'parse' | 'store' | 'index' | 'answer';
+
 export interface IngestDependencies {
   objects: ObjectStore;
   index: DicomIndex;
   log: Logger;
+  /** Told how long each step took. */
+  onStepTimed?: (step: StowStep, seconds: number) => void;
+}
+
+/** Runs `work`, telling `deps.onStepTimed` how long it took (whether it succeeded or not). */
+export async function timedStep<T>(deps: IngestDependencies, step: StowStep, work: () => T | Promise<T>): Promise<T> {
+  if (!deps.onStepTimed) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    deps.onStepTimed(step, (performance.now() - started) / 1000);
+  }
 }
 
 export interface IngestContext {
@@ -44,7 +65,7 @@ export async function ingestInstance(
   let parsed: ParsedInstance | undefined;
   let moved = false;
   try {
-    parsed = await readInstanceFile(spooled.path);
+    parsed = await timedStep(deps, 'parse', () => readInstanceFile(spooled.path));
     const refusal = checkAcceptable(parsed, context);
     if (refusal) return failed(part, refusal.reason, refusal.message, parsed);
 
@@ -52,15 +73,9 @@ export async function ingestInstance(
     // The object is durable before the index row that makes it visible is written, in one statement: a crash in
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
-    moved = (await deps.objects.putFile(objectKey, spooled.path, spooled.size)) === 'moved';
-    const outcome = await deps.index.indexInstance({
-      parsed,
-      objectKey,
-      size: spooled.size,
-      sha256: spooled.sha256,
-      site: context.site,
-      receivedAt: new Date(),
-    });
+    moved = (await timedStep(deps, 'store', () => deps.objects.putFile(objectKey, spooled.path, spooled.size))) === 'moved';
+    const toIndex = { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: new Date() };
+    const outcome = await timedStep(deps, 'index', () => deps.index.indexInstance(toIndex));
     switch (outcome.kind) {
       case 'stored':
       case 'identical':

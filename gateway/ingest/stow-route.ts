@@ -7,7 +7,7 @@ import { BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType } from '..
 import { noteAudit } from '../../audit/audit-middleware.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
-import { ingestInstance, type IngestDependencies } from './ingest-instance.ts';
+import { ingestInstance, timedStep, type IngestDependencies } from './ingest-instance.ts';
 import { MultipartBodyError, readMultipartBody, type PartSink } from './multipart-reader.ts';
 import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
@@ -86,8 +86,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
         end: () => {
           slots.take();
           settle(
-            spool
-              .complete()
+            timedStep(deps, 'spool', () => spool.complete())
               .then((spooled) => ingestInstance(index, spooled, context, deps))
               .catch(async (error: unknown) => {
                 await spool.discard();
@@ -124,7 +123,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
       bodyError = error.message;
       if (error.status === 413 && pending.length === 0) throw new PayloadTooLarge(error.message);
     }
-    const outcomes = await Promise.all(pending);
+    const outcomes = await timedStep(deps, 'answer', () => Promise.all(pending));
     if (outcomes.length === 0 && !bodyError) bodyError = 'the request contains no DICOM instance (no multipart part)';
 
     afterStore(outcomes, context.site, res, options.onStudyActivity);

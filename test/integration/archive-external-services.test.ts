@@ -45,6 +45,20 @@ describe('the archive on production services: external PostgreSQL (DATABASE_URL)
     expect(await readdir(path.join(gw.dataDir, 'spool'))).toEqual([]);
   });
 
+  it('times each step of the STOW in its metrics: where a slow ingest spends its time', async () => {
+    const admin = await gw.token('--role', 'admin');
+    const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    const stepCount = (step: string) => Number(new RegExp(`^astreinte_stow_step_duration_seconds_count\\{step="${step}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const instances = slices.length + 1;
+    for (const step of ['spool', 'parse', 'store', 'index']) expect(stepCount(step), step).toBe(instances);
+    expect(stepCount('answer')).toBe(1);
+    const storeSeconds = Number(/^astreinte_stow_step_duration_seconds_sum\{step="store"\} (\S+)$/m.exec(text)?.[1]);
+    expect(storeSeconds).toBeGreaterThan(0);
+    const utilization = Number(/^astreinte_event_loop_utilization (\S+)$/m.exec(text)?.[1]);
+    expect(utilization).toBeGreaterThan(0);
+    expect(utilization).toBeLessThanOrEqual(1);
+  });
+
   it('retrieves the series byte for byte, its metadata and its frames', async () => {
     const reader = await gw.token('--role', 'sender', '--site', '310780010'); // the site reads back its own studies
     const auth = { authorization: `Bearer ${reader}` };
