@@ -13,11 +13,15 @@
 //
 // Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine; CPU
 // per instance of the server process and of all its processes (PostgreSQL included); device flushes per
-// second (/proc/diskstats); frame read p50/p95 with the probe.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// second (/proc/diskstats); frame read p50/p95 with the probe; for our gateway, from its /metrics, the mean
+// time of each STOW step (spool, parse, store, index per instance; answer per request) and its event loop's
+// utilization during the round.
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { instanceUids, retrieveFrame, stow, stowBody, type DicomwebTarget } from './dicomweb-driver.ts';
 import { startGateway } from './gateway-peer.ts';
 import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
@@ -36,7 +40,31 @@ interface Variant {
   processes: () => number[];
   store: (instances: Buffer[]) => Promise<unknown>;
   target?: DicomwebTarget;
+  /** Our gateway's STOW step timings and event loop utilization, from its /metrics. */
+  scrapeSteps?: () => Promise<StepMetrics>;
   stop: () => Promise<void> | void;
+}
+
+/** Cumulative seconds and counts of each STOW step, and the event loop's utilization since the previous scrape. */
+interface StepMetrics {
+  steps: Map<string, { seconds: number; count: number }>;
+  eventLoopUtilization: number;
+}
+
+const stepPattern = /^astreinte_stow_step_duration_seconds_(sum|count)\{step="(\w+)"\} (\S+)$/gm;
+
+async function scrapeStepMetrics(origin: string, token: string): Promise<StepMetrics> {
+  const response = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const text = await response.text();
+  const steps = new Map<string, { seconds: number; count: number }>();
+  for (const [, field, step, value] of text.matchAll(stepPattern)) {
+    const entry = steps.get(step) ?? { seconds: 0, count: 0 };
+    if (field === 'sum') entry.seconds = Number(value);
+    else entry.count = Number(value);
+    steps.set(step, entry);
+  }
+  return { steps, eventLoopUtilization: Number(/^astreinte_event_loop_utilization (\S+)$/m.exec(text)?.[1] ?? NaN) };
 }
 
 const variantSpecs = (process.env.STOW_AB_VARIANTS ?? 'default;orthanc;receiver').split(';').map((v) => v.trim()).filter(Boolean);
@@ -71,10 +99,30 @@ async function startVariant(spec: string, index: number): Promise<Variant> {
   for (const [key, value] of settings) if (key !== 'checkout') process.env[key] = value;
   try {
     const server = await startGateway(checkout, path.join(dir, 'data'), 4);
-    return { name: spec, pid: server.pid, processes: server.processes, target: server.target, store: (batch) => stow(server.target, batch), stop: server.stop };
+    const origin = new URL(server.target.root).origin;
+    // Checkouts older than the step metrics (2026-12-04) have none: their rows are simply missing.
+    const admin = await adminToken(checkout, path.join(dir, 'data'));
+    return {
+      name: spec,
+      pid: server.pid,
+      processes: server.processes,
+      target: server.target,
+      store: (batch) => stow(server.target, batch),
+      scrapeSteps: () => scrapeStepMetrics(origin, admin),
+      stop: server.stop,
+    };
   } finally {
     process.env = saved;
   }
+}
+
+async function adminToken(checkout: string, dataDir: string): Promise<string> {
+  const cli = ['bin/astreinte.cjs', 'bin/astreinte.js'].map((file) => path.join(checkout, file)).find((file) => existsSync(file)) as string;
+  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'token', '--role', 'admin'], {
+    cwd: checkout,
+    env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+  });
+  return stdout.trim().split('\n').pop() ?? '';
 }
 
 function cpuTimes(): { idle: number; total: number } {
@@ -118,6 +166,7 @@ try {
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
         })();
+        const steps0 = await variant.scrapeSteps?.();
         const process0 = cpuByProcess(variant.processes());
         const cpu0 = cpuTimes();
         const flushes0 = deviceFlushes();
@@ -133,6 +182,14 @@ try {
         note(`${key} | CPU ms per instance, server process`, (cpuUsedBetween(process0, process1, variant.pid) * 1000) / series.length);
         note(`${key} | CPU ms per instance, all its processes`, (cpuUsedBetween(process0, process1) * 1000) / series.length);
         note(`${key} | device flushes/s`, ((deviceFlushes() - flushes0) / ms) * 1000);
+        const steps1 = await variant.scrapeSteps?.();
+        if (steps0 && steps1) {
+          note(`${key} | event loop utilization`, steps1.eventLoopUtilization);
+          for (const [step, after] of steps1.steps) {
+            const before = steps0.steps.get(step) ?? { seconds: 0, count: 0 };
+            if (after.count > before.count) note(`${key} | step ${step} ms mean`, ((after.seconds - before.seconds) / (after.count - before.count)) * 1000);
+          }
+        }
         if (frameMs.length > 0) {
           frameMs.sort((a, b) => a - b);
           note(`${key} | frame p50 ms`, frameMs[frameMs.length >> 1]);
@@ -146,7 +203,7 @@ try {
   for (const variant of variants) await variant.stop();
   rmSync(workDir, { recursive: true, force: true });
 }
-const digits = (key: string) => (key.endsWith('cores busy') || key.includes('per instance') ? 2 : 0);
+const digits = (key: string) => (key.endsWith('cores busy') || key.includes('per instance') || key.endsWith('utilization') ? 2 : key.includes('| step ') ? 1 : 0);
 for (const [key, values] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
   console.log(`${key.padEnd(60)} median ${median(values).toFixed(digits(key)).padStart(6)}   rounds ${values.map((v) => v.toFixed(digits(key))).join(' ')}`);
 }
