@@ -10,6 +10,7 @@
 //     orthanc                 Orthanc with its DICOMweb plugin (Debian packages)
 //     receiver                the per-instance durable receiver (bench/loopback-server.ts /durable-instances)
 //   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_CLIENTS=4  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
+//   STOW_AB_KEEP=1 keeps the temporary directory (a gateway's log shows why a variant failed)
 //
 // Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine; CPU
 // per instance of the server process and of all its processes (PostgreSQL included); device flushes per
@@ -72,6 +73,7 @@ const rounds = Number(process.env.STOW_AB_ROUNDS ?? 5);
 const perRequest = (process.env.STOW_AB_PER_REQUEST ?? '10,50').split(',').map(Number);
 const frameProbe = process.env.STOW_AB_FRAME_PROBE === '1';
 const clients = Number(process.env.STOW_AB_CLIENTS ?? 4);
+const keep = process.env.STOW_AB_KEEP === '1';
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'astreinte-stow-ab-'));
 chmodSync(workDir, 0o755); // the embedded PostgreSQL runs as another user when we are root
@@ -201,7 +203,8 @@ try {
   }
 } finally {
   for (const variant of variants) await variant.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  if (keep) console.log(`kept ${workDir} (each variant's data directory and log)`);
+  else rmSync(workDir, { recursive: true, force: true });
 }
 const digits = (key: string) => (key.endsWith('cores busy') || key.includes('per instance') || key.endsWith('utilization') ? 2 : key.includes('| step ') ? 1 : 0);
 for (const [key, values] of [...results].sort(([a], [b]) => a.localeCompare(b))) {
