@@ -35,6 +35,15 @@ export interface MultipartLimits {
   maxTotalBytes: number;
 }
 
+export interface MultipartPacing {
+  /**
+   * While this answers true, the body is parsed in slices of `sliceBytes` with a turn of the event loop between
+   * them, so that requests waiting for the loop (a viewer's frames) are not held behind a whole burst of upload.
+   */
+  giveWay: () => boolean;
+  sliceBytes: number;
+}
+
 const errorMessages: Record<string, string> = {
   InvalidBoundary: 'the Content-Type header has no multipart boundary parameter',
   BadHeaders: 'a part has malformed or oversized headers (limit 16 KiB, 100 lines)',
@@ -52,6 +61,7 @@ export function readMultipartBody(
   req: IncomingMessage,
   limits: MultipartLimits,
   openPart: (headers: PartHeaders) => PartSink,
+  pacing?: MultipartPacing,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     let current: PartSink | undefined;
@@ -60,6 +70,8 @@ export function readMultipartBody(
     let done = false;
     let failed = false;
     let waiting: Promise<void> | undefined;
+    let givingWay = false;
+    let bytesSinceTurn = 0;
 
     const fail = (error: MultipartBodyError) => {
       if (failed || done) return;
@@ -104,7 +116,7 @@ export function readMultipartBody(
             req.pause();
             waiting = sink.drained().then(() => {
               waiting = undefined;
-              if (!failed) req.resume();
+              if (!failed && !givingWay) req.resume();
             });
           }
         };
@@ -133,6 +145,17 @@ export function readMultipartBody(
       if (failed || done) return;
       tail = Buffer.concat([tail, chunk.subarray(Math.max(0, chunk.length - 256))]).subarray(-256);
       parser.write(chunk);
+      bytesSinceTurn += chunk.length;
+      if (pacing && bytesSinceTurn >= pacing.sliceBytes && !givingWay && !failed && !done) {
+        bytesSinceTurn = 0;
+        if (!pacing.giveWay()) return;
+        givingWay = true;
+        req.pause();
+        setImmediate(() => {
+          givingWay = false;
+          if (!failed && !waiting) req.resume();
+        });
+      }
     });
     req.on('end', () => {
       if (failed) return;

@@ -8,7 +8,7 @@ import { noteAudit } from '../../audit/audit-middleware.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { ingestInstance, timedStep, type IngestDependencies } from './ingest-instance.ts';
-import { MultipartBodyError, readMultipartBody, type PartSink } from './multipart-reader.ts';
+import { MultipartBodyError, readMultipartBody, type MultipartPacing, type PartSink } from './multipart-reader.ts';
 import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 import { buildStowResponse } from './stow-response.ts';
@@ -25,6 +25,8 @@ export interface StowOptions {
   onStudyActivity?: StudyActivityListener;
   /** Counts each instance's outcome (metrics). */
   onOutcomes?: (outcomes: InstanceOutcome[]) => void;
+  /** When the body is read in slices, giving way to other requests (reads) between them. */
+  pacing?: MultipartPacing;
 }
 
 /**
@@ -117,7 +119,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
 
     let bodyError: string | undefined;
     try {
-      await readMultipartBody(req, { maxParts: options.maxParts, maxTotalBytes: options.maxRequestBytes }, openPart);
+      await readMultipartBody(req, { maxParts: options.maxParts, maxTotalBytes: options.maxRequestBytes }, openPart, options.pacing);
     } catch (error) {
       if (!(error instanceof MultipartBodyError)) throw error;
       bodyError = error.message;
