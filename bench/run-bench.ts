@@ -65,6 +65,7 @@ async function generateData(): Promise<{ data: BenchData; source: string }> {
     seriesA: await ct(11, sizes.seriesSlices),
     seriesB: await ct(12, sizes.seriesSlices),
     seriesC: await ct(16, sizes.seriesSlices),
+    seriesD: await ct(17, 2 * sizes.seriesSlices), // long enough for about a hundred frame reads
     series600: await ct(13, 600, sizes.series600Matrix),
     chestXrays,
     smallStudies,

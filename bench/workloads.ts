@@ -1,4 +1,5 @@
 // The workloads run against each server, identical for every server, each yielding named metrics.
+import http from 'node:http';
 import dicomParser from 'dicom-parser';
 import { getJsonList, instanceUids, retrieveFrame, retrieveSeries, seriesMetadata, stow, type DicomwebTarget, type InstanceUids } from './dicomweb-driver.ts';
 import { runPool } from './http-client.ts';
@@ -35,6 +36,8 @@ export interface BenchData {
   seriesB: Buffer[];
   /** A third one stored 10 instances per request by a single client, as a modality or a site's router sends. */
   seriesC: Buffer[];
+  /** A fourth one, twice as long, stored 10 instances per request while a viewer reads frames of series A. */
+  seriesD: Buffer[];
   /** A 600-slice series for the metadata target. */
   series600: Buffer[];
   chestXrays: Buffer[];
@@ -111,6 +114,16 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
   }
   const large = await stowBatches(target, data.series600, 50, options.concurrency);
   options.log(`  STOW 600-slice series: ${large.wallMs.toFixed(0)} ms`);
+  const reading = await framesWhileStoring(target, data.seriesA.map(instanceUids), data.seriesD, options.concurrency);
+  // A quick run's short series leaves too few frames for a p95: the two figures are then left out.
+  const readingMetrics: Metric[] =
+    reading.length < MIN_FRAMES_WHILE_STORING
+      ? []
+      : [
+          { key: 'wado.frames.ingest.p50', label: 'WADO-RS frame while a study arrives, p50', unit: 'ms', value: median(reading), higherIsBetter: false, detail: `${reading.length} frames, one at a time, while ${data.seriesD.length} CT slices are stored 10 per request by ${options.concurrency} clients` },
+          { key: 'wado.frames.ingest.p95', label: 'WADO-RS frame while a study arrives, p95', unit: 'ms', value: percentile(reading, 95), higherIsBetter: false },
+        ];
+  options.log(`  frames while storing: ${reading.length} frames, p50 ${median(reading).toFixed(0)} ms, p95 ${percentile(reading, 95).toFixed(0)} ms`);
   const series = `${data.seriesA.length} × ${mb(data.seriesA[0].length)} CT, ${options.concurrency} clients`;
   return [
     { key: 'stow1.mbps', label: 'STOW-RS, one instance per request', unit: 'MB/s', value: megabytesPerSecond(single.bytes, single.wallMs), higherIsBetter: true, ceiling: 'durableOne', detail: series },
@@ -120,7 +133,34 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
     { key: 'stow10c1.mbps', label: 'STOW-RS, 10 instances per request, one client', unit: 'MB/s', value: megabytesPerSecond(tenOneClient.bytes, tenOneClient.wallMs), higherIsBetter: true, detail: `${data.seriesC.length} × ${mb(data.seriesC[0].length)} CT` },
     { key: 'stowDx.mbps', label: `STOW-RS, one ${mb(data.chestXrays[0].length)} DX`, unit: 'MB/s', value: median(xrays), higherIsBetter: true, ceiling: 'loopbackPostToDisk', detail: `median of ${xrays.length}` },
     { key: 'stow50.mbps', label: `STOW-RS, 50 instances per request (${data.series600.length} slices)`, unit: 'MB/s', value: megabytesPerSecond(large.bytes, large.wallMs), higherIsBetter: true, ceiling: 'durableFifty' },
+    ...readingMetrics,
   ];
+}
+
+const MIN_FRAMES_WHILE_STORING = 40;
+
+/**
+ * A radiologist reading while another study arrives: one viewer asks for frames of a stored series one at a time
+ * (10 ms between a frame and the next request) for as long as `arriving` is being stored. Returns each frame's latency in ms.
+ */
+async function framesWhileStoring(target: DicomwebTarget, stored: InstanceUids[], arriving: Buffer[], concurrency: number): Promise<number[]> {
+  const viewer = { ...target, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+  const latencies: number[] = [];
+  let storing = true;
+  const reading = (async () => {
+    for (let index = 0; storing; index++) {
+      latencies.push((await retrieveFrame(viewer, stored[index % stored.length])).ms);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  try {
+    await stowBatches(target, arriving, 10, concurrency);
+  } finally {
+    storing = false;
+    await reading;
+    viewer.agent.destroy();
+  }
+  return latencies;
 }
 
 async function repeat<T>(times: number, task: () => Promise<T>): Promise<T[]> {
