@@ -51,7 +51,8 @@ export interface AppDependencies {
 /**
  * While reads are answered, STOW bodies are parsed 64 KiB (one socket read) at a time, a turn of the event loop
  * between slices. During a 4-client CT ingest on 2 cores this halved the p95 of a viewer's frame requests
- * (about 60–70 ms against 105–205 ms) without lowering STOW throughput (interleaved runs, bench/stow-ab.ts).
+ * (45–70 ms against 94–205 ms in two interleaved runs, bench/stow-ab.ts) without lowering STOW throughput; the
+ * p50 did not move (20–35 ms).
  */
 const STOW_SLICE_WHILE_READING = 64 * 1024;
 
