@@ -238,8 +238,8 @@ a workload failed.
   half 10 per request) so that every STOW figure is that of a running server, not of one that just started;
   then a 300-slice 512×512 16-bit CT stored one instance per
   request; another stored 10 per request; a third 10 per request by one client (one request at a time, as a
-  modality or a site's router sends); a fourth, twice as long, 10 per request by 4 clients while one viewer reads
-  frames of the first one at a time, 10 ms apart (a radiologist reading while a study arrives);
+  modality or a site's router sends); a fourth, twice as long, 10 per request by 4 clients while a viewer in its own
+  process reads frames of the first one at a time, 10 ms apart (a radiologist reading while a study arrives);
   a 600-slice series (metadata target); 15 MB chest DX images;
   small one-instance studies that grow the index (stored 100 per request) for QIDO; a ~1 GB study
   stored 50 instances per request while the server's memory is watched (VmHWM of the server process,

@@ -9,7 +9,7 @@
 //     checkout=DIR,...        the gateway of another checkout (git worktree add DIR <rev>; node_modules linked)
 //     orthanc                 Orthanc with its DICOMweb plugin (Debian packages)
 //     receiver                the per-instance durable receiver (bench/loopback-server.ts /durable-instances)
-//   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_CLIENTS=4  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest)
+//   STOW_AB_ROUNDS=5  STOW_AB_PER_REQUEST=10,50  STOW_AB_CLIENTS=4  STOW_AB_FRAME_PROBE=1 (frame reads during the ingest, by a viewer process)
 //   STOW_AB_KEEP=1 keeps the temporary directory (a gateway's log shows why a variant failed)
 //
 // Prints, per variant and request shape, the median and every round of: MB/s; cores busy on the machine; CPU
@@ -19,11 +19,11 @@
 // utilization during the round.
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { instanceUids, retrieveFrame, stow, stowBody, type DicomwebTarget } from './dicomweb-driver.ts';
+import { instanceUids, stow, stowBody, type DicomwebTarget } from './dicomweb-driver.ts';
+import { startFrameViewer } from './frame-viewer.ts';
 import { startGateway } from './gateway-peer.ts';
 import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
 import { startLoopbackServer } from './machine-ceilings.ts';
@@ -157,17 +157,8 @@ try {
       const bytes = series.reduce((sum, instance) => sum + instance.length, 0);
       for (const variant of round % 2 ? [...variants].reverse() : variants) {
         const key = `${variant.name} | ${per} per request`;
-        let probing = frameProbe && variant.target !== undefined;
-        const frameMs: number[] = [];
-        const probeTarget = variant.target && { ...variant.target, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
-        const probe = (async () => {
-          for (let i = 0; probing && probeTarget; i++) {
-            const started = performance.now();
-            await retrieveFrame(probeTarget, instanceUids(warmUp[i % warmUp.length]));
-            frameMs.push(performance.now() - started);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        })();
+        // A viewer in its own process, as a radiologist's is on another machine: the bench's loop is busy sending.
+        const viewer = frameProbe && variant.target ? await startFrameViewer(variant.target, warmUp.map(instanceUids)) : undefined;
         const steps0 = await variant.scrapeSteps?.();
         const process0 = cpuByProcess(variant.processes());
         const cpu0 = cpuTimes();
@@ -177,8 +168,7 @@ try {
         const ms = performance.now() - started;
         const cpu1 = cpuTimes();
         const process1 = cpuByProcess(variant.processes());
-        probing = false;
-        await probe;
+        const frameMs = (await viewer?.stop()) ?? [];
         note(`${key} | MB/s`, bytes / 1e3 / ms);
         note(`${key} | cores busy`, os.cpus().length * (1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total)));
         note(`${key} | CPU ms per instance, server process`, (cpuUsedBetween(process0, process1, variant.pid) * 1000) / series.length);

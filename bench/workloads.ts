@@ -1,7 +1,7 @@
 // The workloads run against each server, identical for every server, each yielding named metrics.
-import http from 'node:http';
 import dicomParser from 'dicom-parser';
 import { getJsonList, instanceUids, retrieveFrame, retrieveSeries, seriesMetadata, stow, type DicomwebTarget, type InstanceUids } from './dicomweb-driver.ts';
+import { startFrameViewer } from './frame-viewer.ts';
 import { runPool } from './http-client.ts';
 import { waitUntilIdle } from './process-cpu.ts';
 import { readMemory, resetPeak, sampleTreeRss } from './process-memory.ts';
@@ -140,25 +140,17 @@ export async function stowWorkloads(target: DicomwebTarget, data: BenchData, opt
 const MIN_FRAMES_WHILE_STORING = 40;
 
 /**
- * A radiologist reading while another study arrives: one viewer asks for frames of a stored series one at a time
- * (10 ms between a frame and the next request) for as long as `arriving` is being stored. Returns each frame's latency in ms.
+ * A radiologist reading while another study arrives: a viewer in its own process (frame-viewer.ts) asks for frames
+ * of a stored series one at a time, 10 ms apart, for as long as `arriving` is being stored. Returns each frame's
+ * latency in ms.
  */
 async function framesWhileStoring(target: DicomwebTarget, stored: InstanceUids[], arriving: Buffer[], concurrency: number): Promise<number[]> {
-  const viewer = { ...target, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
-  const latencies: number[] = [];
-  let storing = true;
-  const reading = (async () => {
-    for (let index = 0; storing; index++) {
-      latencies.push((await retrieveFrame(viewer, stored[index % stored.length])).ms);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
+  const viewer = await startFrameViewer(target, stored);
+  let latencies: number[] = [];
   try {
     await stowBatches(target, arriving, 10, concurrency);
   } finally {
-    storing = false;
-    await reading;
-    viewer.agent.destroy();
+    latencies = await viewer.stop();
   }
   return latencies;
 }
