@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError, openDatabase, type Database } from '../../storage/database/database.ts';
 import { runMigrations, type MigrationSource } from '../../storage/database/migrate.ts';
+import { DICOM_INDEX_MIGRATIONS } from '../../storage/database/migration-sources.ts';
 import { freePort } from '../support/free-port.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 
@@ -147,6 +148,34 @@ describe('runMigrations', () => {
         }),
       };
       expect(await runMigrations(db.pool, [source])).toHaveLength(2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('applies the index on a server that refuses the pg_trgm extension: name searches still work, without the trigram index', async () => {
+    // A role owning its database but without CREATE on it, as on a managed server that refuses extensions.
+    const admin = await openDatabase({ kind: 'external', url: server.url });
+    const url = new URL(await createTestDatabase(server.url));
+    const database = url.pathname.slice(1);
+    const role = `owner_${database}`;
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'owner-password'`);
+      await admin.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
+      await admin.query(`REVOKE CREATE ON DATABASE ${database} FROM ${role}, PUBLIC`);
+    } finally {
+      await admin.close();
+    }
+    url.username = role;
+    url.password = 'owner-password';
+    const db = await openDatabase({ kind: 'external', url: url.toString() });
+    try {
+      expect(await runMigrations(db.pool, [DICOM_INDEX_MIGRATIONS])).toContainEqual({ scope: 'dicom-index', version: 5, name: 'patient-name-trigram-index' });
+      expect((await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'`)).rowCount).toBe(0);
+      expect((await db.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'patient_name_upper_trgm_idx'`)).rowCount).toBe(0);
+      await db.query(`INSERT INTO patient (identity_key, patient_name, patient_name_upper) VALUES ('k1', 'DUPRÉ^Élodie', 'DUPRÉ^ÉLODIE')`);
+      const { rows } = await db.query<{ patient_name: string }>(`SELECT patient_name FROM patient WHERE patient_name_upper LIKE '%UPR%'`);
+      expect(rows).toEqual([{ patient_name: 'DUPRÉ^Élodie' }]);
     } finally {
       await db.close();
     }

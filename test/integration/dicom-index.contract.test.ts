@@ -77,7 +77,20 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
       { scope: 'dicom-index', version: 2 },
       { scope: 'dicom-index', version: 3 },
       { scope: 'dicom-index', version: 4 },
+      { scope: 'dicom-index', version: 5 },
     ]);
+  });
+
+  it("serves OHIF's *fragment* name searches from a trigram index, not by reading every patient", async () => {
+    const { rows } = await db.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE indexname = 'patient_name_upper_trgm_idx'`);
+    expect(rows[0]?.indexdef).toMatch(/USING gin \(patient_name_upper gin_trgm_ops\)/);
+    // With a handful of rows the planner rightly prefers a scan; forbidding it shows the index serves the shape.
+    const plan = await db.withTransaction(async (client) => {
+      await client.query('SET LOCAL enable_seqscan = off');
+      const explained = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT pk FROM patient WHERE patient_name_upper LIKE '%UPR%'`);
+      return explained.rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('patient_name_upper_trgm_idx');
   });
 
   it('stores an instance and serves it back in hierarchy order, with frames, bulk data and metadata', async () => {
