@@ -70,6 +70,23 @@ describe('STOW body pacing while reads are answered', () => {
     expect(pauses).toBe(asked);
   });
 
+  it('still notices a client that goes away while reading gives way', async () => {
+    let outcome!: Promise<unknown>;
+    let arrived!: () => void;
+    const started = new Promise<void>((resolve) => (arrived = resolve));
+    const port = await listen((req) => {
+      const openPart = (): PartSink => ({ write: () => true, drained: async () => undefined, end: () => undefined, abort: () => undefined });
+      outcome = readMultipartBody(req, { maxParts: 10, maxTotalBytes: 10 << 20 }, openPart, { giveWay: () => true, sliceBytes: 1 }).catch((error: Error) => error.message);
+      arrived();
+    });
+    const request = http.request({ port, method: 'POST', headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
+    request.on('error', () => undefined);
+    request.write(body.subarray(0, 200 * 1024));
+    await started;
+    request.destroy();
+    expect(await outcome).toBe('the upload was interrupted');
+  });
+
   it('reads at full speed when nothing asks it to give way', async () => {
     const { received, pauses } = await readWithPacing({ giveWay: () => false, sliceBytes: 64 * 1024 });
     expectIntact(received);
