@@ -43,8 +43,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
     LOG_LEVEL: 'warn',
   };
   const logFile = path.join(dataDir, '..', 'astreinte.log');
-  // Checkouts older than 2026-12-04 (bench/stow-ab.ts compares with them) have only the ES module entry.
-  const cli = ['bin/astreinte.cjs', 'bin/astreinte.js'].map((file) => path.join(repoRoot, file)).find((file) => existsSync(file)) as string;
+  const cli = gatewayCommand(repoRoot);
   const child = spawnLogged(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'start'], { cwd: repoRoot, env, logFile });
   const origin = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
@@ -53,12 +52,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
   };
   try {
     await waitForHttp(`${origin}/readyz`, child, 180_000, logFile);
-    const { stdout } = await run(process.execPath, [cli, 'token', '--role', 'sender', '--site', BENCH_SITE], {
-      cwd: repoRoot,
-      env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    });
-    const token = stdout.trim().split('\n').pop() ?? '';
-    if (!token) throw new Error('`astreinte token --role sender` printed no token');
+    const token = await mintToken(repoRoot, dataDir, '--role', 'sender', '--site', BENCH_SITE);
     const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
     return {
       name: 'astreinte',
@@ -74,6 +68,22 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
     await stop();
     throw error;
   }
+}
+
+/** The `astreinte` command of a checkout (those older than 2026-12-04, which stow-ab compares with, have only the ES module entry). */
+function gatewayCommand(repoRoot: string): string {
+  return ['bin/astreinte.cjs', 'bin/astreinte.js'].map((file) => path.join(repoRoot, file)).find((file) => existsSync(file)) as string;
+}
+
+/** A token signed by the embedded key of the gateway whose data directory is `dataDir` (`astreinte token ...`). */
+export async function mintToken(repoRoot: string, dataDir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [gatewayCommand(repoRoot), 'token', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+  });
+  const token = stdout.trim().split('\n').pop() ?? '';
+  if (!token) throw new Error(`\`astreinte token ${args.join(' ')}\` printed no token`);
+  return token;
 }
 
 function gitRevision(repoRoot: string): string {

@@ -17,14 +17,12 @@
 // second (/proc/diskstats); frame read p50/p95 with the probe; for our gateway, from its /metrics, the mean
 // time of each STOW step (spool, parse, store, index per instance; answer per request) and its event loop's
 // utilization during the round.
-import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { instanceUids, stow, stowBody, type DicomwebTarget } from './dicomweb-driver.ts';
 import { startFrameViewer } from './frame-viewer.ts';
-import { startGateway } from './gateway-peer.ts';
+import { mintToken, startGateway } from './gateway-peer.ts';
 import { expectStatus, keepAliveAgent, runPool, send } from './http-client.ts';
 import { startLoopbackServer } from './machine-ceilings.ts';
 import { startOrthanc } from './orthanc-peer.ts';
@@ -103,7 +101,7 @@ async function startVariant(spec: string, index: number): Promise<Variant> {
     const server = await startGateway(checkout, path.join(dir, 'data'), 4);
     const origin = new URL(server.target.root).origin;
     // Checkouts older than the step metrics (2026-12-04) have none: their rows are simply missing.
-    const admin = await adminToken(checkout, path.join(dir, 'data'));
+    const admin = await mintToken(checkout, path.join(dir, 'data'), '--role', 'admin');
     return {
       name: spec,
       pid: server.pid,
@@ -116,15 +114,6 @@ async function startVariant(spec: string, index: number): Promise<Variant> {
   } finally {
     process.env = saved;
   }
-}
-
-async function adminToken(checkout: string, dataDir: string): Promise<string> {
-  const cli = ['bin/astreinte.cjs', 'bin/astreinte.js'].map((file) => path.join(checkout, file)).find((file) => existsSync(file)) as string;
-  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'token', '--role', 'admin'], {
-    cwd: checkout,
-    env: { ...process.env, ASTREINTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-  });
-  return stdout.trim().split('\n').pop() ?? '';
 }
 
 function cpuTimes(): { idle: number; total: number } {
