@@ -30,9 +30,9 @@ export interface StowOptions {
 }
 
 /**
- * Parts of one request being flushed, put and indexed while later parts are read. Each waits mostly on disk
- * flushes, which concurrent parts share: 16 stored 7–10% more MB/s than 4 with 10 and 50 instances per request
- * (interleaved runs, 2-core VM); 64 was slower.
+ * Parts of one request being flushed, put and indexed while later parts are read. Each spends most of its time
+ * waiting (disk flushes, which concurrent parts share, the database, the event loop): 16 stored 7–10% more MB/s
+ * than 4 with 10 and 50 instances per request (interleaved runs, 2-core VM); 64 was slower.
  */
 const DEFAULT_PARTS_IN_FLIGHT = 16;
 
