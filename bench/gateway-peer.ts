@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { keepAliveAgent } from './http-client.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { endedStatus, spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
 
 /** The sending site the bench plays (CH Saint-Girons): it stores studies and reads its own studies back. */

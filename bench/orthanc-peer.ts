@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { keepAliveAgent } from './http-client.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { endedStatus, spawnLogged, stopChild, waitForHttp, type RunningServer } from './server-process.ts';
 
 const ORTHANC = '/usr/sbin/Orthanc';

@@ -1,7 +1,66 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it when listening on port 0). */
-export function freePort(): Promise<number> {
+/*
+ * Test servers are restarted on the port they had (a killed gateway, Redis or PostgreSQL comes back where its
+ * clients look for it). A port the kernel picked for `listen(0)` lies in the ephemeral range, which the kernel
+ * also hands to every outgoing connection: between a stop and a restart, some client socket of a parallel test
+ * may take it, and the restart fails with "address already in use" (seen in CI). So ports come from just below
+ * the ephemeral range, which the kernel never hands out, in a band of their own for each parallel test worker,
+ * and each is checked free before it is given.
+ */
+
+const BAND_SIZE = 1_000;
+const BANDS = 10;
+
+let nextOffset: number | undefined;
+const given = new Set<number>();
+
+/** A TCP port on 127.0.0.1, free now, that the kernel will not hand to another socket of its own accord. */
+export async function freePort(): Promise<number> {
+  const band = privateBand();
+  if (band === undefined) return kernelPickedPort();
+  nextOffset ??= Math.floor(Math.random() * BAND_SIZE);
+  for (let tries = 0; tries < BAND_SIZE; tries++) {
+    const port = band.first + ((nextOffset + tries) % BAND_SIZE);
+    if (given.has(port) || !(await isFree(port))) continue;
+    nextOffset = (nextOffset + tries + 1) % BAND_SIZE;
+    given.add(port);
+    return port;
+  }
+  return kernelPickedPort();
+}
+
+/** This worker's band below the ephemeral range, or undefined when that range starts too low to leave room. */
+function privateBand(): { first: number } | undefined {
+  const ephemeralStart = ephemeralRangeStart();
+  const lowest = ephemeralStart - BANDS * BAND_SIZE;
+  if (lowest < 10_000) return undefined;
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0);
+  const slot = Number.isInteger(worker) && worker >= 0 ? worker % BANDS : 0;
+  return { first: lowest + slot * BAND_SIZE };
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return 49_152;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
