@@ -14,7 +14,6 @@ const BAND_SIZE = 1_000;
 const BANDS = 10;
 
 let nextOffset: number | undefined;
-const given = new Set<number>();
 
 /** A TCP port on 127.0.0.1, free now, that the kernel will not hand to another socket of its own accord. */
 export async function freePort(): Promise<number> {
@@ -23,9 +22,9 @@ export async function freePort(): Promise<number> {
   nextOffset ??= Math.floor(Math.random() * BAND_SIZE);
   for (let tries = 0; tries < BAND_SIZE; tries++) {
     const port = band.first + ((nextOffset + tries) % BAND_SIZE);
-    if (given.has(port) || !(await isFree(port))) continue;
+    if (!(await isFree(port))) continue;
+    // Handed out in turn: a process gets the same port again only after a thousand others.
     nextOffset = (nextOffset + tries + 1) % BAND_SIZE;
-    given.add(port);
     return port;
   }
   return kernelPickedPort();
@@ -56,7 +55,7 @@ function isFree(port: number): Promise<boolean> {
     const server = net.createServer();
     server.unref();
     server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
