@@ -7,7 +7,7 @@
  * What the trail keeps about patients: identifiers only (patient id + issuer, study/series/instance UIDs,
  * worklist item ids). Names and birth dates are never stored, including in query text (see redact-query.ts).
  */
-import type { Principal, Role } from '../gateway/auth/roles.ts';
+import type { Principal, Role } from '../core/identity/roles.ts';
 
 /** DICOM audit event ids (DCM code system), PS3.16 CID 400. */
 export const AUDIT_EVENT_TYPES = {

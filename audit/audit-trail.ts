@@ -15,7 +15,7 @@
  */
 import os from 'node:os';
 import type pg from 'pg';
-import { systemClock, type Clock } from '../worker/time/clock.ts';
+import { systemClock, type Clock } from '../core/time/clock.ts';
 import { buildAuditEvent, type AuditEvent, type AuditEventInput } from './audit-event.ts';
 import { canonicalJson } from './canonical-json.ts';
 

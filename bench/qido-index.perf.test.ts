@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQidoQuery } from '../gateway/query/qido-query.ts';
-import type { QueryLevel } from '../gateway/query/qido-types.ts';
+import { parseQidoQuery } from '../gateway/read/query/qido-query.ts';
+import type { QueryLevel } from '../core/query/qido-types.ts';
 import { openDatabase, type Database } from '../storage/database/database.ts';
 import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
 import { personNameTokens, personNameUpper } from '../storage/index/person-name.ts';

@@ -4,7 +4,7 @@ import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts
 import { openDatabase } from '../storage/database/database.ts';
 import { startTestPostgres } from '../test/support/postgres.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
-import { benchRouting, type RoutingBenchResult } from '../worker/bench-routing.ts';
+import { benchRouting, type RoutingBenchResult } from './routing/bench-routing.ts';
 
 export interface RoutingRun {
   backend: 'postgres' | 'redis';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The folders whose files the gateway runs (TypeScript, SQL migrations, region configurations). */
-export const SOURCE_DIRS = ['gateway', 'storage', 'worker', 'config', 'audit', 'cli', 'test/support', 'test-data'];
+export const SOURCE_DIRS = ['core', 'gateway', 'storage', 'worker', 'config', 'audit', 'cli'];
 export const BUILD_DIR = '.build';
 export const STAMP_FILE = 'stamp.json';
 /** Files that change what is compiled, besides the sources. */

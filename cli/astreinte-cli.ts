@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function start(): Promise<number> {
-  const { startSystem } = await import('../gateway/app/system.ts');
+  const { startSystem } = await import('./system.ts');
   const settings = loadSettings();
   const system = await startSystem(settings);
   await new Promise<void>((resolve) => {

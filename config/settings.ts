@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CLAIMS_MAPPING_VARIABLES, parseClaimsMapping, type ClaimsMapping } from '../gateway/auth/claims-mapping.ts';
+import { CLAIMS_MAPPING_VARIABLES, parseClaimsMapping, type ClaimsMapping } from '../core/identity/claims-mapping.ts';
 
 /**
  * Process settings read from the environment and validated once at start. A bad value stops start-up with

@@ -14,6 +14,8 @@ bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromi
 
 echo "Type-checking..."
 npx tsc --noEmit -p .
+echo "Checking the layers (imports point down, no cycles: .dependency-cruiser.cjs)..."
+npm run --silent check:layers
 # The gateways the tests start run the compiled JavaScript, as `npm start` does.
 node scripts/build.mjs --if-stale
 

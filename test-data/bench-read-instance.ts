@@ -7,7 +7,7 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readInstanceFile } from '../gateway/dicom/read-instance-file.ts';
+import { readInstanceFile } from '../core/dicom/read-instance-file.ts';
 import { generateMultiFrame } from './generate-multiframe.ts';
 import { generateChestXray, generateCtSeries } from './generate-study.ts';
 

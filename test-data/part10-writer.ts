@@ -3,7 +3,7 @@
  * dictionary), encoded in Explicit VR Little Endian (or Implicit VR Little Endian), UTF-8 text. Fast enough to
  * write ten thousand small instances in a second or two, and independent of the reader it is used to test.
  */
-import { tagForKeyword, vrForTag } from '../gateway/dicom/dicom-dictionary.ts';
+import { tagForKeyword, vrForTag } from '../core/dicom/dicom-dictionary.ts';
 
 /** A value with an explicit VR (private tags, or to override the dictionary). */
 export interface Typed {

@@ -10,7 +10,7 @@ import { loadRegionConfig } from '../config/region/load-region-config.ts';
 import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
 import { loadSettings } from '../config/settings.ts';
 import { openDatabase } from '../storage/database/database.ts';
-import { createClock } from './time/clock.ts';
+import { createClock } from '../core/time/clock.ts';
 import { startRoutingWorker } from './worker-runtime.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {

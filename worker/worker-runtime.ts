@@ -12,13 +12,13 @@ import type { RegionConfig } from '../config/region/region-config.ts';
 import type { Settings } from '../config/settings.ts';
 import type { Database } from '../storage/database/database.ts';
 import { migrateAll } from '../storage/database/migration-sources.ts';
-import { escalateDue, escalateItem, type EscalationResult } from './escalation/escalate-item.ts';
+import { escalateDue, escalateItem, type EscalationResult } from './escalate/escalate-item.ts';
 import { openQueueStore, type JobData, type JobQueue, type JobWorker, type QueueStoreKind } from './queue/queue-store.ts';
 import { loadRoutingOptions, type RoutingOptions } from './routing-options.ts';
-import { routeStudy, type RouteOutcome, type RoutedItem } from './routing/route-study.ts';
-import { createRoutingGateway, ROUTE_STUDY_JOB, ROUTING_QUEUE, type RoutingGateway } from './routing/routing-gateway.ts';
-import { findStableUnrouted } from './routing/study-activity.ts';
-import type { Clock } from './time/clock.ts';
+import { routeStudy, type RouteOutcome, type RoutedItem } from './route/route-study.ts';
+import { createRoutingGateway, ROUTE_STUDY_JOB, ROUTING_QUEUE, type RoutingGateway } from './route/routing-gateway.ts';
+import { findStableUnrouted } from './route/study-activity.ts';
+import type { Clock } from '../core/time/clock.ts';
 
 export const ESCALATION_QUEUE = 'astreinte-escalation';
 const ESCALATE_JOB = 'escalate';

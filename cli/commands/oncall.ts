@@ -9,10 +9,10 @@ import { parseArgs } from 'node:util';
 import { loadRegionConfig } from '../../config/region/load-region-config.ts';
 import { formatProblem, RegionConfigError } from '../../config/region/region-config-error.ts';
 import { resolveRegionConfigPath } from '../../config/region/resolve-config-path.ts';
-import { onCallAnswerToJson } from '../../worker/oncall/on-call-json.ts';
-import { onCallAt, UnknownPoolError, UnknownTerritoryError } from '../../worker/oncall/resolve-on-call.ts';
-import { ClockConfigError, createClock } from '../../worker/time/clock.ts';
-import { formatInstant, parseInstant } from '../../worker/time/wall-time.ts';
+import { onCallAnswerToJson } from '../../config/oncall/on-call-json.ts';
+import { onCallAt, UnknownPoolError, UnknownTerritoryError } from '../../config/oncall/resolve-on-call.ts';
+import { ClockConfigError, createClock } from '../../core/time/clock.ts';
+import { formatInstant, parseInstant } from '../../core/time/wall-time.ts';
 
 export const ONCALL_USAGE = `Usage: astreinte oncall [--at <ISO time>] [--territory <id>] [--pool <id>]
 

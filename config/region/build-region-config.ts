@@ -3,8 +3,8 @@
  * weekly shifts as (start days, start, span, end), territory shortcuts expanded, lookup maps built.
  * Only called once cross-checks found nothing wrong, so references are known to exist.
  */
-import { createHolidayCalendar } from '../../worker/time/public-holidays.ts';
-import { instantAt, parseDateTime, parseLocalDate } from '../../worker/time/wall-time.ts';
+import { createHolidayCalendar } from '../../core/time/public-holidays.ts';
+import { instantAt, parseDateTime, parseLocalDate } from '../../core/time/wall-time.ts';
 import { parseDuration, parseWarningPoint } from './duration.ts';
 import { normalizeWords } from './normalize-words.ts';
 import {

@@ -3,8 +3,8 @@
  * rules, deadlines and escalation chains. Every reference in it has been checked to exist, so consumers
  * can look things up without defending against dangling ids. Times of day are wall time in the pool's zone.
  */
-import type { HolidayCalendar, HolidayCalendarKind } from '../../worker/time/public-holidays.ts';
-import type { LocalDate } from '../../worker/time/wall-time.ts';
+import type { HolidayCalendar, HolidayCalendarKind } from '../../core/time/public-holidays.ts';
+import type { LocalDate } from '../../core/time/wall-time.ts';
 
 export const SITE_KINDS = ['hospital', 'clinic', 'prison-health-unit', 'ehpad'] as const;
 export type SiteKind = (typeof SITE_KINDS)[number];

@@ -3,7 +3,7 @@
  * territory, a pool's members...) are checked afterwards by cross-checks.ts, which needs the whole file.
  */
 import { z } from 'zod';
-import { isValidTimeZone, parseLocalDate, parseDateTime } from '../../worker/time/wall-time.ts';
+import { isValidTimeZone, parseLocalDate, parseDateTime } from '../../core/time/wall-time.ts';
 import { parseDuration } from './duration.ts';
 import {
   EXAM_CATEGORIES,

@@ -21,7 +21,7 @@
 import type { Express, RequestHandler } from 'express';
 import { METHODS } from 'node:http';
 import { loadSettings, type Settings } from '../../config/settings.ts';
-import type { Role } from '../auth/roles.ts';
+import type { Role } from '../../core/identity/roles.ts';
 import { createApp, type AppDependencies } from './create-app.ts';
 
 export type Access = 'allow' | 'forbidden' | 'hidden' | 'refused';

@@ -8,7 +8,7 @@
 import type { RequestHandler, Response } from 'express';
 import { BadRequest, Forbidden, Unauthorized } from '../http/problem.ts';
 import { InvalidToken } from './invalid-token.ts';
-import type { Principal, Role } from './roles.ts';
+import type { Principal, Role } from '../../core/identity/roles.ts';
 import type { TokenVerifier } from './token-verifier.ts';
 
 export function authenticate(verifier: TokenVerifier): RequestHandler {

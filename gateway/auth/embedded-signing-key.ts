@@ -13,7 +13,7 @@ import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { BadRequest } from '../http/problem.ts';
-import { isRole, parseFiness, ROLES, type Role } from './roles.ts';
+import { isRole, parseFiness, ROLES, type Role } from '../../core/identity/roles.ts';
 
 export const EMBEDDED_ISSUER = 'astreinte-embedded';
 export const EMBEDDED_ALGORITHM = 'ES256';

@@ -5,9 +5,9 @@
  * Messages name the claims, never their values.
  */
 import type { JWTPayload } from 'jose';
-import { claimValues, DEFAULT_CLAIMS_MAPPING, knownRoles, rppsFromClaimValue, type ClaimsMapping } from './claims-mapping.ts';
+import { claimValues, DEFAULT_CLAIMS_MAPPING, knownRoles, rppsFromClaimValue, type ClaimsMapping } from '../../core/identity/claims-mapping.ts';
 import { InvalidToken } from './invalid-token.ts';
-import { parseFiness, ROLES, type Principal, type Role } from './roles.ts';
+import { parseFiness, ROLES, type Principal, type Role } from '../../core/identity/roles.ts';
 
 export function principalFromClaims(claims: JWTPayload, mapping: ClaimsMapping = DEFAULT_CLAIMS_MAPPING): Principal {
   const userId = singleValue(claims, mapping.user);

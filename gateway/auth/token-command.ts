@@ -13,7 +13,7 @@ import {
   loadOrCreateSigningKey,
   MAX_TOKEN_TTL_SECONDS,
 } from './embedded-signing-key.ts';
-import { isRole, ROLES } from './roles.ts';
+import { isRole, ROLES } from '../../core/identity/roles.ts';
 
 export const TOKEN_USAGE = `Usage: astreinte token --role <role> [--site <FINESS>] [--user <id>] [--rpps <RPPS>] [--territory <id>] [--ttl <duration>]
 

@@ -10,9 +10,9 @@ import type { Settings } from '../../config/settings.ts';
 import { ServiceUnavailable } from '../http/problem.ts';
 import { EMBEDDED_ALGORITHM, EMBEDDED_ISSUER, loadOrCreateSigningKey } from './embedded-signing-key.ts';
 import { InvalidToken } from './invalid-token.ts';
-import type { ClaimsMapping } from './claims-mapping.ts';
+import type { ClaimsMapping } from '../../core/identity/claims-mapping.ts';
 import { principalFromClaims } from './principal-from-claims.ts';
-import type { Principal } from './roles.ts';
+import type { Principal } from '../../core/identity/roles.ts';
 
 export const CLOCK_TOLERANCE_SECONDS = 60;
 /** Asymmetric algorithms only: a shared-secret (HS*) token could be forged by anyone holding the secret. */

@@ -15,7 +15,7 @@
  * most `maxBuckets` are kept (least recently used go first). The limit is per process.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { Principal } from '../auth/roles.ts';
+import type { Principal } from '../../core/identity/roles.ts';
 import { HttpProblem } from './problem.ts';
 
 export interface RateLimitOptions {

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { DicomInstanceError, FailureReason } from '../dicom/dicom-status.ts';
-import type { ParsedInstance } from '../dicom/parsed-instance.ts';
-import { readInstanceFile } from '../dicom/read-instance-file.ts';
+import { DicomInstanceError, FailureReason } from '../../core/dicom/dicom-status.ts';
+import type { ParsedInstance } from '../../core/dicom/parsed-instance.ts';
+import { readInstanceFile } from '../../core/dicom/read-instance-file.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';

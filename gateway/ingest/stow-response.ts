@@ -1,4 +1,4 @@
-import type { DicomJsonDataset } from '../dicom/parsed-instance.ts';
+import type { DicomJsonDataset } from '../../core/dicom/parsed-instance.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 
 export interface StowResponse {

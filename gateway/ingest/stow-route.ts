@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import type { Request, Response } from 'express';
-import { FailureReason } from '../dicom/dicom-status.ts';
-import { isValidUid } from '../dicom/uid.ts';
+import { FailureReason } from '../../core/dicom/dicom-status.ts';
+import { isValidUid } from '../../core/dicom/uid.ts';
 import { parseContentType } from '../http/content-type.ts';
 import { BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType } from '../http/problem.ts';
-import { noteAudit } from '../../audit/audit-middleware.ts';
+import { noteAudit } from '../account/audit-middleware.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
 import { ingestInstance, timedStep, type IngestDependencies } from './ingest-instance.ts';

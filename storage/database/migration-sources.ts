@@ -13,7 +13,7 @@ export const DICOM_INDEX_MIGRATIONS: MigrationSource = {
 /** Routing and worklists: study activity, routing decisions, items, events, incidents, oppositions. */
 export const WORKLIST_MIGRATIONS: MigrationSource = {
   scope: 'worklist',
-  directory: here('../../worker/worklist/migrations'),
+  directory: here('../worklist/migrations'),
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { BulkDataElement, FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
+import type { BulkDataElement, FileSpan, ParsedInstance } from '../../core/dicom/parsed-instance.ts';
 
 /** What the index records about one stored instance, beyond what was parsed. */
 export interface InstanceToIndex {

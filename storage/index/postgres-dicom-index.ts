@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { accessConditions } from './access-conditions.ts';
-import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
+import type { FileSpan, ParsedInstance } from '../../core/dicom/parsed-instance.ts';
 import { openDatabase, type Database, type DatabaseOptions, type DatabaseSettings } from '../database/database.ts';
 import { GroupCommitter } from '../database/group-committer.ts';
 import { migrateAll } from '../database/migration-sources.ts';

@@ -2,8 +2,8 @@ import {
   BULKDATA_ROOT_PLACEHOLDER,
   type DicomJsonAttribute,
   type DicomJsonDataset,
-} from '../../gateway/dicom/parsed-instance.ts';
-import type { QidoQuery, QidoResult, QueryLevel } from '../../gateway/query/qido-types.ts';
+} from '../../core/dicom/parsed-instance.ts';
+import type { QidoQuery, QidoResult, QueryLevel } from '../../core/query/qido-types.ts';
 import type { Database } from '../database/database.ts';
 import type { AccessScope } from './dicom-index.ts';
 import { FROM_CLAUSE, ORDER_BY, SqlParameters, whereConditions } from './qido-sql.ts';
@@ -12,7 +12,7 @@ import { FROM_CLAUSE, ORDER_BY, SqlParameters, whereConditions } from './qido-sq
 export type QidoDatabase = Pick<Database, 'query'>;
 
 /**
- * Runs a parsed QIDO-RS query (gateway/query/qido-query.ts) against the index and answers DICOM JSON with the
+ * Runs a parsed QIDO-RS query (gateway/read/query/qido-query.ts) against the index and answers DICOM JSON with the
  * PS3.18 return attributes of the level (Table 10.6.3-3/4/5). Values come from indexed columns; computed
  * attributes (ModalitiesInStudy, NumberOf...Related...) are computed for the returned page only; attributes
  * asked with includefield that the index has no column for are read from the stored metadata of the

@@ -1,9 +1,9 @@
 import { accessConditions } from './access-conditions.ts';
-import type { MatchKey, QidoQuery, QueryLevel } from '../../gateway/query/qido-types.ts';
+import type { MatchKey, QidoQuery, QueryLevel } from '../../core/query/qido-types.ts';
 import type { AccessScope } from './dicom-index.ts';
 import { timeBounds } from './dicom-values.ts';
 import { fuzzyQueryWords, personNameUpper } from './person-name.ts';
-import { matchingKeyByTag, type MatchingKeyDefinition } from './qido-attributes.ts';
+import { matchingKeyByTag, type MatchingKeyDefinition } from '../../core/query/qido-attributes.ts';
 
 /** Bound parameters: every value reaches PostgreSQL as $n, never inside the SQL text. */
 export class SqlParameters {

@@ -11,7 +11,7 @@ import { AuditTrail } from '../../audit/audit-trail.ts';
 import { runAuditCommand } from '../../cli/commands/audit.ts';
 import { loadSettings } from '../../config/settings.ts';
 import { openDatabase } from '../../storage/database/database.ts';
-import { TestClock } from '../../worker/time/clock.ts';
+import { TestClock } from '../../core/time/clock.ts';
 import { freePort } from '../support/free-port.ts';
 import { startGateway } from '../support/gateway-process.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';

@@ -12,11 +12,11 @@ import {
   noteAudit,
   type AuditDescribe,
   type RequestAuditor,
-} from '../../audit/audit-middleware.ts';
+} from '../../gateway/account/audit-middleware.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
 import { authenticate } from '../../gateway/auth/authenticate.ts';
-import type { Principal } from '../../gateway/auth/roles.ts';
+import type { Principal } from '../../core/identity/roles.ts';
 import type { TokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { HttpProblem } from '../../gateway/http/problem.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';

@@ -7,7 +7,7 @@ import { migrateAudit } from '../../audit/audit-migrations.ts';
 import { AuditTrail, AuditTrailError } from '../../audit/audit-trail.ts';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
 import { migrateAll } from '../../storage/database/migration-sources.ts';
-import { TestClock } from '../../worker/time/clock.ts';
+import { TestClock } from '../../core/time/clock.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 
 let server: TestPostgres;

@@ -5,7 +5,7 @@ import { eventHash } from '../../audit/audit-hash.ts';
 import { migrateAudit } from '../../audit/audit-migrations.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
-import { TestClock } from '../../worker/time/clock.ts';
+import { TestClock } from '../../core/time/clock.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 
 let server: TestPostgres;

@@ -32,7 +32,7 @@ import {
   type RoutePolicy,
 } from '../../gateway/app/route-policies.ts';
 import { EMBEDDED_ALGORITHM, EMBEDDED_ISSUER, issueToken, loadOrCreateSigningKey } from '../../gateway/auth/embedded-signing-key.ts';
-import type { Role } from '../../gateway/auth/roles.ts';
+import type { Role } from '../../core/identity/roles.ts';
 import { generateCtSeries, patientFor, SITES, type PatientProfile, type SiteProfile } from '../../test-data/generate-study.ts';
 import { multipartRequest } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';

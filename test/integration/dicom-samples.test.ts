@@ -8,9 +8,9 @@ import path from 'node:path';
 import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import { describe, expect, it } from 'vitest';
-import { DicomInstanceError, FailureReason } from '../../gateway/dicom/dicom-status.ts';
-import type { FileSpan, ParsedInstance } from '../../gateway/dicom/parsed-instance.ts';
-import { readInstanceFile } from '../../gateway/dicom/read-instance-file.ts';
+import { DicomInstanceError, FailureReason } from '../../core/dicom/dicom-status.ts';
+import type { FileSpan, ParsedInstance } from '../../core/dicom/parsed-instance.ts';
+import { readInstanceFile } from '../../core/dicom/read-instance-file.ts';
 import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
 const SAMPLES = DICOM_SAMPLES;

@@ -6,7 +6,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseClaimsMapping } from '../../gateway/auth/claims-mapping.ts';
+import { parseClaimsMapping } from '../../core/identity/claims-mapping.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { HttpProblem } from '../../gateway/http/problem.ts';
 import { freePort } from '../support/free-port.ts';

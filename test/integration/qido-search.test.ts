@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DicomJsonDataset } from '../../gateway/dicom/parsed-instance.ts';
-import { parseQidoQuery } from '../../gateway/query/qido-query.ts';
-import type { QueryLevel } from '../../gateway/query/qido-types.ts';
+import type { DicomJsonDataset } from '../../core/dicom/parsed-instance.ts';
+import { parseQidoQuery } from '../../gateway/read/query/qido-query.ts';
+import type { QueryLevel } from '../../core/query/qido-types.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import type { AccessScope } from '../../storage/index/dicom-index.ts';
 import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';

@@ -13,13 +13,13 @@ import { DEFAULT_REGION_CONFIG_PATH } from '../../config/region/resolve-config-p
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';
 import { INS_ISSUER_OID, patientFor } from '../../test-data/generate-study.ts';
-import { indexSyntheticStudy, type SyntheticStudy } from '../../worker/bench/synthetic-study.ts';
+import { indexSyntheticStudy, type SyntheticStudy } from '../../bench/routing/synthetic-study.ts';
 import { openQueueStore } from '../../worker/queue/queue-store.ts';
-import { ROUTE_STUDY_JOB, ROUTING_QUEUE } from '../../worker/routing/routing-gateway.ts';
-import { TestClock } from '../../worker/time/clock.ts';
-import { parseInstant } from '../../worker/time/wall-time.ts';
+import { ROUTE_STUDY_JOB, ROUTING_QUEUE } from '../../worker/route/routing-gateway.ts';
+import { TestClock } from '../../core/time/clock.ts';
+import { parseInstant } from '../../core/time/wall-time.ts';
 import { startRoutingWorker, type RoutingWorker } from '../../worker/worker-runtime.ts';
-import { WORKLIST_NOTIFY_CHANNEL, type WorklistNotification } from '../../worker/worklist/worklist-types.ts';
+import { WORKLIST_NOTIFY_CHANNEL, type WorklistNotification } from '../../storage/worklist/worklist-types.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
 

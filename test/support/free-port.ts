@@ -36,7 +36,11 @@ function privateBand(): { first: number } | undefined {
   const lowest = ephemeralStart - BANDS * BAND_SIZE;
   if (lowest < 10_000) return undefined;
   const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0);
-  const slot = Number.isInteger(worker) && worker >= 0 ? worker % BANDS : 0;
+  // Test runs side by side on one machine (several work trees) each set their own ASTREINTE_TEST_PORT_BAND
+  // (0-4): a run has two workers, so two bands.
+  const run = Number(process.env.ASTREINTE_TEST_PORT_BAND ?? 0);
+  const first = Number.isInteger(run) && run >= 0 ? run * 2 : 0;
+  const slot = Number.isInteger(worker) && worker >= 0 ? (first + worker) % BANDS : first % BANDS;
   return { first: lowest + slot * BAND_SIZE };
 }
 

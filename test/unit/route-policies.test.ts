@@ -10,7 +10,7 @@ import {
   routePolicies,
   type RoutePolicy,
 } from '../../gateway/app/route-policies.ts';
-import { ROLES } from '../../gateway/auth/roles.ts';
+import { ROLES } from '../../core/identity/roles.ts';
 
 const policy = (route: string): RoutePolicy => {
   const found = ROUTE_POLICIES.find((p) => p.route === route);

@@ -7,7 +7,7 @@ import {
   rppsFromClaimValue,
   type ClaimsMapping,
   type ClaimsMappingEnvironment,
-} from '../../../gateway/auth/claims-mapping.ts';
+} from '../../../core/identity/claims-mapping.ts';
 import { principalFromClaims } from '../../../gateway/auth/principal-from-claims.ts';
 import { HttpProblem } from '../../../gateway/http/problem.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClockConfigError, createClock, systemClock, TestClock } from '../../../worker/time/clock.ts';
+import { ClockConfigError, createClock, systemClock, TestClock } from '../../../core/time/clock.ts';
 
 describe('clock', () => {
   it('uses the system clock when ASTREINTE_NOW is not set', () => {

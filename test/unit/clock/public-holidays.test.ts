@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createHolidayCalendar, easterSunday, frenchPublicHolidays } from '../../../worker/time/public-holidays.ts';
-import { formatLocalDate } from '../../../worker/time/wall-time.ts';
+import { createHolidayCalendar, easterSunday, frenchPublicHolidays } from '../../../core/time/public-holidays.ts';
+import { formatLocalDate } from '../../../core/time/wall-time.ts';
 
 describe('French public holidays', () => {
   it('computes Easter Sunday', () => {

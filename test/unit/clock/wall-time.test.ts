@@ -11,7 +11,7 @@ import {
   parseLocalDate,
   wallTimeAt,
   weekdayOf,
-} from '../../../worker/time/wall-time.ts';
+} from '../../../core/time/wall-time.ts';
 
 const PARIS = 'Europe/Paris';
 const HOUR = 3_600_000;

@@ -1,6 +1,6 @@
 /** Test vectors from PS3.5 Annexes H, I, J and pydicom's charset tests. */
 import { describe, expect, it } from 'vitest';
-import { textDecoderFor } from '../../../gateway/dicom/character-set.ts';
+import { textDecoderFor } from '../../../core/dicom/character-set.ts';
 
 const bytes = (s: string) => Buffer.from(s, 'latin1');
 const decode = (charset: string[], s: string | Buffer) => textDecoderFor(charset)(typeof s === 'string' ? bytes(s) : s);

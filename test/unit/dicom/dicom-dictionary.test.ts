@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keywordForTag, normalizeTag, tagForKeyword, vrForTag } from '../../../gateway/dicom/dicom-dictionary.ts';
+import { keywordForTag, normalizeTag, tagForKeyword, vrForTag } from '../../../core/dicom/dicom-dictionary.ts';
 
 describe('dicom-dictionary', () => {
   it('keyword -> tag', () => {

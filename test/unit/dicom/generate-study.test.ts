@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readInstanceFile } from '../../../gateway/dicom/read-instance-file.ts';
+import { readInstanceFile } from '../../../core/dicom/read-instance-file.ts';
 import { generateMultiFrame } from '../../../test-data/generate-multiframe.ts';
 import {
   CT_IMAGE_STORAGE,

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DicomInstanceError } from '../../../gateway/dicom/dicom-status.ts';
-import type { ParsedInstance } from '../../../gateway/dicom/parsed-instance.ts';
-import { readInstanceFile, type ReadInstanceOptions } from '../../../gateway/dicom/read-instance-file.ts';
+import { DicomInstanceError } from '../../../core/dicom/dicom-status.ts';
+import type { ParsedInstance } from '../../../core/dicom/parsed-instance.ts';
+import { readInstanceFile, type ReadInstanceOptions } from '../../../core/dicom/read-instance-file.ts';
 import { writePart10, type Dataset, type WriteOptions } from '../../../test-data/part10-writer.ts';
 
 export const STUDY = '1.2.826.0.1.3680043.10.1500.9.1';

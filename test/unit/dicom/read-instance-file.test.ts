@@ -3,9 +3,9 @@ import { closeSync, openSync, readFileSync, writeSync, ftruncateSync } from 'nod
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FailureReason } from '../../../gateway/dicom/dicom-status.ts';
-import type { FileSpan, ParsedInstance } from '../../../gateway/dicom/parsed-instance.ts';
-import { readInstanceFile } from '../../../gateway/dicom/read-instance-file.ts';
+import { FailureReason } from '../../../core/dicom/dicom-status.ts';
+import type { FileSpan, ParsedInstance } from '../../../core/dicom/parsed-instance.ts';
+import { readInstanceFile } from '../../../core/dicom/read-instance-file.ts';
 import { IMPLICIT_VR_LITTLE_ENDIAN, writePart10, type Dataset } from '../../../test-data/part10-writer.ts';
 import { baseDataset, INSTANCE, patch, refusal, SERIES, STUDY, TempFiles } from './instance-files.ts';
 import { DICOM_SAMPLES } from '../../support/shared-samples.ts';

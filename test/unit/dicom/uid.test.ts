@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUidProblem, isValidUid } from '../../../gateway/dicom/uid.ts';
+import { describeUidProblem, isValidUid } from '../../../core/dicom/uid.ts';
 
 describe('isValidUid (PS3.5 9.1)', () => {
   it('accepts valid UIDs', () => {

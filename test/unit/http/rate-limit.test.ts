@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../../gateway/auth/roles.ts';
+import type { Principal } from '../../../core/identity/roles.ts';
 import { HttpProblem, Unauthorized } from '../../../gateway/http/problem.ts';
 import { principalKey, rateLimit, TokenBuckets, type RateLimit } from '../../../gateway/http/rate-limit.ts';
 

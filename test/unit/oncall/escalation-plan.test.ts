@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig } from '../../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
-import { escalationSchedule, resolveEscalationStep } from '../../../worker/oncall/escalation-plan.ts';
-import { parseInstant } from '../../../worker/time/wall-time.ts';
+import { escalationSchedule, resolveEscalationStep } from '../../../worker/route/escalation-plan.ts';
+import { parseInstant } from '../../../core/time/wall-time.ts';
 
 let config: RegionConfig;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runOncall } from '../../../cli/commands/oncall.ts';
-import type { OnCallJson } from '../../../worker/oncall/on-call-json.ts';
+import type { OnCallJson } from '../../../config/oncall/on-call-json.ts';
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out = { stdout: '', stderr: '' };

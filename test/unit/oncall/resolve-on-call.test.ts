@@ -2,14 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig, parseRegionConfig } from '../../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
-import { onCallAnswerToJson } from '../../../worker/oncall/on-call-json.ts';
+import { onCallAnswerToJson } from '../../../config/oncall/on-call-json.ts';
 import {
   onCallAt,
   resolveOnCall,
   UnknownPoolError,
   UnknownTerritoryError,
-} from '../../../worker/oncall/resolve-on-call.ts';
-import { parseInstant } from '../../../worker/time/wall-time.ts';
+} from '../../../config/oncall/resolve-on-call.ts';
+import { parseInstant } from '../../../core/time/wall-time.ts';
 
 const ROQUES = '10009000011';
 const FAURE = '10009000029';

@@ -4,7 +4,7 @@ import {
   type DicomJsonDataset,
   type ParsedInstance,
   type PersonIdentity,
-} from '../../../gateway/dicom/parsed-instance.ts';
+} from '../../../core/dicom/parsed-instance.ts';
 import type { InstanceToIndex } from '../../../storage/index/dicom-index.ts';
 
 /** What a test says about an instance; everything else gets a plausible default. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_QIDO_LIMIT, MAX_QIDO_LIMIT, parseQidoQuery } from '../../../gateway/query/qido-query.ts';
-import type { QueryLevel } from '../../../gateway/query/qido-types.ts';
+import { DEFAULT_QIDO_LIMIT, MAX_QIDO_LIMIT, parseQidoQuery } from '../../../gateway/read/query/qido-query.ts';
+import type { QueryLevel } from '../../../core/query/qido-types.ts';
 import { BadRequest } from '../../../gateway/http/problem.ts';
 
 const parse = (query: string, level: QueryLevel = 'study', path = {}) =>

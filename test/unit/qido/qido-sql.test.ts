@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseQidoQuery } from '../../../gateway/query/qido-query.ts';
+import { parseQidoQuery } from '../../../gateway/read/query/qido-query.ts';
 import { likePattern, SqlParameters, whereConditions } from '../../../storage/index/qido-sql.ts';
 
 describe('QIDO SQL', () => {

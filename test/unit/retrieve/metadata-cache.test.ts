@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetadataCache } from '../../../gateway/retrieve/metadata-cache.ts';
+import { MetadataCache } from '../../../gateway/read/retrieve/metadata-cache.ts';
 
 const bytes = (n: number, fill = 0x20) => Buffer.alloc(n, fill);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BULKDATA_ROOT_PLACEHOLDER } from '../../../gateway/dicom/parsed-instance.ts';
-import { metadataDocument } from '../../../gateway/retrieve/metadata-document.ts';
+import { BULKDATA_ROOT_PLACEHOLDER } from '../../../core/dicom/parsed-instance.ts';
+import { metadataDocument } from '../../../gateway/read/retrieve/metadata-document.ts';
 
 const P = BULKDATA_ROOT_PLACEHOLDER;
 const root = 'https://pacs.example/dicomweb';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig } from '../../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
-import { classifyExam, type StudyFacts } from '../../../worker/routing/classify-exam.ts';
+import { classifyExam, type StudyFacts } from '../../../worker/route/classify-exam.ts';
 
 const SAINT_GIRONS = '090000050';
 const SEYSSES = '310019351';

@@ -4,10 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig } from '../../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
-import { choosePool, poolsToNotify } from '../../../worker/oncall/choose-pool.ts';
-import type { StudyFacts } from '../../../worker/routing/classify-exam.ts';
-import { deadlineTimes, matchRule, type MatchedRule } from '../../../worker/routing/match-rule.ts';
-import { parseInstant } from '../../../worker/time/wall-time.ts';
+import { choosePool, poolsToNotify } from '../../../worker/route/choose-pool.ts';
+import type { StudyFacts } from '../../../worker/route/classify-exam.ts';
+import { deadlineTimes, matchRule, type MatchedRule } from '../../../worker/route/match-rule.ts';
+import { parseInstant } from '../../../core/time/wall-time.ts';
 
 const SAINT_GIRONS = '090000050';
 const SEYSSES = '310019351';

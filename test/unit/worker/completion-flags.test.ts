@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { senderFlags } from '../../../worker/routing/read-study-facts.ts';
-import { CompletionFlagsError, parseCompletionFlags } from '../../../worker/routing/routing-gateway.ts';
+import { senderFlags } from '../../../worker/route/read-study-facts.ts';
+import { CompletionFlagsError, parseCompletionFlags } from '../../../worker/route/routing-gateway.ts';
 
 describe('completion flags (POST /api/studies/{study}/complete)', () => {
   it('accepts an empty body, a priority and an expertise', () => {

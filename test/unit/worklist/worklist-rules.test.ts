@@ -7,15 +7,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig, parseRegionConfig } from '../../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
-import type { Principal } from '../../../gateway/auth/roles.ts';
+import type { Principal } from '../../../core/identity/roles.ts';
 import { HttpProblem } from '../../../gateway/http/problem.ts';
-import { busyMessage } from '../../../gateway/worklist/claim-release.ts';
-import { parseWorklistQuery, visibilityClause } from '../../../gateway/worklist/list-worklist.ts';
-import { newTransactionUID } from '../../../gateway/worklist/transaction-uid.ts';
-import type { WorklistItemView } from '../../../gateway/worklist/worklist-item-row.ts';
-import { canSeeItem, poolsOf, viewerOf, type Viewer } from '../../../gateway/worklist/worklist-viewer.ts';
-import { wallClock } from '../../../gateway/worklist/worklist-wording.ts';
-import { parseInstant } from '../../../worker/time/wall-time.ts';
+import { busyMessage } from '../../../gateway/read/worklist/claim-release.ts';
+import { parseWorklistQuery, visibilityClause } from '../../../gateway/read/worklist/list-worklist.ts';
+import { newTransactionUID } from '../../../gateway/read/worklist/transaction-uid.ts';
+import type { WorklistItemView } from '../../../gateway/read/worklist/worklist-item-row.ts';
+import { canSeeItem, poolsOf, viewerOf, type Viewer } from '../../../gateway/read/worklist/worklist-viewer.ts';
+import { wallClock } from '../../../gateway/read/worklist/worklist-wording.ts';
+import { parseInstant } from '../../../core/time/wall-time.ts';
 
 let config: RegionConfig;
 beforeAll(async () => {

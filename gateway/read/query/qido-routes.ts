@@ -1,0 +1,43 @@
+import { Router, type Request, type Response } from 'express';
+import type { AccessScope } from '../../../storage/index/dicom-index.ts';
+import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
+import type { AccessScopeResolver } from '../retrieve/access-scope.ts';
+import { chooseMetadataRepresentation } from '../retrieve/representation.ts';
+import { parseQidoQuery } from './qido-query.ts';
+import type { QidoQuery, QidoResult, QueryLevel } from '../../../core/query/qido-types.ts';
+
+export type QidoSearch = (query: QidoQuery, scope: AccessScope, dicomwebRoot: string) => Promise<QidoResult>;
+
+/** QIDO-RS (PS3.18 10.6): study, series and instance searches at every level of the hierarchy. */
+export function qidoRoutes(search: QidoSearch, accessScope: AccessScopeResolver): Router {
+  const router = Router();
+  const routes: [string, QueryLevel][] = [
+    ['/studies', 'study'],
+    ['/series', 'series'],
+    ['/instances', 'instance'],
+    ['/studies/:study/series', 'series'],
+    ['/studies/:study/instances', 'instance'],
+    ['/studies/:study/series/:series/instances', 'instance'],
+  ];
+  for (const [path, level] of routes) {
+    router.get(path, (req, res) => answer(req, res, level, search, accessScope));
+  }
+  return router;
+}
+
+async function answer(req: Request, res: Response, level: QueryLevel, search: QidoSearch, accessScope: AccessScopeResolver): Promise<void> {
+  const scope = accessScope(res);
+  chooseMetadataRepresentation(req.get('accept'));
+  const query = parseQidoQuery(level, new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), {
+    studyInstanceUID: req.params.study as string | undefined,
+    seriesInstanceUID: req.params.series as string | undefined,
+  });
+  const result = await search(query, scope, dicomwebRootOf(req));
+  if (result.truncated) {
+    res.set(
+      'Warning',
+      `299 ${req.get('host') ?? 'astreinte'}: "The number of results exceeded the limit of ${query.limit}; ask for the next page with offset=${query.offset + query.limit}."`,
+    );
+  }
+  res.status(200).type('application/dicom+json').send(JSON.stringify(result.matches));
+}

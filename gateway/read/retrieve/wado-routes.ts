@@ -1,0 +1,256 @@
+import { Router, type Request, type Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { FileSpan } from '../../../core/dicom/parsed-instance.ts';
+import { parseRange } from '../../http/byte-range.ts';
+import { MetadataCache } from './metadata-cache.ts';
+import { metadataDocument } from './metadata-document.ts';
+import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
+import { BadRequest, NotFound } from '../../http/problem.ts';
+import type { ObjectStore } from '../../../storage/objects/object-store.ts';
+import type { AccessScope, DicomIndex, StoredInstance } from '../../../storage/index/dicom-index.ts';
+import type { AccessScopeResolver } from './access-scope.ts';
+import { parseFrameList } from './frame-list.ts';
+import { multipartLength, newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
+import {
+  chooseBulkDataRepresentation,
+  chooseFrameRepresentation,
+  chooseInstanceRepresentation,
+  chooseMetadataRepresentation,
+} from './representation.ts';
+import { isValidUid } from '../../../core/dicom/uid.ts';
+
+export interface RetrieveDependencies {
+  index: DicomIndex;
+  objects: ObjectStore;
+  log: Logger;
+  accessScope: AccessScopeResolver;
+  /** Bytes of metadata answers kept for reuse (default 32 MiB; 0 keeps none). */
+  metadataCacheBytes?: number;
+}
+
+const DEFAULT_METADATA_CACHE_BYTES = 32 << 20;
+
+interface Target {
+  studyInstanceUID: string;
+  seriesInstanceUID?: string;
+  sopInstanceUID?: string;
+}
+
+/** WADO-RS (PS3.18 10.4): instances, metadata, frames and bulk data, streamed from the object store. */
+export function wadoRoutes(deps: RetrieveDependencies): Router {
+  const router = Router();
+  const metadataCache = new MetadataCache(deps.metadataCacheBytes ?? DEFAULT_METADATA_CACHE_BYTES);
+  const levels = ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance'];
+  for (const level of levels) {
+    router.get(level, (req, res) => retrieveInstances(req, res, deps));
+    router.get(`${level}/metadata`, (req, res) => retrieveMetadata(req, res, deps, metadataCache));
+  }
+  router.get('/studies/:study/series/:series/instances/:instance/frames/:frames', (req, res) => retrieveFrames(req, res, deps));
+  router.get('/studies/:study/series/:series/instances/:instance/bulkdata/*path', (req, res) => retrieveBulkData(req, res, deps));
+  return router;
+}
+
+function targetOf(req: Request): Target {
+  const target: Target = {
+    studyInstanceUID: req.params.study as string,
+    seriesInstanceUID: req.params.series as string | undefined,
+    sopInstanceUID: req.params.instance as string | undefined,
+  };
+  for (const [name, uid] of Object.entries(target)) {
+    if (uid !== undefined && !isValidUid(uid)) {
+      throw new BadRequest(`The ${name.replace('InstanceUID', '')} UID in the URL is not a valid DICOM UID: ${JSON.stringify(String(uid).slice(0, 80))}`);
+    }
+  }
+  return target;
+}
+
+function notFound(target: Target): NotFound {
+  if (target.sopInstanceUID) return new NotFound(`Instance ${target.sopInstanceUID} was not found in this series, or you may not see it.`);
+  if (target.seriesInstanceUID) return new NotFound(`Series ${target.seriesInstanceUID} was not found in this study, or you may not see it.`);
+  return new NotFound(`Study ${target.studyInstanceUID} was not found, or you may not see it.`);
+}
+
+async function findOrFail(deps: RetrieveDependencies, scope: AccessScope, target: Target): Promise<StoredInstance[]> {
+  const instances = await deps.index.findInstances(scope, target);
+  if (instances.length === 0) throw notFound(target);
+  return instances;
+}
+
+function instanceUrl(root: string, i: StoredInstance): string {
+  return `${root}/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
+}
+
+async function retrieveInstances(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const instances = await findOrFail(deps, scope, target);
+  const representation = chooseInstanceRepresentation(req.get('accept'), instances.map((i) => i.transferSyntaxUID));
+  const boundary = newBoundary();
+  const root = dicomwebRootOf(req);
+  const parts: OutgoingPart[] = instances.map((i) => ({
+    contentType: `application/dicom; transfer-syntax=${representation.transferSyntaxFor(i.transferSyntaxUID)}`,
+    contentLocation: instanceUrl(root, i),
+    length: i.size,
+    body: () => readWholeObject(deps.objects, i),
+  }));
+  res.status(200);
+  res.set('Content-Type', `multipart/related; type="application/dicom"; boundary=${boundary}`);
+  // Sizes come from the index, so the whole length is known before the first byte (no chunked framing).
+  res.set('Content-Length', String(multipartLength(boundary, parts, instances.map((i) => i.size))));
+  await writeMultipart(res, parts, boundary);
+}
+
+async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDependencies, cache: MetadataCache): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  chooseMetadataRepresentation(req.get('accept'));
+  // The version query also applies the caller's access: what they may not see is not found, cached or not.
+  const version = await deps.index.metadataVersion(scope, target);
+  if (version === null) throw notFound(target);
+  const root = dicomwebRootOf(req);
+  const key = [target.studyInstanceUID, target.seriesInstanceUID ?? '', target.sopInstanceUID ?? '', root].join('|');
+  let document = cache.get(key, version);
+  if (!document) {
+    const texts = await deps.index.findMetadata(scope, target);
+    if (texts.length === 0) throw notFound(target);
+    document = metadataDocument(texts, root);
+    // Built from rows read after the version: cached under it only if nothing was added in between.
+    if ((await deps.index.metadataVersion(scope, target)) === version) cache.set(key, version, document);
+  }
+  res.status(200).type('application/dicom+json').send(document);
+}
+
+async function findInstance(req: Request, res: Response, deps: RetrieveDependencies): Promise<StoredInstance> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const [instance] = await findOrFail(deps, scope, target);
+  return instance;
+}
+
+async function retrieveFrames(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
+  const instance = await findInstance(req, res, deps);
+  if (instance.numberOfFrames === 0 || instance.frames.length === 0) {
+    throw new NotFound(`Instance ${instance.sopInstanceUID} has no pixel data, so it has no frames.`);
+  }
+  const frameNumbers = parseFrameList(req.params.frames as string, instance.frames.length);
+  const representation = chooseFrameRepresentation(req.get('accept'), instance.transferSyntaxUID, frameNumbers.length);
+  const spansOf = (n: number) => instance.frames[n - 1];
+
+  if (!representation.multipart) {
+    await sendSingle(req, res, deps, instance.objectKey, spansOf(frameNumbers[0]), representation.contentType);
+    return;
+  }
+  const boundary = newBoundary();
+  const root = dicomwebRootOf(req);
+  const parts: OutgoingPart[] = frameNumbers.map((n) => ({
+    contentType: representation.contentType,
+    contentLocation: `${instanceUrl(root, instance)}/frames/${n}`,
+    body: () => readSpans(deps.objects, instance.objectKey, spansOf(n)),
+  }));
+  res.status(200);
+  res.set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
+  res.set('Content-Length', String(multipartLength(boundary, parts, frameNumbers.map((n) => spanLength(spansOf(n))))));
+  await writeMultipart(res, parts, boundary);
+}
+
+async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
+  const instance = await findInstance(req, res, deps);
+  const rawPath = req.params.path as unknown;
+  const path = (Array.isArray(rawPath) ? rawPath.join('/') : String(rawPath)).toUpperCase();
+  const element = instance.bulkData.find((b) => b.path.toUpperCase() === path);
+  if (!element) throw new NotFound(`Instance ${instance.sopInstanceUID} has no bulk data at ${JSON.stringify(path.slice(0, 80))}.`);
+
+  const encapsulatedPixelData = path === '7FE00010' && !isNativeSyntax(instance.transferSyntaxUID);
+  if (encapsulatedPixelData) {
+    // Compressed pixel data is served frame by frame, each part labelled with its transfer syntax.
+    const representation = chooseFrameRepresentation(req.get('accept'), instance.transferSyntaxUID, instance.frames.length);
+    const boundary = newBoundary();
+    const parts: OutgoingPart[] = instance.frames.map((spans) => ({
+      contentType: representation.contentType,
+      body: () => readSpans(deps.objects, instance.objectKey, spans),
+    }));
+    res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
+    await writeMultipart(res, parts, boundary);
+    return;
+  }
+  const representation =
+    path === '7FE00010'
+      ? chooseFrameRepresentation(req.get('accept'), instance.transferSyntaxUID, 1)
+      : chooseBulkDataRepresentation(req.get('accept'));
+  if (!representation.multipart) {
+    await sendSingle(req, res, deps, instance.objectKey, [element.span], representation.contentType);
+    return;
+  }
+  const boundary = newBoundary();
+  const parts: OutgoingPart[] = [
+    { contentType: representation.contentType, body: () => readSpans(deps.objects, instance.objectKey, [element.span]) },
+  ];
+  res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
+  res.set('Content-Length', String(multipartLength(boundary, parts, [element.span.length])));
+  await writeMultipart(res, parts, boundary);
+}
+
+/** A single-part octet-stream answer, with `Range` support (progressive loading). */
+async function sendSingle(
+  req: Request,
+  res: Response,
+  deps: RetrieveDependencies,
+  objectKey: string,
+  spans: FileSpan[],
+  contentType: string,
+): Promise<void> {
+  const total = spanLength(spans);
+  res.set('Accept-Ranges', 'bytes');
+  res.set('Content-Type', contentType);
+  const range = spans.length === 1 ? parseRange(req.get('range'), total) : undefined;
+  if (range) {
+    const start = spans[0].offset + range.start;
+    res.status(206);
+    res.set('Content-Range', `bytes ${range.start}-${range.end}/${total}`);
+    res.set('Content-Length', String(range.end - range.start + 1));
+    await pipeline(await deps.objects.read(objectKey, { start, end: spans[0].offset + range.end }), res);
+    return;
+  }
+  res.status(200).set('Content-Length', String(total));
+  const body = await readSpans(deps.objects, objectKey, spans);
+  if (Buffer.isBuffer(body)) res.end(body);
+  else await pipeline(body, res);
+}
+
+const SMALL_READ = 8 << 20;
+
+/**
+ * A stored instance, in one read when small (a CT slice), streamed when large. Its length must be the one
+ * indexed: the response's Content-Length was computed from it.
+ */
+async function readWholeObject(objects: ObjectStore, instance: StoredInstance): Promise<Readable | Buffer> {
+  if (instance.size > SMALL_READ) return objects.read(instance.objectKey);
+  const bytes = instance.size === 0 ? Buffer.alloc(0) : await objects.readBytes(instance.objectKey, { start: 0, end: instance.size - 1 });
+  if (bytes.length !== instance.size) throw new Error(`object ${instance.objectKey} holds ${bytes.length} bytes, the index says ${instance.size}`);
+  return bytes;
+}
+
+/** A frame made of one or more fragments: small ones are read at once, a large single span is streamed. */
+async function readSpans(objects: ObjectStore, objectKey: string, spans: FileSpan[]) {
+  if (spans.length === 1) {
+    const [span] = spans;
+    if (span.length === 0) return Buffer.alloc(0);
+    if (span.length > SMALL_READ) return objects.read(objectKey, { start: span.offset, end: span.offset + span.length - 1 });
+    return objects.readBytes(objectKey, { start: span.offset, end: span.offset + span.length - 1 });
+  }
+  const buffers = await Promise.all(
+    spans.map((s) => (s.length === 0 ? Buffer.alloc(0) : objects.readBytes(objectKey, { start: s.offset, end: s.offset + s.length - 1 }))),
+  );
+  return Buffer.concat(buffers);
+}
+
+function spanLength(spans: FileSpan[]): number {
+  return spans.reduce((sum, s) => sum + s.length, 0);
+}
+
+const NATIVE_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+export function isNativeSyntax(uid: string): boolean {
+  return NATIVE_SYNTAXES.has(uid);
+}

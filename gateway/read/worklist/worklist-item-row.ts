@@ -1,0 +1,87 @@
+/**
+ * worklist_item rows as the API reads them. Every statement that returns items selects ITEM_COLUMNS so
+ * that itemFromRow can map them the same way everywhere. Besides the contract's WorklistItem, the API reads
+ * who else the routing worker showed the item to (escalation offers, notified pools): they see it too.
+ */
+import type { WorklistItem, WorklistItemKind, WorklistStatus } from '../../../storage/worklist/worklist-types.ts';
+
+export interface WorklistItemRow {
+  id: string;
+  kind: WorklistItemKind;
+  parent_id: string | null;
+  study_instance_uid: string;
+  site: string;
+  territory: string;
+  modality: string;
+  body_part: string | null;
+  category: string;
+  priority: string;
+  priority_rank: number;
+  status: WorklistStatus;
+  pool: string;
+  assignee: string | null;
+  transaction_uid: string | null;
+  routed_at: Date;
+  warning_at: Date;
+  deadline: Date;
+  claimed_at: Date | null;
+  completed_at: Date | null;
+  outcome: Record<string, unknown> | null;
+  offered_to: string[];
+  notified_pools: string[];
+}
+
+export interface WorklistItemView extends WorklistItem {
+  /** RPPS of readers an escalation hop offered the item to, besides the assignee. */
+  offeredTo: string[];
+  /** Pools told about the item without owning it (a stroke: the neuroradiology pole). */
+  notifiedPools: string[];
+}
+
+export const ITEM_COLUMNS =
+  'id, kind, parent_id, study_instance_uid, site, territory, modality, body_part, category, priority, priority_rank, ' +
+  'status, pool, assignee, transaction_uid, routed_at, warning_at, deadline, claimed_at, completed_at, outcome, offered_to, notified_pools';
+
+/** ITEM_COLUMNS qualified with a table alias (`i.id, i.kind, ...`). */
+export function itemColumns(alias: string): string {
+  return ITEM_COLUMNS.split(', ')
+    .map((column) => `${alias}.${column}`)
+    .join(', ');
+}
+
+export function itemFromRow(row: WorklistItemRow): WorklistItemView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    parentId: row.parent_id,
+    studyInstanceUID: row.study_instance_uid,
+    site: row.site,
+    territory: row.territory,
+    modality: row.modality,
+    bodyPart: row.body_part,
+    category: row.category,
+    priority: row.priority,
+    priorityRank: row.priority_rank,
+    status: row.status,
+    pool: row.pool,
+    assignee: row.assignee,
+    transactionUID: row.transaction_uid,
+    routedAt: row.routed_at,
+    warningAt: row.warning_at,
+    deadline: row.deadline,
+    claimedAt: row.claimed_at,
+    completedAt: row.completed_at,
+    outcome: row.outcome,
+    offeredTo: row.offered_to,
+    notifiedPools: row.notified_pools,
+  };
+}
+
+/** A worklist_event row as read for histories and routing explanations. */
+export interface EventRow {
+  item_id: string | null;
+  type: string;
+  actor: string;
+  at: Date;
+  detail: Record<string, unknown>;
+}
