@@ -11,7 +11,7 @@ import net from 'node:net';
  */
 
 const BAND_SIZE = 1_000;
-const BANDS = 10;
+const BANDS = 20;
 
 let nextOffset: number | undefined;
 
@@ -37,7 +37,7 @@ function privateBand(): { first: number } | undefined {
   if (lowest < 10_000) return undefined;
   const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0);
   // Test runs side by side on one machine (several work trees) each set their own ASTREINTE_TEST_PORT_BAND
-  // (0-4): a run has two workers, so two bands.
+  // (0-9): a run has two workers, so two bands.
   const run = Number(process.env.ASTREINTE_TEST_PORT_BAND ?? 0);
   const first = Number.isInteger(run) && run >= 0 ? run * 2 : 0;
   const slot = Number.isInteger(worker) && worker >= 0 ? (first + worker) % BANDS : first % BANDS;
