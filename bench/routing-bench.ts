@@ -1,6 +1,6 @@
 // Routing latency (stability -> worklist item visible) on both queue backends, each on private servers.
 import { loadRegionConfig } from '../config/region/load-region-config.ts';
-import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
+import { DEFAULT_REGION_CONFIG_PATH } from '../config/region/resolve-config-path.ts';
 import { openDatabase } from '../storage/database/database.ts';
 import { startTestPostgres } from '../test/support/postgres.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
@@ -14,7 +14,7 @@ export interface RoutingRun {
 
 /** A burst of studies becoming stable at `ratePerSecond`, measured on PostgreSQL-backed and Redis-backed queues. */
 export async function benchRoutingBackends(studies: number, ratePerSecond: number): Promise<RoutingRun[]> {
-  const regionConfig = await loadRegionConfig(resolveRegionConfigPath({}));
+  const regionConfig = await loadRegionConfig(DEFAULT_REGION_CONFIG_PATH);
   const runs: RoutingRun[] = [];
   for (const backend of ['postgres', 'redis'] as const) {
     const postgres = await startTestPostgres();

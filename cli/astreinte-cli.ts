@@ -1,4 +1,5 @@
-import { loadSettings, SettingsError } from '../config/settings.ts';
+import { loadSettings } from '../config/settings.ts';
+import { ConfigurationError } from '../core/configuration-error.ts';
 
 const usage = `Usage: astreinte <command> [options]
 
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start();
     case 'token': {
-      const { runTokenCommand } = await import('../gateway/auth/token-command.ts');
+      const { runTokenCommand } = await import('./commands/token.ts');
       return runTokenCommand(rest, process.env);
     }
     case 'config': {
@@ -77,8 +78,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Configuration problems are for the person starting the system: the message says what to fix, no stack.
-    const configurationErrors = ['SettingsError', 'RegionConfigError', 'ClockConfigError', 'RoutingOptionsError', 'DatabaseUnavailableError'];
-    if (error instanceof SettingsError || configurationErrors.includes((error as Error).name)) process.stderr.write(`${(error as Error).message}\n`);
+    if (error instanceof ConfigurationError) process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`astreinte: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   },

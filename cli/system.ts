@@ -11,7 +11,6 @@ import type { ObjectStore } from '../storage/objects/object-store.ts';
 import { createRequestAuditor } from '../gateway/account/audit-middleware.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { loadRegionConfig } from '../config/region/load-region-config.ts';
-import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
 import { createClock } from '../core/time/clock.ts';
 import { startRoutingWorker } from '../worker/worker-runtime.ts';
 import { createTokenVerifier } from '../gateway/auth/token-verifier.ts';
@@ -34,7 +33,6 @@ export interface RunningSystem {
 export async function startSystem(
   settings: Settings,
   log: Logger = createGatewayLogger(settings),
-  env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -48,8 +46,8 @@ export async function startSystem(
   };
   try {
     // Configuration first: a bad region file or clock stops start-up before anything is started.
-    const clock = createClock(env);
-    const regionConfig = await loadRegionConfig(resolveRegionConfigPath(env));
+    const clock = createClock(settings.clockStart);
+    const regionConfig = await loadRegionConfig(settings.regionConfigPath);
     await mkdir(settings.dataDir, { recursive: true });
     await rm(settings.spoolDir, { recursive: true, force: true }); // parts of requests cut by a crash
     await mkdir(settings.spoolDir, { recursive: true });

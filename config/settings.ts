@@ -1,10 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigurationError } from '../core/configuration-error.ts';
 import { CLAIMS_MAPPING_VARIABLES, parseClaimsMapping, type ClaimsMapping } from '../core/identity/claims-mapping.ts';
+import { CLOCK_START_HINT, parseClockStart } from '../core/time/clock.ts';
+import { DEFAULT_REGION_CONFIG_PATH } from './region/resolve-config-path.ts';
 
 /**
- * Process settings read from the environment and validated once at start. A bad value stops start-up with
- * a message naming the variable and what to put there.
+ * Every environment variable of Astreinte, in one schema, read and validated once at start (`loadSettings`); no
+ * other module reads the environment. A bad value stops start-up with a message naming the variable and what
+ * to put there.
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalUrl = (what: string) =>
@@ -12,6 +16,50 @@ const optionalUrl = (what: string) =>
     .string()
     .url({ message: `must be a full URL (${what})` })
     .optional();
+
+/** Seconds with decimals between `min` and `max`, as milliseconds. */
+const seconds = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return fallback * 1000;
+      const value = Number(text);
+      if (!Number.isFinite(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number of seconds between ${min} and ${max} (decimals allowed)` });
+        return z.NEVER;
+      }
+      return Math.round(value * 1000);
+    });
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return fallback;
+      const value = Number(text);
+      if (!Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+const trueOrFalse = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return fallback;
+      const lower = text.toLowerCase();
+      if (lower !== 'true' && lower !== 'false') {
+        ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+        return z.NEVER;
+      }
+      return lower === 'true';
+    });
 
 const settingsSchema = z
   .object({
@@ -61,6 +109,21 @@ const settingsSchema = z
     OIDC_CLAIM_TERRITORY: z.string().optional(),
     OIDC_ROLE_MAP: z.string().optional(),
     OIDC_ROLE_PRECEDENCE: z.string().optional(),
+    ASTREINTE_CONFIG: z.string().optional(),
+    ASTREINTE_NOW: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text?.trim()) return undefined;
+        const start = parseClockStart(text);
+        if (!start) ctx.addIssue({ code: 'custom', message: CLOCK_START_HINT });
+        return start;
+      }),
+    ASTREINTE_ROUTING_CONSUME: trueOrFalse(true),
+    ASTREINTE_STABILITY_SECONDS: seconds(0, 3600, 10),
+    ASTREINTE_ROUTING_SWEEP_SECONDS: seconds(0, 3600, 30),
+    ASTREINTE_ROUTING_CONCURRENCY: wholeNumber(1, 64, 8),
+    ASTREINTE_AUDIT_SITE: z.string().trim().min(1).optional(),
   })
   .superRefine((s, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -99,6 +162,31 @@ const settingsSchema = z
 
 export type RawSettings = z.infer<typeof settingsSchema>;
 
+/** Tunables of the routing worker. */
+export interface RoutingOptions {
+  /** A study is stable when no instance arrived for this long (ASTREINTE_STABILITY_SECONDS, default 10 s). */
+  stabilityMs: number;
+  /**
+   * Period of the safety sweep that routes stable studies whose job was lost and takes escalation hops whose
+   * job was lost (ASTREINTE_ROUTING_SWEEP_SECONDS, default 30 s; 0 turns it off).
+   */
+  sweepIntervalMs: number;
+  /** Routing jobs processed at once by this process (ASTREINTE_ROUTING_CONCURRENCY, default 8). */
+  concurrency: number;
+  /**
+   * Whether this process runs workers (routing, escalation, sweeps) or only records activity and enqueues jobs
+   * for worker processes started with `astreinte worker` (ASTREINTE_ROUTING_CONSUME, default true).
+   */
+  consume: boolean;
+}
+
+export const DEFAULT_ROUTING_OPTIONS: Readonly<RoutingOptions> = {
+  stabilityMs: 10_000,
+  sweepIntervalMs: 30_000,
+  concurrency: 8,
+  consume: true,
+};
+
 export interface Settings {
   port: number;
   host: string;
@@ -121,19 +209,19 @@ export interface Settings {
   adminSeesPatientData: boolean;
   /** Requests per token (per address for requests without a valid token); `requestsPerSecond` 0: no limit. */
   rateLimit: { requestsPerSecond: number; burst: number };
-}
-
-export class SettingsError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Astreinte cannot start, fix the configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'SettingsError';
-  }
+  /** The regional configuration file (ASTREINTE_CONFIG, relative to the working directory, or the shipped default). */
+  regionConfigPath: string;
+  /** ASTREINTE_NOW: the clock starts at this instant and runs (rehearsals, training); else the system clock. */
+  clockStart?: Date;
+  routing: RoutingOptions;
+  /** ASTREINTE_AUDIT_SITE: the site named in exported audit events (default: the host name). */
+  auditSite?: string;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success) {
-    throw new SettingsError(
+    throw new ConfigurationError(
       parsed.error.issues.map((i) => {
         const key = String(i.path[0] ?? 'environment');
         const value = env[key];
@@ -174,6 +262,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: s.LOG_LEVEL,
     adminSeesPatientData: s.ASTREINTE_ADMIN_PATIENT_ACCESS === 'true',
     rateLimit: { requestsPerSecond: s.RATE_LIMIT_RPS, burst: s.RATE_LIMIT_BURST },
+    regionConfigPath: s.ASTREINTE_CONFIG?.trim() ? path.resolve(s.ASTREINTE_CONFIG.trim()) : DEFAULT_REGION_CONFIG_PATH,
+    clockStart: s.ASTREINTE_NOW,
+    routing: {
+      stabilityMs: s.ASTREINTE_STABILITY_SECONDS,
+      sweepIntervalMs: s.ASTREINTE_ROUTING_SWEEP_SECONDS,
+      concurrency: s.ASTREINTE_ROUTING_CONCURRENCY,
+      consume: s.ASTREINTE_ROUTING_CONSUME,
+    },
+    auditSite: s.ASTREINTE_AUDIT_SITE,
   };
 }
 

@@ -7,7 +7,6 @@
 import { createLogger } from '../config/create-logger.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { loadRegionConfig } from '../config/region/load-region-config.ts';
-import { resolveRegionConfigPath } from '../config/region/resolve-config-path.ts';
 import { loadSettings } from '../config/settings.ts';
 import { openDatabase } from '../storage/database/database.ts';
 import { createClock } from '../core/time/clock.ts';
@@ -16,8 +15,8 @@ import { startRoutingWorker } from './worker-runtime.ts';
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
   const log = createLogger({ level: settings.logLevel, service: 'astreinte-worker' });
-  const clock = createClock(env);
-  const regionConfig = await loadRegionConfig(resolveRegionConfigPath(env));
+  const clock = createClock(settings.clockStart);
+  const regionConfig = await loadRegionConfig(settings.regionConfigPath);
   const database = await openDatabase(settings.database, {
     maxConnections: 10,
     onEvent: (message) => log.info({ component: 'postgres' }, message),

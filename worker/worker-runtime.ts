@@ -9,12 +9,11 @@ import type { AuditRecorder } from '../audit/audit-trail.ts';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RegionConfig } from '../config/region/region-config.ts';
-import type { Settings } from '../config/settings.ts';
+import { DEFAULT_ROUTING_OPTIONS, type RoutingOptions, type Settings } from '../config/settings.ts';
 import type { Database } from '../storage/database/database.ts';
 import { migrateAll } from '../storage/database/migration-sources.ts';
 import { escalateDue, escalateItem, type EscalationResult } from './escalate/escalate-item.ts';
 import { openQueueStore, type JobData, type JobQueue, type JobWorker, type QueueStoreKind } from './queue/queue-store.ts';
-import { loadRoutingOptions, type RoutingOptions } from './routing-options.ts';
 import { routeStudy, type RouteOutcome, type RoutedItem } from './route/route-study.ts';
 import { createRoutingGateway, ROUTE_STUDY_JOB, ROUTING_QUEUE, type RoutingGateway } from './route/routing-gateway.ts';
 import { findStableUnrouted } from './route/study-activity.ts';
@@ -26,12 +25,13 @@ const READY_TIMEOUT_MS = 15_000;
 const RECONCILE_BATCH = 200;
 
 export interface RoutingWorkerDependencies {
-  settings: Pick<Settings, 'redisUrl'>;
+  /** The queue backend (Redis or PostgreSQL) and the routing options (defaults when not given). */
+  settings: Pick<Settings, 'redisUrl'> & Partial<Pick<Settings, 'routing'>>;
   database: Database;
   regionConfig: RegionConfig;
   clock: Clock;
   log: Logger;
-  /** Overrides of the environment's options (loadRoutingOptions). */
+  /** Overrides of the settings' routing options. */
   options?: Partial<RoutingOptions>;
   /** Where routing decisions and escalations are audited (the gateway passes its trail). */
   audit?: AuditRecorder;
@@ -59,7 +59,7 @@ export interface RoutingWorker {
 
 export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promise<RoutingWorker> {
   const { database, regionConfig: config, clock, log } = deps;
-  const options: RoutingOptions = { ...loadRoutingOptions(), ...deps.options };
+  const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.settings.routing, ...deps.options };
   const context = { database, config, clock, audit: deps.audit };
   await migrateAll(database.pool); // worklist tables (no-op when the gateway already applied them)
 

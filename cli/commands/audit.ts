@@ -15,16 +15,17 @@ import { existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadSettings, SettingsError, type Settings } from '../../config/settings.ts';
+import { ConfigurationError } from '../../core/configuration-error.ts';
+import { loadSettings, type Settings } from '../../config/settings.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
-import { ClockConfigError, createClock, DEFAULT_CLOCK_TIME_ZONE } from '../../core/time/clock.ts';
+import { createClock, DEFAULT_CLOCK_TIME_ZONE } from '../../core/time/clock.ts';
 import { parseInstant } from '../../core/time/wall-time.ts';
 import { systemActor, type AuditEventInput } from '../../audit/audit-event.ts';
 import { HASH_PATTERN } from '../../audit/audit-hash.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import { exportAuditEvents } from '../../audit/export-audit-events.ts';
 import { verifyAuditChain, type AuditAnchor, type AuditChainReport } from '../../audit/verify-audit-chain.ts';
+import { EXIT_USAGE, parseCommandLine, UsageError, type Io } from '../command-line.ts';
 
 export const AUDIT_USAGE = `Usage: astreinte audit verify [--from <seq>] [--anchor <seq>:<hash>]...
        astreinte audit export --from <ISO time> --to <ISO time> [--out <file>] [--site <name>]
@@ -40,15 +41,8 @@ The database is DATABASE_URL, or the embedded server of ASTREINTE_DATA_DIR.
 `;
 
 export const EXIT_BROKEN = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 export const EXIT_UNREADABLE = 3;
-
-interface Io {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
-
-class UsageError extends Error {}
 
 export async function runAuditCommand(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = process): Promise<number> {
   const [subcommand, ...rest] = argv;
@@ -72,7 +66,7 @@ export async function runAuditCommand(argv: string[], env: NodeJS.ProcessEnv = p
       io.stderr.write(`astreinte audit: ${error.message}\n\n${AUDIT_USAGE}`);
       return EXIT_USAGE;
     }
-    if (error instanceof SettingsError || error instanceof ClockConfigError) {
+    if (error instanceof ConfigurationError) {
       io.stderr.write(`${error.message}\n`);
       return EXIT_UNREADABLE;
     }
@@ -82,7 +76,7 @@ export async function runAuditCommand(argv: string[], env: NodeJS.ProcessEnv = p
 }
 
 async function verify(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const values = parse(argv, { from: { type: 'string' }, anchor: { type: 'string', multiple: true } });
+  const { values } = parseCommandLine(argv, { from: { type: 'string' }, anchor: { type: 'string', multiple: true } });
   const from = values.from === undefined ? 1 : parseSeq(String(values.from), '--from');
   const anchors = ((values.anchor as string[] | undefined) ?? []).map(parseAnchor);
   return withTrail(env, io, async (database, trail) => {
@@ -118,7 +112,7 @@ async function verify(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
 }
 
 async function exportEvents(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const values = parse(argv, {
+  const { values } = parseCommandLine(argv, {
     from: { type: 'string' },
     to: { type: 'string' },
     out: { type: 'string' },
@@ -128,7 +122,7 @@ async function exportEvents(argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   const from = parseTime(String(values.from), '--from');
   const to = parseTime(String(values.to), '--to');
   if (from.getTime() >= to.getTime()) throw new UsageError('--from must be before --to');
-  const site = (values.site as string | undefined) ?? env.ASTREINTE_AUDIT_SITE ?? os.hostname();
+  const site = (values.site as string | undefined) ?? loadSettings(env).auditSite ?? os.hostname();
   const out = values.out === undefined ? undefined : path.resolve(String(values.out));
 
   return withTrail(env, io, async (database, trail) => {
@@ -178,7 +172,7 @@ async function withTrail(
   use: (database: Database, trail: AuditTrail) => Promise<number>,
 ): Promise<number> {
   const settings: Settings = loadSettings(env);
-  const clock = createClock(env);
+  const clock = createClock(settings.clockStart);
   if (settings.database.kind === 'embedded' && !existsSync(path.join(settings.database.dir, 'PG_VERSION'))) {
     io.stderr.write(
       `astreinte audit: there is no database in ${settings.database.dir} (ASTREINTE_DATA_DIR=${settings.dataDir}): ` +
@@ -220,16 +214,6 @@ function summary(report: AuditChainReport, from: number): string {
     `audit trail intact: ${report.count} events${scope}, seq ${report.first.seq} (${report.first.recorded}) to ` +
     `${report.last.seq} (${report.last.recorded}), ${head}`
   );
-}
-
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-function parse(argv: string[], options: Options): Record<string, string | boolean | (string | boolean)[] | undefined> {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 function parseSeq(text: string, option: string): number {

@@ -4,11 +4,11 @@
  * exit 2 on wrong arguments. Without a file, checks ASTREINTE_CONFIG or the shipped default.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadRegionConfig } from '../../config/region/load-region-config.ts';
 import type { RegionConfig } from '../../config/region/region-config.ts';
 import { formatProblem, RegionConfigError } from '../../config/region/region-config-error.ts';
-import { resolveRegionConfigPath } from '../../config/region/resolve-config-path.ts';
+import { loadSettings } from '../../config/settings.ts';
+import { parseCommandLine, reportUsageError, UsageError, type Io } from '../command-line.ts';
 
 export const CONFIG_CHECK_USAGE = `Usage: astreinte config check [<file>]
 
@@ -16,22 +16,17 @@ Checks a region configuration (YAML) and prints every problem as file:line:colum
 Without <file>, checks $ASTREINTE_CONFIG or the default config/examples/midi-pyrenees.yaml.
 `;
 
-interface Io {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
-
 /** `argv` is what follows `config` (['check', 'file.yaml']) or what follows `config check`. */
 export async function runConfigCheck(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = process): Promise<number> {
   let positionals: string[];
   let help = false;
   try {
-    const parsed = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseCommandLine(argv, { help: { type: 'boolean', short: 'h' } }, true);
     positionals = parsed.positionals;
     help = parsed.values.help === true;
   } catch (error) {
-    io.stderr.write(`astreinte config check: ${(error as Error).message}\n\n${CONFIG_CHECK_USAGE}`);
-    return 2;
+    if (error instanceof UsageError) return reportUsageError(io, 'config check', CONFIG_CHECK_USAGE, error.message);
+    throw error;
   }
   if (help) {
     io.stdout.write(CONFIG_CHECK_USAGE);
@@ -39,10 +34,9 @@ export async function runConfigCheck(argv: string[], env: NodeJS.ProcessEnv = pr
   }
   if (positionals[0] === 'check') positionals = positionals.slice(1);
   if (positionals.length > 1) {
-    io.stderr.write(`astreinte config check: give one file, not ${positionals.length}\n\n${CONFIG_CHECK_USAGE}`);
-    return 2;
+    return reportUsageError(io, 'config check', CONFIG_CHECK_USAGE, `give one file, not ${positionals.length}`);
   }
-  const file = positionals[0] ?? displayPath(resolveRegionConfigPath(env));
+  const file = positionals[0] ?? displayPath(loadSettings(env).regionConfigPath);
   try {
     const config = await loadRegionConfig(file);
     io.stdout.write(`${file}: valid. ${summary(config)}\n`);

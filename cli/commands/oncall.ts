@@ -5,14 +5,15 @@
  * time zone. Config: ASTREINTE_CONFIG or the shipped default. Exit 0 printed, 1 configuration unusable,
  * 2 wrong arguments.
  */
-import { parseArgs } from 'node:util';
 import { loadRegionConfig } from '../../config/region/load-region-config.ts';
 import { formatProblem, RegionConfigError } from '../../config/region/region-config-error.ts';
-import { resolveRegionConfigPath } from '../../config/region/resolve-config-path.ts';
+import { loadSettings } from '../../config/settings.ts';
 import { onCallAnswerToJson } from '../../config/oncall/on-call-json.ts';
 import { onCallAt, UnknownPoolError, UnknownTerritoryError } from '../../config/oncall/resolve-on-call.ts';
-import { ClockConfigError, createClock } from '../../core/time/clock.ts';
+import { ConfigurationError } from '../../core/configuration-error.ts';
+import { createClock } from '../../core/time/clock.ts';
 import { formatInstant, parseInstant } from '../../core/time/wall-time.ts';
+import { parseCommandLine, reportUsageError, UsageError, type Io } from '../command-line.ts';
 
 export const ONCALL_USAGE = `Usage: astreinte oncall [--at <ISO time>] [--territory <id>] [--pool <id>]
 
@@ -23,34 +24,33 @@ Prints, as JSON, who is on call in each pool at that instant and under which rot
 The region configuration is $ASTREINTE_CONFIG or config/examples/midi-pyrenees.yaml.
 `;
 
-interface Io {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
-
 export async function runOncall(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = process): Promise<number> {
-  let values: { at?: string; territory?: string; pool?: string; help?: boolean };
+  let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        at: { type: 'string' },
-        territory: { type: 'string' },
-        pool: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
+    ({ values } = parseCommandLine(argv, {
+      at: { type: 'string' },
+      territory: { type: 'string' },
+      pool: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (error) {
-    return usageError(io, (error as Error).message);
+    if (error instanceof UsageError) return usageError(io, error.message);
+    throw error;
   }
   if (values.help) {
     io.stdout.write(ONCALL_USAGE);
     return 0;
   }
 
-  const file = resolveRegionConfigPath(env);
+  let settings;
+  try {
+    settings = loadSettings(env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    io.stderr.write(`astreinte oncall: ${error.message}\n`);
+    return 1;
+  }
+  const file = settings.regionConfigPath;
   let config;
   try {
     config = await loadRegionConfig(file);
@@ -69,13 +69,7 @@ export async function runOncall(argv: string[], env: NodeJS.ProcessEnv = process
     }
     at = parsed;
   } else {
-    try {
-      at = createClock(env).now();
-    } catch (error) {
-      if (!(error instanceof ClockConfigError)) throw error;
-      io.stderr.write(`astreinte oncall: ${error.message}\n`);
-      return 1;
-    }
+    at = createClock(settings.clockStart).now();
   }
 
   try {
@@ -98,6 +92,5 @@ export async function runOncall(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 function usageError(io: Io, message: string): number {
-  io.stderr.write(`astreinte oncall: ${message}\n\n${ONCALL_USAGE}`);
-  return 2;
+  return reportUsageError(io, 'oncall', ONCALL_USAGE, message);
 }

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../../core/configuration-error.ts';
+
 export interface RegionConfigProblem {
   line: number;
   column: number;
@@ -6,12 +8,13 @@ export interface RegionConfigProblem {
 }
 
 /** The region file cannot be used. `problems` is never empty; the message lists them as file:line:column: message. */
-export class RegionConfigError extends Error {
+export class RegionConfigError extends ConfigurationError<RegionConfigProblem> {
   constructor(
     readonly file: string,
-    readonly problems: RegionConfigProblem[],
+    problems: RegionConfigProblem[],
   ) {
     super(
+      problems,
       `The region configuration ${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => formatProblem(file, p)).join('\n'),
     );

@@ -76,10 +76,10 @@ const CLAIM_PATH = /^[\x21-\x7e]{1,200}$/;
 const ROLE_NAME = /^[^\s=,]{1,200}$/;
 
 /** Reads and checks the mapping variables; every problem names its variable and what to put there. */
-export function parseClaimsMapping(env: ClaimsMappingEnvironment): ParsedClaimsMapping {
+export function parseClaimsMapping(values: ClaimsMappingEnvironment): ParsedClaimsMapping {
   const problems: ClaimsMappingProblem[] = [];
   const single = (variable: keyof ClaimsMappingEnvironment, fallback: string): string => {
-    const value = env[variable]?.trim();
+    const value = values[variable]?.trim();
     if (value === undefined || value === '') return fallback;
     const problem = claimPathProblem(value);
     if (problem) problems.push({ variable, message: problem });
@@ -87,14 +87,14 @@ export function parseClaimsMapping(env: ClaimsMappingEnvironment): ParsedClaimsM
   };
   const mapping: ClaimsMapping = {
     user: single('OIDC_CLAIM_USER', DEFAULT_CLAIMS_MAPPING.user),
-    roles: parseRoleClaims(env.OIDC_CLAIM_ROLES, problems),
+    roles: parseRoleClaims(values.OIDC_CLAIM_ROLES, problems),
     rpps: single('OIDC_CLAIM_RPPS', DEFAULT_CLAIMS_MAPPING.rpps),
     site: single('OIDC_CLAIM_SITE', DEFAULT_CLAIMS_MAPPING.site),
     territory: single('OIDC_CLAIM_TERRITORY', DEFAULT_CLAIMS_MAPPING.territory),
   };
-  const roleMap = parseRoleMap(env.OIDC_ROLE_MAP, problems);
+  const roleMap = parseRoleMap(values.OIDC_ROLE_MAP, problems);
   if (roleMap) mapping.roleMap = roleMap;
-  const precedence = parseRolePrecedence(env.OIDC_ROLE_PRECEDENCE, problems);
+  const precedence = parseRolePrecedence(values.OIDC_ROLE_PRECEDENCE, problems);
   if (precedence) mapping.rolePrecedence = precedence;
   return problems.length > 0 ? { ok: false, problems } : { ok: true, mapping };
 }

@@ -61,23 +61,17 @@ function toMs(instant: Date | string | number): number {
 /** Time zone used to read an ASTREINTE_NOW written without offset (2027-03-29T02:10). */
 export const DEFAULT_CLOCK_TIME_ZONE = 'Europe/Paris';
 
-export class ClockConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClockConfigError';
-  }
+/** What to write in ASTREINTE_NOW, for the message of a bad value. */
+export const CLOCK_START_HINT =
+  'not an ISO 8601 date and time; write for example 2027-03-29T02:10:00+02:00 (or without offset, read as ' +
+  'Europe/Paris local time), or unset it to use the real time';
+
+/** ASTREINTE_NOW's text as an instant (no offset: Paris time), or undefined when it is not one. */
+export function parseClockStart(text: string): Date | undefined {
+  return parseInstant(text.trim(), DEFAULT_CLOCK_TIME_ZONE) ?? undefined;
 }
 
-/** The clock for this process: offset from ASTREINTE_NOW when set, else the system clock. */
-export function createClock(env: NodeJS.ProcessEnv = process.env): Clock {
-  const text = env.ASTREINTE_NOW?.trim();
-  if (!text) return systemClock;
-  const start = parseInstant(text, DEFAULT_CLOCK_TIME_ZONE);
-  if (!start) {
-    throw new ClockConfigError(
-      `ASTREINTE_NOW=${JSON.stringify(text)}: not an ISO 8601 date and time; write for example ` +
-        '2027-03-29T02:10:00+02:00 (or without offset, read as Europe/Paris local time), or unset it to use the real time',
-    );
-  }
-  return offsetClock(start);
+/** The clock for this process (settings.clockStart): from that instant on when given, else the system clock. */
+export function createClock(start?: Date): Clock {
+  return start ? offsetClock(start) : systemClock;
 }

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../../core/configuration-error.ts';
+import { redactUrl } from '../../core/redact-url.ts';
 import pg from 'pg';
 import type { Settings } from '../../config/settings.ts';
 import { EmbeddedPostgresServer } from './embedded-postgres-server.ts';
@@ -27,9 +29,10 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export class DatabaseUnavailableError extends Error {
+/** PostgreSQL cannot be reached or started: the message says which server and what to check. */
+export class DatabaseUnavailableError extends ConfigurationError {
   constructor(message: string) {
-    super(message);
+    super([message], message);
     this.name = 'DatabaseUnavailableError';
   }
 }
@@ -114,16 +117,5 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
       client.release(rollbackError as Error);
     }
     throw error;
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an unparsable URL';
   }
 }

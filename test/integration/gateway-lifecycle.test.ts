@@ -9,9 +9,9 @@ import { startGateway, type GatewayProcess } from '../support/gateway-process.ts
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-async function startFails(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+async function startFails(env: NodeJS.ProcessEnv, command: string[] = ['start']): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, ['bin/astreinte.cjs', 'start'], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 });
+    await run(process.execPath, ['bin/astreinte.cjs', ...command], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 30_000 });
     return { code: 0, stderr: '' };
   } catch (error) {
     const e = error as { code: number; stderr: string };
@@ -43,6 +43,20 @@ describe('starting and stopping the gateway', () => {
     expect(partialS3.stderr).toMatch(/S3_BUCKET.*missing|missing.*S3_BUCKET/);
     const badDb = await startFails({ DATABASE_URL: 'mysql://x', ASTREINTE_DATA_DIR: '/nonexistent-never-created' });
     expect(badDb.stderr).toMatch(/DATABASE_URL.*postgres/);
+  });
+
+  it('every command reports a configuration error the same way: what to fix, no stack trace', async () => {
+    const env = { ASTREINTE_NOW: 'sunday night', ASTREINTE_DATA_DIR: '/nonexistent-never-created' };
+    for (const command of [['start'], ['worker'], ['oncall'], ['audit', 'verify'], ['token', '--role', 'admin']]) {
+      const { code, stderr } = await startFails(env, command);
+      expect(code, command.join(' ')).not.toBe(0);
+      expect(stderr, command.join(' ')).toMatch(/ASTREINTE_NOW="sunday night": not an ISO 8601 date and time; write for example/);
+      expect(stderr, command.join(' ')).not.toMatch(/^\s+at /m);
+    }
+    const badRegion = await startFails({ ASTREINTE_CONFIG: 'config/examples/missing.yaml', ASTREINTE_DATA_DIR: '/nonexistent-never-created' });
+    expect(badRegion.code).toBe(1);
+    expect(badRegion.stderr).toMatch(/missing\.yaml/);
+    expect(badRegion.stderr).not.toMatch(/^\s+at /m);
   });
 
   it('stops everything it started on Ctrl-C, and restarts on the same cluster', async () => {

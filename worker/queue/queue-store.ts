@@ -4,6 +4,7 @@
  * backend factory and the connection differ. Jobs only ever carry ids: PostgreSQL holds everything a lost
  * or replayed job would need.
  */
+import { redactUrl } from '../../core/redact-url.ts';
 import {
   createPostgresBackend,
   createRedisBackend,
@@ -103,7 +104,7 @@ async function redisQueueStore(url: string): Promise<QueueStore> {
   const { Queue, Worker } = withBackend(createRedisBackend);
   return {
     kind: 'redis',
-    description: `Redis (${redactRedisUrl(url)})`,
+    description: `Redis (${redactUrl(url)})`,
     // Producers fail fast while Redis is down (the database keeps the activity; the sweep routes the study).
     queue: (name: string) =>
       new Queue<JobData>(name, { connection: { url, enableOfflineQueue: false } }),
@@ -116,14 +117,4 @@ async function redisQueueStore(url: string): Promise<QueueStore> {
       ),
     close: async () => undefined,
   };
-}
-
-function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an unparsable URL';
-  }
 }

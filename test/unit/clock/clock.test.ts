@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ClockConfigError, createClock, systemClock, TestClock } from '../../../core/time/clock.ts';
+import { ConfigurationError } from '../../../core/configuration-error.ts';
+import { createClock as createClockOf, systemClock, TestClock } from '../../../core/time/clock.ts';
+import { loadSettings } from '../../../config/settings.ts';
+
+/** The clock the settings read from this environment give. */
+const createClock = (env: NodeJS.ProcessEnv) => createClockOf(loadSettings(env).clockStart);
 
 describe('clock', () => {
   it('uses the system clock when ASTREINTE_NOW is not set', () => {
@@ -24,7 +29,7 @@ describe('clock', () => {
   });
 
   it('refuses an ASTREINTE_NOW that is not a date and time, saying what to write', () => {
-    expect(() => createClock({ ASTREINTE_NOW: 'sunday night' })).toThrow(ClockConfigError);
+    expect(() => createClock({ ASTREINTE_NOW: 'sunday night' })).toThrow(ConfigurationError);
     expect(() => createClock({ ASTREINTE_NOW: 'sunday night' })).toThrow(/2027-03-29T02:10:00\+02:00/);
   });
 

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegionConfig, parseRegionConfig } from '../../../config/region/load-region-config.ts';
 import { RegionConfigError, type RegionConfigProblem } from '../../../config/region/region-config-error.ts';
-import { DEFAULT_REGION_CONFIG_PATH, resolveRegionConfigPath } from '../../../config/region/resolve-config-path.ts';
+import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-config-path.ts';
+import { loadSettings } from '../../../config/settings.ts';
 
 const examples = fileURLToPath(new URL('../../../config/examples/', import.meta.url));
 
@@ -120,9 +121,9 @@ describe('region configuration: valid files', () => {
   });
 
   it('resolves the path from ASTREINTE_CONFIG or falls back to the shipped default', () => {
-    expect(resolveRegionConfigPath({})).toBe(DEFAULT_REGION_CONFIG_PATH);
+    expect(loadSettings({}).regionConfigPath).toBe(DEFAULT_REGION_CONFIG_PATH);
     expect(DEFAULT_REGION_CONFIG_PATH).toBe(path.join(examples, 'midi-pyrenees.yaml'));
-    expect(resolveRegionConfigPath({ ASTREINTE_CONFIG: 'config/examples/paca.yaml' })).toBe(
+    expect(loadSettings({ ASTREINTE_CONFIG: 'config/examples/paca.yaml' }).regionConfigPath).toBe(
       path.resolve('config/examples/paca.yaml'),
     );
   });

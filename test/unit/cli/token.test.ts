@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDuration, runTokenCommand } from '../../../gateway/auth/token-command.ts';
+import { parseDuration, runTokenCommand } from '../../../cli/commands/token.ts';
 import { createTokenVerifier } from '../../../gateway/auth/token-verifier.ts';
 import { loadSettings } from '../../../config/settings.ts';
 

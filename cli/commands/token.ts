@@ -4,16 +4,16 @@
  * `TOKEN=$(astreinte token --role reader)` works. Errors go to stderr. Exit codes: 0 printed, 1 refused
  * (configuration, OIDC in use, key file), 2 wrong arguments.
  */
-import { parseArgs } from 'node:util';
-import { loadSettings, SettingsError } from '../../config/settings.ts';
-import { HttpProblem } from '../http/problem.ts';
+import { loadSettings } from '../../config/settings.ts';
+import { HttpProblem } from '../../gateway/http/problem.ts';
 import {
   DEFAULT_TOKEN_TTL_SECONDS,
   issueToken,
   loadOrCreateSigningKey,
   MAX_TOKEN_TTL_SECONDS,
-} from './embedded-signing-key.ts';
+} from '../../gateway/auth/embedded-signing-key.ts';
 import { isRole, ROLES } from '../../core/identity/roles.ts';
+import { parseCommandLine, reportUsageError, UsageError, type Io } from '../command-line.ts';
 
 export const TOKEN_USAGE = `Usage: astreinte token --role <role> [--site <FINESS>] [--user <id>] [--rpps <RPPS>] [--territory <id>] [--ttl <duration>]
 
@@ -26,34 +26,21 @@ Prints a bearer token signed by this installation's embedded key, and nothing el
   --ttl    lifetime: seconds, or a number followed by m, h or d (default ${DEFAULT_TOKEN_TTL_SECONDS / 3600}h, at most ${MAX_TOKEN_TTL_SECONDS / 86400}d)
 `;
 
-export interface CommandOutput {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
-
-export async function runTokenCommand(
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  io: CommandOutput = process,
-): Promise<number> {
-  let values: { role?: string; site?: string; user?: string; rpps?: string; territory?: string; ttl?: string; help?: boolean };
+export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv, io: Io = process): Promise<number> {
+  let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        role: { type: 'string' },
-        site: { type: 'string' },
-        user: { type: 'string' },
-        rpps: { type: 'string' },
-        territory: { type: 'string' },
-        ttl: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
+    ({ values } = parseCommandLine(argv, {
+      role: { type: 'string' },
+      site: { type: 'string' },
+      user: { type: 'string' },
+      rpps: { type: 'string' },
+      territory: { type: 'string' },
+      ttl: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (error) {
-    return usageError(io, (error as Error).message);
+    if (error instanceof UsageError) return usageError(io, error.message);
+    throw error;
   }
   if (values.help) {
     io.stdout.write(TOKEN_USAGE);
@@ -88,14 +75,13 @@ export async function runTokenCommand(
     return 0;
   } catch (error) {
     if (error instanceof HttpProblem) return usageError(io, error.message);
-    io.stderr.write(`astreinte token: ${error instanceof SettingsError ? error.message : (error as Error).message}\n`);
+    io.stderr.write(`astreinte token: ${(error as Error).message}\n`);
     return 1;
   }
 }
 
-function usageError(io: CommandOutput, message: string): number {
-  io.stderr.write(`astreinte token: ${message}\n\n${TOKEN_USAGE}`);
-  return 2;
+function usageError(io: Io, message: string): number {
+  return reportUsageError(io, 'token', TOKEN_USAGE, message);
 }
 
 /** `3600`, `90s`, `30m`, `12h`, `30d` to seconds; null when not a duration. */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ROUTING_OPTIONS, loadRoutingOptions, RoutingOptionsError } from '../../../worker/routing-options.ts';
+import { ConfigurationError } from '../../../core/configuration-error.ts';
+import { DEFAULT_ROUTING_OPTIONS, loadSettings } from '../../../config/settings.ts';
+
+const loadRoutingOptions = (env: NodeJS.ProcessEnv) => loadSettings(env).routing;
 
 describe('routing options from the environment', () => {
   it('defaults: stable after 10 s, sweep every 30 s, 8 jobs at once, workers on', () => {
@@ -26,8 +29,8 @@ describe('routing options from the environment', () => {
         return e;
       }
     })();
-    expect(error).toBeInstanceOf(RoutingOptionsError);
-    const { problems } = error as RoutingOptionsError;
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const { problems } = error as ConfigurationError;
     expect(problems).toEqual([
       'ASTREINTE_ROUTING_CONSUME="yes": must be true or false',
       'ASTREINTE_STABILITY_SECONDS="ten": must be a number of seconds between 0 and 3600 (decimals allowed)',
