@@ -103,6 +103,21 @@ export function canSeeItem(viewer: WorklistViewer, item: ItemAudience): boolean 
 }
 
 /**
+ * Whether a viewer may see a study's routing: a reader when they see one of its items, a coordinator when the
+ * study is of their territory (its reading item's, else its site's), an administrator always.
+ */
+export function canSeeStudy(viewer: WorklistViewer, study: { territory: string | null; items: readonly ItemAudience[] }): boolean {
+  switch (viewer.kind) {
+    case 'admin':
+      return true;
+    case 'coordinator':
+      return viewer.territory !== null && viewer.territory === study.territory;
+    case 'reader':
+      return study.items.some((item) => readerSeesItem(viewer, item));
+  }
+}
+
+/**
  * What a list asks to see: a reader's scope, a coordinator's territory (always theirs), an administrator's
  * optional territory. Checking that the scope is the caller's own is the API's job (with its error messages).
  */

@@ -8,16 +8,16 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { EXPERTISES, PRIORITY_FLAGS, type RegionConfig } from '../../../config/region/region-config.ts';
-import { canSeeItem } from '../../../storage/worklist/item-visibility.ts';
+import { canSeeStudy } from '../../../storage/worklist/item-visibility.ts';
 import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
-import type { CompletionFlags, RoutingDecision, WorklistItemView } from '../../../storage/worklist/worklist-types.ts';
+import type { CompletionFlags, RoutingDecision } from '../../../storage/worklist/worklist-types.ts';
 import { formatInstant } from '../../../core/time/wall-time.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { isValidUid } from '../../../core/dicom/uid.ts';
 import { Forbidden, NotFound, ServiceUnavailable } from '../../http/problem.ts';
 import { parseBody } from './parse-body.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { viewerOf, type Viewer } from './worklist-viewer.ts';
+import { viewerOf } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf } from './worklist-wording.ts';
 
 /** What the sender may say with a completion (and what routing reads back from study_activity.sender_flags). */
@@ -87,7 +87,7 @@ export function routingExplanationHandler(deps: { store: WorklistStore; regionCo
     const [{ decision, items: studyItems, events }, site] = await Promise.all([deps.store.studyRouting(study), deps.store.studySite(study)]);
     const readItem = studyItems.find((i) => i.kind === 'read') ?? null;
     const territory = readItem?.territory ?? (site ? config.siteByFiness.get(site)?.territory : undefined) ?? null;
-    if ((!decision && studyItems.length === 0) || !mayExplain(viewer, studyItems, territory)) throw notFound;
+    if ((!decision && studyItems.length === 0) || !canSeeStudy(viewer, { territory, items: studyItems })) throw notFound;
 
     const zone = territory ? timeZoneOf(config, territory) : config.region.timezone;
     res.set('Cache-Control', 'no-store').json({
@@ -115,15 +115,4 @@ export function routingExplanationHandler(deps: { store: WorklistStore; regionCo
       })),
     });
   };
-}
-
-function mayExplain(viewer: Viewer, items: WorklistItemView[], territory: string | null): boolean {
-  switch (viewer.kind) {
-    case 'admin':
-      return true;
-    case 'coordinator':
-      return viewer.territory !== null && viewer.territory === territory;
-    case 'reader':
-      return items.some((item) => canSeeItem(viewer, item));
-  }
 }
