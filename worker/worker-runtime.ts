@@ -12,11 +12,12 @@ import type { RegionConfig } from '../config/region/region-config.ts';
 import { DEFAULT_ROUTING_OPTIONS, type RoutingOptions, type Settings } from '../config/settings.ts';
 import type { Database } from '../storage/database/database.ts';
 import { migrateAll } from '../storage/database/migration-sources.ts';
+import { PostgresWorklistStore } from '../storage/worklist/postgres-worklist-store.ts';
+import type { WorklistStore } from '../storage/worklist/worklist-store.ts';
 import { escalateDue, escalateItem, type EscalationResult } from './escalate/escalate-item.ts';
 import { openQueueStore, type JobData, type JobQueue, type JobWorker, type QueueStoreKind } from './queue/queue-store.ts';
 import { routeStudy, type RouteOutcome, type RoutedItem } from './route/route-study.ts';
 import { createRoutingGateway, ROUTE_STUDY_JOB, ROUTING_QUEUE, type RoutingGateway } from './route/routing-gateway.ts';
-import { findStableUnrouted } from './route/study-activity.ts';
 import type { Clock } from '../core/time/clock.ts';
 
 export const ESCALATION_QUEUE = 'astreinte-escalation';
@@ -35,6 +36,8 @@ export interface RoutingWorkerDependencies {
   options?: Partial<RoutingOptions>;
   /** Where routing decisions and escalations are audited (the gateway passes its trail). */
   audit?: AuditRecorder;
+  /** Where decisions and items are written; default: the PostgreSQL store on `database`. */
+  store?: WorklistStore;
 }
 
 export interface RoutingWorker {
@@ -60,7 +63,8 @@ export interface RoutingWorker {
 export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promise<RoutingWorker> {
   const { database, regionConfig: config, clock, log } = deps;
   const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.settings.routing, ...deps.options };
-  const context = { database, config, clock, audit: deps.audit };
+  const worklist = deps.store ?? new PostgresWorklistStore(database);
+  const context = { store: worklist, config, clock, audit: deps.audit };
   await migrateAll(database.pool); // worklist tables (no-op when the gateway already applied them)
 
   const store = await openQueueStore({ redisUrl: deps.settings.redisUrl, database });
@@ -84,7 +88,7 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
         ? 'Redis (REDIS_URL) did not answer: start it, or unset REDIS_URL to keep the jobs in PostgreSQL'
         : 'the PostgreSQL queue backend did not answer',
     );
-    const gateway = createRoutingGateway({ database, queue: routingQueue, clock, log, stabilityMs: options.stabilityMs });
+    const gateway = createRoutingGateway({ store: worklist, queue: routingQueue, clock, log, stabilityMs: options.stabilityMs });
     const scheduler = escalationScheduler(escalationQueue, clock, log);
 
     const route = async (studyInstanceUID: string): Promise<RouteOutcome> => {
@@ -103,7 +107,7 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
     const reconcile = async (): Promise<number> => {
       let decided = 0;
       for (;;) {
-        const studies = await findStableUnrouted(database, new Date(clock.now().getTime() - options.stabilityMs), RECONCILE_BATCH);
+        const studies = await worklist.findStableUnrouted(new Date(clock.now().getTime() - options.stabilityMs), RECONCILE_BATCH);
         let progressed = 0;
         for (const study of studies) {
           const outcome = await route(study);

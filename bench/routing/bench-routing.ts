@@ -18,7 +18,8 @@ import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts'
 import { indexSyntheticStudy, type SyntheticStudy } from './synthetic-study.ts';
 import { systemClock } from '../../core/time/clock.ts';
 import { startRoutingWorker } from '../../worker/worker-runtime.ts';
-import { WORKLIST_NOTIFY_CHANNEL, type WorklistNotification } from '../../storage/worklist/worklist-types.ts';
+import { PostgresWorklistStore } from '../../storage/worklist/postgres-worklist-store.ts';
+import { WORKLIST_NOTIFY_CHANNEL, type WorklistItemView, type WorklistNotification } from '../../storage/worklist/worklist-types.ts';
 
 export interface RoutingBenchOptions {
   database: Database;
@@ -104,13 +105,11 @@ export async function benchRouting(options: RoutingBenchOptions): Promise<Routin
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
 
-    const { rows } = await options.database.query<{ id: string; study_instance_uid: string }>(
-      "SELECT id, study_instance_uid FROM worklist_item WHERE study_instance_uid = ANY($1) AND kind = 'read'",
-      [uids],
-    );
-    const latencies = rows
-      .filter((r) => visibleAt.has(r.id))
-      .map((r) => (visibleAt.get(r.id) as number) - (stableAt.get(r.study_instance_uid) as number))
+    const store = new PostgresWorklistStore(options.database);
+    const routed = await Promise.all(uids.map(async (uid) => (await store.studyRouting(uid)).items.find((item) => item.kind === 'read')));
+    const latencies = routed
+      .filter((item): item is WorklistItemView => item !== undefined && visibleAt.has(item.id))
+      .map((item) => (visibleAt.get(item.id) as number) - (stableAt.get(item.studyInstanceUID) as number))
       .sort((a, b) => a - b);
     const at = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN);
     return {

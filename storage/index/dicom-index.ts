@@ -1,4 +1,5 @@
 import type { BulkDataElement, FileSpan, ParsedInstance } from '../../core/dicom/parsed-instance.ts';
+import type { ReaderAudience } from '../worklist/item-visibility.ts';
 
 /** What the index records about one stored instance, beyond what was parsed. */
 export interface InstanceToIndex {
@@ -39,10 +40,10 @@ export interface StoredInstance {
 export interface AccessScope {
   site: string | null;
   /**
-   * A reader (or expert) sees only the studies of worklist items they may see: assigned or offered to this
-   * RPPS, or in (or notified to) one of these pools, whatever the item's status.
+   * A reader (or expert) sees only the studies of worklist items they may see (storage/worklist/item-visibility.ts):
+   * assigned or offered to this RPPS, or in (or notified to) one of these pools, whatever the item's status.
    */
-  reader?: { rpps: string; pools: string[] };
+  reader?: ReaderAudience;
 }
 
 export interface StudyOwnership {

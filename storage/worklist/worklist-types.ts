@@ -4,6 +4,7 @@
  * a claim moves it to IN PROGRESS under a transaction UID, signing the report COMPLETES it.
  * PostgreSQL holds all of it; jobs only ever carry ids.
  */
+import type { Expertise, PriorityFlag } from '../../config/region/region-config.ts';
 
 export type WorklistStatus = 'SCHEDULED' | 'IN PROGRESS' | 'COMPLETED' | 'CANCELED';
 
@@ -40,6 +41,20 @@ export interface WorklistItem {
   completedAt: Date | null;
   /** Expert answer of a second opinion (programmes count them): e.g. { transferAdvised: true } or { thrombolysisIndicated: false }. */
   outcome: Record<string, unknown> | null;
+}
+
+/** An item as the worklist reads it: the contract's fields, plus who else the routing worker showed it to. */
+export interface WorklistItemView extends WorklistItem {
+  /** RPPS of readers an escalation hop offered the item to, besides the assignee. */
+  offeredTo: string[];
+  /** Pools told about the item without owning it (a stroke: the neuroradiology pole). */
+  notifiedPools: string[];
+}
+
+/** What a sender may say with `POST /api/studies/{study}/complete` (kept in study_activity.sender_flags). */
+export interface CompletionFlags {
+  priority?: PriorityFlag;
+  expertise?: Expertise;
 }
 
 /** Why a study went where it went (GET /api/studies/{study}/routing). */

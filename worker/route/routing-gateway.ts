@@ -6,16 +6,12 @@
  * worker's sweep routes every stable study without a decision.
  */
 import type { Logger } from 'pino';
-import { EXPERTISES, PRIORITY_FLAGS, type Expertise, type PriorityFlag } from '../../config/region/region-config.ts';
-import type { Database } from '../../storage/database/database.ts';
-import type { JobQueue } from '../queue/queue-store.ts';
 import type { Clock } from '../../core/time/clock.ts';
-import type { RoutingDecision } from '../../storage/worklist/worklist-types.ts';
-import type { CompletionFlags } from './read-study-facts.ts';
-import { selectDecision } from './route-study.ts';
-import { recordCompletion, upsertStudyActivity } from './study-activity.ts';
+import type { WorklistStore } from '../../storage/worklist/worklist-store.ts';
+import type { CompletionFlags, RoutingDecision } from '../../storage/worklist/worklist-types.ts';
+import type { JobQueue } from '../queue/queue-store.ts';
 
-export type { CompletionFlags } from './read-study-facts.ts';
+export type { CompletionFlags } from '../../storage/worklist/worklist-types.ts';
 
 export type CompletionResult =
   /** Routing will run at once (or is running). */
@@ -42,7 +38,7 @@ export const ROUTE_STUDY_JOB = 'route-study';
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
 export interface RoutingGatewayDependencies {
-  database: Database;
+  store: WorklistStore;
   queue: JobQueue;
   clock: Clock;
   log: Logger;
@@ -78,58 +74,20 @@ export function createRoutingGateway(deps: RoutingGatewayDependencies): RoutingG
 
   return {
     async recordStudyActivity(studyInstanceUID, site, at = deps.clock.now()) {
-      await upsertStudyActivity(deps.database, studyInstanceUID, site, at);
+      await deps.store.recordStudyActivity(studyInstanceUID, site, at);
       await enqueue(studyInstanceUID, deps.stabilityMs);
     },
 
     async markStudyComplete(studyInstanceUID, flags = {}) {
-      if (!(await recordCompletion(deps.database, studyInstanceUID, flags, deps.clock.now()))) {
+      if (!(await deps.store.recordCompletion(studyInstanceUID, flags, deps.clock.now()))) {
         return { status: 'unknown-study' };
       }
-      const decision = await selectDecision(deps.database.pool, studyInstanceUID);
+      const decision = await deps.store.findDecision(studyInstanceUID);
       if (decision && decision.decision !== 'held') return { status: 'already-decided', decision };
       await enqueue(studyInstanceUID, 0);
       return { status: 'queued' };
     },
   };
-}
-
-export class CompletionFlagsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CompletionFlagsError';
-  }
-}
-
-/**
- * The body of `POST /api/studies/{study}/complete`: empty, or `{ "priority": "stroke" | "urgent" | "scheduled",
- * "expertise": "neuroradiology" | "cardiovascular-imaging" | "pneumology" | "neurosurgery" }`. Throws a
- * CompletionFlagsError (HTTP 400) naming what is wrong.
- */
-export function parseCompletionFlags(body: unknown): CompletionFlags {
-  if (body === undefined || body === null || body === '') return {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new CompletionFlagsError('the body must be a JSON object such as {"priority": "stroke"}, or empty');
-  }
-  const record = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(record).filter((k) => k !== 'priority' && k !== 'expertise');
-  if (unknownKeys.length > 0) {
-    throw new CompletionFlagsError(`unknown field ${unknownKeys.map((k) => JSON.stringify(k)).join(', ')}: only "priority" and "expertise" are accepted`);
-  }
-  const flags: CompletionFlags = {};
-  if (record.priority !== undefined) {
-    if (typeof record.priority !== 'string' || !(PRIORITY_FLAGS as readonly string[]).includes(record.priority)) {
-      throw new CompletionFlagsError(`"priority" must be one of ${PRIORITY_FLAGS.join(', ')}`);
-    }
-    flags.priority = record.priority as PriorityFlag;
-  }
-  if (record.expertise !== undefined) {
-    if (typeof record.expertise !== 'string' || !(EXPERTISES as readonly string[]).includes(record.expertise)) {
-      throw new CompletionFlagsError(`"expertise" must be one of ${EXPERTISES.join(', ')}`);
-    }
-    flags.expertise = record.expertise as Expertise;
-  }
-  return flags;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -6,22 +6,20 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
-import type { Database } from '../../../storage/database/database.ts';
 import type { Clock } from '../../../core/time/clock.ts';
+import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
 import type { WorklistItem } from '../../../storage/worklist/worklist-types.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { Conflict, Forbidden } from '../../http/problem.ts';
 import { findVisibleItem, itemNotFound, loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
 import { newTransactionUID } from './transaction-uid.ts';
-import { recordItemChange } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
 import { viewerOf, type Viewer } from './worklist-viewer.ts';
 import { readerLabel, timeZoneOf, wallClock } from './worklist-wording.ts';
 
 export interface ItemActionDeps {
-  database: Database;
+  store: WorklistStore;
   regionConfig: RegionConfig;
   clock: Clock;
 }
@@ -31,28 +29,15 @@ type ReaderViewer = Extract<Viewer, { kind: 'reader' }>;
 export function claimHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
-    const item = await loadVisibleItem(deps.database, req.params.id, viewer);
+    const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const reader = requireReader(viewer, 'claim an exam');
     const now = deps.clock.now();
-    const claimed = await deps.database.withTransaction(async (client) => {
-      const result = await client.query<WorklistItemRow>(
-        `UPDATE worklist_item SET status = 'IN PROGRESS', assignee = $2, transaction_uid = $3, claimed_at = $4,
-           version = version + 1
-         WHERE id = $1 AND status = 'SCHEDULED'
-           AND (assignee = $2 OR $2 = ANY(offered_to) OR pool = ANY($5) OR notified_pools && $5::text[])
-         RETURNING ${ITEM_COLUMNS}`,
-        [item.id, reader.rpps, newTransactionUID(), now, [...reader.pools]],
-      );
-      if (result.rows.length === 0) return null;
-      const updated = itemFromRow(result.rows[0]);
-      await recordItemChange(client, updated, {
-        type: 'claimed',
-        actor: reader.rpps,
-        at: now,
-        detail: { previousAssignee: item.assignee, transactionUID: updated.transactionUID },
-      });
-      return updated;
-    });
+    const claimed = await deps.store.claimItem(item.id, reader, newTransactionUID(), now, (updated) => ({
+      type: 'claimed',
+      actor: reader.rpps,
+      at: now,
+      detail: { previousAssignee: item.assignee, transactionUID: updated.transactionUID },
+    }));
     if (!claimed) throw await claimRefusal(deps, req.params.id, reader);
     res.json({ item: itemJson(claimed, viewer, deps.regionConfig) });
   };
@@ -67,26 +52,14 @@ export function releaseHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const body = parseBody(releaseBody, req.body, 'release this exam');
-    const item = await loadVisibleItem(deps.database, req.params.id, viewer);
+    const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const reader = requireReader(viewer, 'release an exam');
     const now = deps.clock.now();
-    const released = await deps.database.withTransaction(async (client) => {
-      const result = await client.query<WorklistItemRow>(
-        `UPDATE worklist_item SET status = 'SCHEDULED', assignee = NULL, transaction_uid = NULL, claimed_at = NULL,
-           version = version + 1
-         WHERE id = $1 AND status = 'IN PROGRESS' AND assignee = $2 AND ($3::text IS NULL OR transaction_uid = $3)
-         RETURNING ${ITEM_COLUMNS}`,
-        [item.id, reader.rpps, body.transactionUID ?? null],
-      );
-      if (result.rows.length === 0) return null;
-      const updated = itemFromRow(result.rows[0]);
-      await recordItemChange(client, updated, {
-        type: 'released',
-        actor: reader.rpps,
-        at: now,
-        detail: { reason: body.reason ?? null, transactionUID: item.transactionUID, heldSince: item.claimedAt },
-      });
-      return updated;
+    const released = await deps.store.releaseItem(item.id, reader.rpps, body.transactionUID ?? null, {
+      type: 'released',
+      actor: reader.rpps,
+      at: now,
+      detail: { reason: body.reason ?? null, transactionUID: item.transactionUID, heldSince: item.claimedAt },
     });
     if (!released) throw await releaseRefusal(deps, req.params.id, reader, body.transactionUID);
     res.json({ item: itemJson(released, viewer, deps.regionConfig) });
@@ -105,7 +78,7 @@ function requireReader(viewer: Viewer, action: string): ReaderViewer {
 
 /** Why a claim did not take, from the item as it is now. */
 async function claimRefusal(deps: ItemActionDeps, id: string, reader: ReaderViewer): Promise<Error> {
-  const item = await findVisibleItem(deps.database, id, reader);
+  const item = await findVisibleItem(deps.store, id, reader);
   if (!item) return itemNotFound(id);
   const now = deps.clock.now();
   if (item.status === 'SCHEDULED') {
@@ -140,7 +113,7 @@ async function releaseRefusal(
   reader: ReaderViewer,
   transactionUID: string | undefined,
 ): Promise<Error> {
-  const item = await findVisibleItem(deps.database, id, reader);
+  const item = await findVisibleItem(deps.store, id, reader);
   if (!item) return itemNotFound(id);
   if (item.status === 'IN PROGRESS' && item.assignee === reader.rpps && transactionUID !== undefined) {
     return new Conflict(

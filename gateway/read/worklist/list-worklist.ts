@@ -7,12 +7,11 @@
  */
 import type { Request, Response } from 'express';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
+import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
 import type { WorklistStatus } from '../../../storage/worklist/worklist-types.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { BadRequest, Forbidden } from '../../http/problem.ts';
-import type { Queryable } from './worklist-change.ts';
 import { itemJson, type WorklistItemJson } from './worklist-item-json.ts';
-import { itemColumns, itemFromRow, type WorklistItemRow } from './worklist-item-row.ts';
 import { viewerOf, type Viewer } from './worklist-viewer.ts';
 
 export const WORKLIST_STATUSES: readonly WorklistStatus[] = ['SCHEDULED', 'IN PROGRESS', 'COMPLETED', 'CANCELED'];
@@ -30,26 +29,13 @@ export interface WorklistQuery {
   limit: number;
 }
 
-export function listWorklistHandler(deps: { database: Queryable; regionConfig: RegionConfig }) {
+export function listWorklistHandler(deps: { store: WorklistStore; regionConfig: RegionConfig }) {
   return async (req: Request, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const query = parseWorklistQuery(req.query, deps.regionConfig);
-    const where = visibilityClause(viewer, query);
-    const values: unknown[] = [...where.values, query.statuses];
-    let sql =
-      `SELECT ${itemColumns('i')}, CASE WHEN i.kind = 'second-opinion' THEN (SELECT e.detail->>'question' FROM worklist_event e ` +
-      `WHERE e.item_id = i.id AND e.type = 'second-opinion-requested' ORDER BY e.id LIMIT 1) END AS question ` +
-      `FROM worklist_item i WHERE ${where.sql} AND i.status = ANY($${values.length})`;
-    if (query.priorities) {
-      values.push(query.priorities);
-      sql += ` AND i.priority = ANY($${values.length})`;
-    }
-    values.push(query.limit);
-    sql += ` ORDER BY i.priority_rank, i.deadline, i.routed_at, i.id LIMIT $${values.length}`;
-    const result = await deps.database.query<WorklistItemRow & { question: string | null }>(sql, values);
-    const items: WorklistItemJson[] = result.rows.map((row) =>
-      itemJson(itemFromRow(row), viewer, deps.regionConfig, { question: row.question }),
-    );
+    checkListScope(viewer, query);
+    const listed = await deps.store.listItems(viewer, query);
+    const items: WorklistItemJson[] = listed.map(({ item, question }) => itemJson(item, viewer, deps.regionConfig, { question }));
     res.set('Cache-Control', 'no-store').json({ items });
   };
 }
@@ -96,8 +82,11 @@ export function parseWorklistQuery(query: Request['query'], config: RegionConfig
   };
 }
 
-/** The SQL condition (on alias i) selecting what this viewer may see in the requested scope. */
-export function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'scope' | 'territory'>): { sql: string; values: unknown[] } {
+/**
+ * Throws (400, 403) when the scope or territory asked is not the caller's own to list; what a scope holds is
+ * the store's business (storage/worklist/item-visibility.ts).
+ */
+export function checkListScope(viewer: Viewer, query: Pick<WorklistQuery, 'scope' | 'territory'>): void {
   switch (viewer.kind) {
     case 'reader': {
       if (query.scope === 'territory' || query.territory !== null) {
@@ -106,10 +95,7 @@ export function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'sco
           'scope-not-allowed',
         );
       }
-      const mine = '(i.assignee = $1 OR $1 = ANY(i.offered_to))';
-      if (query.scope === 'mine') return { sql: mine, values: [viewer.rpps] };
-      if (query.scope === 'pools') return { sql: '(i.pool = ANY($1) OR i.notified_pools && $1::text[])', values: [[...viewer.pools]] };
-      return { sql: `(${mine} OR i.pool = ANY($2) OR i.notified_pools && $2::text[])`, values: [viewer.rpps, [...viewer.pools]] };
+      return;
     }
     case 'coordinator': {
       if (query.scope === 'mine' || query.scope === 'pools') {
@@ -130,7 +116,7 @@ export function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'sco
           'other-territory',
         );
       }
-      return { sql: 'i.territory = $1', values: [viewer.territory] };
+      return;
     }
     case 'admin': {
       if (query.scope === 'mine' || query.scope === 'pools') {
@@ -139,8 +125,7 @@ export function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'sco
           'scope-not-allowed',
         );
       }
-      if (query.territory !== null) return { sql: 'i.territory = $1', values: [query.territory] };
-      return { sql: 'TRUE', values: [] };
+      return;
     }
   }
 }

@@ -8,19 +8,18 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { EXPERTISES, PRIORITY_FLAGS, type Expertise, type PriorityFlag, type RegionConfig } from '../../../config/region/region-config.ts';
-import type { Database } from '../../../storage/database/database.ts';
+import type { RegionConfig } from '../../../config/region/region-config.ts';
 import type { Clock } from '../../../core/time/clock.ts';
+import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
 import { formatInstant } from '../../../core/time/wall-time.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { Principal } from '../../../core/identity/roles.ts';
 import { Forbidden, NotFound } from '../../http/problem.ts';
 import { parseBody } from './parse-body.ts';
-import type { StudyCompletionFlags, StudyRouting } from './study-routes.ts';
-import { recordEvent, type Queryable } from './worklist-change.ts';
+import type { StudyRouting } from './study-routes.ts';
 
 export interface OppositionDeps {
-  database: Database;
+  store: WorklistStore;
   regionConfig: RegionConfig;
   clock: Clock;
   log: Logger;
@@ -41,27 +40,7 @@ export function recordOppositionHandler(deps: OppositionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const actor = requireCoordinatorOrAdmin(principalOf(res));
     const body = parseBody(oppositionBody, req.body, 'record the opposition');
-    const now = deps.clock.now();
-    const outcome = await deps.database.withTransaction(async (client) => {
-      const inserted = await client.query<{ recorded_at: Date }>(
-        `INSERT INTO patient_opposition (patient_id, issuer, recorded_by, recorded_at, reason) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (patient_id, issuer) DO UPDATE SET recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at,
-           reason = EXCLUDED.reason, lifted_by = NULL, lifted_at = NULL
-         WHERE patient_opposition.lifted_at IS NOT NULL
-         RETURNING recorded_at`,
-        [body.patientId, body.issuer, actor, now, body.reason ?? null],
-      );
-      if (inserted.rows.length === 0) {
-        const existing = await client.query<{ recorded_at: Date }>(
-          'SELECT recorded_at FROM patient_opposition WHERE patient_id = $1 AND issuer = $2',
-          [body.patientId, body.issuer],
-        );
-        return { created: false, recordedAt: existing.rows[0].recorded_at };
-      }
-      const studies = await patientStudies(client, body.patientId, body.issuer);
-      await auditOpposition(client, 'opposition-recorded', actor, now, body, studies.map((s) => s.study));
-      return { created: true, recordedAt: now };
-    });
+    const outcome = await deps.store.recordOpposition({ ...body, actor, at: deps.clock.now() });
     res.status(outcome.created ? 201 : 200).json({
       patientId: body.patientId,
       issuer: body.issuer,
@@ -76,27 +55,19 @@ export function liftOppositionHandler(deps: OppositionDeps) {
     const actor = requireCoordinatorOrAdmin(principalOf(res));
     const { issuer, patientId } = req.params;
     const now = deps.clock.now();
-    const held = await deps.database.withTransaction(async (client) => {
-      const lifted = await client.query(
-        `UPDATE patient_opposition SET lifted_by = $3, lifted_at = $4
-         WHERE patient_id = $1 AND issuer = $2 AND lifted_at IS NULL RETURNING patient_id`,
-        [patientId, issuer, actor, now],
-      );
-      if (lifted.rows.length === 0) {
-        throw new NotFound('No active opposition is recorded for this Patient ID and issuer; check both values.', 'opposition-not-found');
-      }
-      const studies = await patientStudies(client, patientId, issuer);
-      await auditOpposition(client, 'opposition-lifted', actor, now, { patientId, issuer }, studies.map((s) => s.study));
-      return studies.filter((s) => s.held);
-    });
+    const studies = await deps.store.liftOpposition({ patientId, issuer, actor, at: now });
+    if (studies === null) {
+      throw new NotFound('No active opposition is recorded for this Patient ID and issuer; check both values.', 'opposition-not-found');
+    }
+    const held = studies.filter((s) => s.held);
     const rerouted: string[] = [];
     if (deps.routing) {
       for (const study of held) {
         try {
-          await deps.routing.markStudyComplete(study.study, study.flags);
-          rerouted.push(study.study);
+          await deps.routing.markStudyComplete(study.studyInstanceUID, study.flags);
+          rerouted.push(study.studyInstanceUID);
         } catch (error) {
-          deps.log.error({ err: error, study: study.study }, 'could not ask routing to route a study again after an opposition was lifted');
+          deps.log.error({ err: error, study: study.studyInstanceUID }, 'could not ask routing to route a study again after an opposition was lifted');
         }
       }
     }
@@ -104,7 +75,7 @@ export function liftOppositionHandler(deps: OppositionDeps) {
       patientId,
       issuer,
       liftedAt: formatInstant(now, deps.regionConfig.region.timezone),
-      heldStudies: held.map((s) => s.study),
+      heldStudies: held.map((s) => s.studyInstanceUID),
       reroutingRequested: rerouted,
     });
   };
@@ -115,51 +86,4 @@ function requireCoordinatorOrAdmin(principal: Principal): string {
     throw new Forbidden('Only a coordinator or an administrator can record or lift a patient\'s opposition.', 'role-not-allowed');
   }
   return principal.userId;
-}
-
-interface PatientStudy {
-  study: string;
-  /** Held by routing because of an opposition: to route again once it is lifted. */
-  held: boolean;
-  flags: StudyCompletionFlags;
-}
-
-/** The stored studies of the patient, by Patient ID or by one of its Other Patient IDs (the INS...). */
-async function patientStudies(client: Queryable, patientId: string, issuer: string): Promise<PatientStudy[]> {
-  const result = await client.query<{ study_instance_uid: string; held: boolean; sender_flags: Record<string, unknown> | null }>(
-    `SELECT s.study_instance_uid,
-            COALESCE(rd.decision = 'held' AND rd.code = 'patient-objection', false) AS held,
-            a.sender_flags
-     FROM study s
-     JOIN patient p ON p.pk = s.patient_pk
-     LEFT JOIN routing_decision rd ON rd.study_instance_uid = s.study_instance_uid
-     LEFT JOIN study_activity a ON a.study_instance_uid = s.study_instance_uid
-     WHERE (p.patient_id = $1 AND p.issuer_of_patient_id = $2)
-        OR EXISTS (SELECT 1 FROM patient_other_id o WHERE o.patient_pk = p.pk AND o.patient_id = $1 AND o.issuer = $2)
-     ORDER BY s.study_instance_uid`,
-    [patientId, issuer],
-  );
-  return result.rows.map((row) => ({ study: row.study_instance_uid, held: row.held, flags: storedFlags(row.sender_flags) }));
-}
-
-async function auditOpposition(
-  client: Queryable,
-  type: 'opposition-recorded' | 'opposition-lifted',
-  actor: string,
-  at: Date,
-  detail: { patientId: string; issuer: string; reason?: string },
-  studies: string[],
-): Promise<void> {
-  await recordEvent(client, { itemId: null, studyInstanceUID: '', type, actor, at, detail: { ...detail, studies: studies.length } });
-  for (const study of studies) {
-    await recordEvent(client, { itemId: null, studyInstanceUID: study, type, actor, at, detail: { issuer: detail.issuer } });
-  }
-}
-
-/** The sender's flags kept with the study, so a re-routed study keeps its stroke or expertise flag. */
-function storedFlags(value: Record<string, unknown> | null): StudyCompletionFlags {
-  const flags: StudyCompletionFlags = {};
-  if ((PRIORITY_FLAGS as readonly unknown[]).includes(value?.priority)) flags.priority = value?.priority as PriorityFlag;
-  if ((EXPERTISES as readonly unknown[]).includes(value?.expertise)) flags.expertise = value?.expertise as Expertise;
-  return flags;
 }

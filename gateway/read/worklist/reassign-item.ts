@@ -9,11 +9,9 @@ import { principalOf } from '../../auth/authenticate.ts';
 import { BadRequest, Conflict, Forbidden } from '../../http/problem.ts';
 import type { ItemActionDeps } from './claim-release.ts';
 import { busyMessage } from './claim-release.ts';
-import { loadVisibleItem } from './find-visible-item.ts';
+import { itemNotFound, loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
-import { notifyItem, recordEvent } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { actorOf, viewerOf } from './worklist-viewer.ts';
 import { poolLabel, readerLabel } from './worklist-wording.ts';
 
@@ -31,7 +29,7 @@ export function reassignHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const body = parseBody(reassignBody, req.body, 'reassign this exam');
-    await loadVisibleItem(deps.database, req.params.id, viewer);
+    await loadVisibleItem(deps.store, req.params.id, viewer);
     if (viewer.kind === 'reader') {
       throw new Forbidden(
         'Only the coordinator of the territory (or an administrator) can reassign an exam; release it if you cannot read it.',
@@ -51,29 +49,24 @@ export function reassignHandler(deps: ItemActionDeps) {
     }
     const now = deps.clock.now();
     const actor = actorOf(viewer);
-    const reassigned = await deps.database.withTransaction(async (client) => {
-      const before = await loadVisibleItem(client, req.params.id, viewer, { forUpdate: true });
-      if (before.status !== 'SCHEDULED' && before.status !== 'IN PROGRESS') {
-        throw new Conflict(busyMessage(config, before, viewer, now), 'item-closed');
-      }
-      if (!target.sites.includes(before.site)) {
-        const site = config.siteByFiness.get(before.site)?.name ?? before.site;
-        throw new BadRequest(
-          `${readerLabel(config, target.rpps)} is not entitled to read for ${site}; choose a reader of that site.`,
-          'reader-not-entitled',
-        );
-      }
-      const pool = body.pool ?? before.pool;
-      const result = await client.query<WorklistItemRow>(
-        `UPDATE worklist_item SET assignee = $2, pool = $3, status = 'SCHEDULED', transaction_uid = NULL, claimed_at = NULL,
-           version = version + 1
-         WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
-        [before.id, target.rpps, pool],
-      );
-      const after = itemFromRow(result.rows[0]);
-      await recordEvent(client, {
-        itemId: after.id,
-        studyInstanceUID: after.studyInstanceUID,
+    const reassigned = await deps.store.reassignItem({
+      id: req.params.id,
+      viewer,
+      assignee: target.rpps,
+      pool: body.pool,
+      check(before) {
+        if (before.status !== 'SCHEDULED' && before.status !== 'IN PROGRESS') {
+          throw new Conflict(busyMessage(config, before, viewer, now), 'item-closed');
+        }
+        if (!target.sites.includes(before.site)) {
+          const site = config.siteByFiness.get(before.site)?.name ?? before.site;
+          throw new BadRequest(
+            `${readerLabel(config, target.rpps)} is not entitled to read for ${site}; choose a reader of that site.`,
+            'reader-not-entitled',
+          );
+        }
+      },
+      event: (before, after) => ({
         type: 'reassigned',
         actor,
         at: now,
@@ -82,17 +75,9 @@ export function reassignHandler(deps: ItemActionDeps) {
           from: { assignee: before.assignee, pool: before.pool, status: before.status },
           to: { assignee: after.assignee, pool: after.pool, poolName: poolLabel(config, after.pool) },
         },
-      });
-      await notifyPreviousAudience(client, before, after);
-      await notifyItem(client, 'item-updated', after);
-      return after;
+      }),
     });
+    if (!reassigned) throw itemNotFound(req.params.id);
     res.json({ item: itemJson(reassigned, viewer, config) });
   };
-}
-
-/** The former holder's and pool's streams must hear that the item left them, so they refresh their list. */
-async function notifyPreviousAudience(client: Parameters<typeof notifyItem>[0], before: WorklistItemView, after: WorklistItemView) {
-  if (before.assignee === after.assignee && before.pool === after.pool) return;
-  await notifyItem(client, 'item-updated', { ...after, assignee: before.assignee, pool: before.pool });
 }

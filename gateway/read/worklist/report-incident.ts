@@ -11,7 +11,6 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { ItemActionDeps } from './claim-release.ts';
 import { loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
-import { recordItemChange } from './worklist-change.ts';
 import { actorOf, viewerOf } from './worklist-viewer.ts';
 import { timeZoneOf } from './worklist-wording.ts';
 
@@ -32,23 +31,14 @@ export function reportIncidentHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const body = parseBody(incidentBody, req.body, 'record the incident');
-    const item = await loadVisibleItem(deps.database, req.params.id, viewer);
+    const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const now = deps.clock.now();
     const actor = actorOf(viewer);
-    const incidentId = await deps.database.withTransaction(async (client) => {
-      const result = await client.query<{ id: string }>(
-        'INSERT INTO worklist_incident (item_id, reported_by, at, category, description) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-        [item.id, actor, now, body.category, body.description],
-      );
-      const id = result.rows[0].id;
-      await recordItemChange(client, item, {
-        type: 'incident',
-        actor,
-        at: now,
-        detail: { incidentId: id, category: body.category, description: body.description },
-      });
-      return id;
-    });
+    const incidentId = await deps.store.recordIncident(
+      item,
+      { reportedBy: actor, at: now, category: body.category, description: body.description },
+      { type: 'incident', actor, at: now, detail: { category: body.category, description: body.description } },
+    );
     res.status(201).json({
       incident: {
         id: incidentId,

@@ -5,19 +5,18 @@
  * { outcome, comment? }: the expert holding that item answers; the outcome is recorded as the programmes
  * count it (transferAdvised, thrombolysisIndicated) and the item is COMPLETED.
  */
-import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Pool, RegionConfig } from '../../../config/region/region-config.ts';
 import { resolveOnCall } from '../../../config/oncall/resolve-on-call.ts';
+import { SecondOpinionPendingError } from '../../../storage/worklist/worklist-store.ts';
+import type { WorklistItemView } from '../../../storage/worklist/worklist-types.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { BadRequest, Conflict, Forbidden } from '../../http/problem.ts';
 import { busyMessage, type ItemActionDeps } from './claim-release.ts';
-import { loadItem, loadVisibleItem } from './find-visible-item.ts';
+import { loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
-import { notifyItem, recordEvent, recordItemChange } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView } from './worklist-item-row.ts';
 import { holds, viewerOf } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf, wallClock } from './worklist-wording.ts';
 
@@ -36,7 +35,7 @@ export function requestSecondOpinionHandler(deps: ItemActionDeps) {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const body = parseBody(requestBody, req.body, 'ask for a second opinion');
     const config = deps.regionConfig;
-    const parent = await loadVisibleItem(deps.database, req.params.id, viewer);
+    const parent = await loadVisibleItem(deps.store, req.params.id, viewer);
     if (parent.kind !== 'read') {
       throw new BadRequest('This item is already a second opinion; answer it, or ask from the original exam.', 'opinion-of-opinion');
     }
@@ -55,34 +54,24 @@ export function requestSecondOpinionHandler(deps: ItemActionDeps) {
     const now = deps.clock.now();
     const onCall = resolveOnCall(config, pole.id, now);
     const expert = onCall.covered && onCall.primary ? onCall.primary.rpps : null;
-    const id = randomUUID();
-    const created = await deps.database
-      .withTransaction(async (client) => {
-        const result = await client.query<WorklistItemRow>(
-          `INSERT INTO worklist_item (id, kind, parent_id, study_instance_uid, site, territory, modality, body_part, category,
-             priority, priority_rank, status, pool, assignee, routed_at, warning_at, deadline)
-           VALUES ($1, 'second-opinion', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'SCHEDULED', $11, $12, $13, $14, $15)
-           RETURNING ${ITEM_COLUMNS}`,
-          [
-            id, parent.id, parent.studyInstanceUID, parent.site, parent.territory, parent.modality, parent.bodyPart,
-            parent.category, priority.id, priority.rank, pole.id, expert, now,
-            new Date(now.getTime() + priority.warningMs), new Date(now.getTime() + priority.deadlineMs),
-          ],
-        );
-        const item = itemFromRow(result.rows[0]);
-        await recordEvent(client, {
-          itemId: item.id,
-          studyInstanceUID: item.studyInstanceUID,
+    const created = await deps.store
+      .requestSecondOpinion({
+        parent,
+        pool: pole.id,
+        priority,
+        expert,
+        at: now,
+        warningAt: new Date(now.getTime() + priority.warningMs),
+        deadline: new Date(now.getTime() + priority.deadlineMs),
+        event: {
           type: 'second-opinion-requested',
           actor: viewer.rpps,
           at: now,
           detail: { parentId: parent.id, pool: pole.id, question: body.question, priority: priority.id, offeredTo: expert },
-        });
-        await notifyItem(client, 'item-created', item);
-        return item;
+        },
       })
-      .catch(async (error: unknown) => {
-        if ((error as { code?: string }).code === '23505') throw await pendingOpinion(deps, parent, pole);
+      .catch((error: unknown) => {
+        if (error instanceof SecondOpinionPendingError) throw pendingOpinion(deps, parent, pole, error.askedAt);
         throw error;
       });
     res.status(201).json({ item: itemJson(created, viewer, config, { question: body.question }) });
@@ -102,14 +91,9 @@ function expertisePole(config: RegionConfig, wanted: string): Pool {
   return pole;
 }
 
-async function pendingOpinion(deps: ItemActionDeps, parent: WorklistItemView, pole: Pool): Promise<Conflict> {
-  const result = await deps.database.query<{ routed_at: Date }>(
-    `SELECT routed_at FROM worklist_item WHERE parent_id = $1 AND pool = $2 AND kind = 'second-opinion'
-       AND status IN ('SCHEDULED', 'IN PROGRESS') ORDER BY routed_at LIMIT 1`,
-    [parent.id, pole.id],
-  );
+function pendingOpinion(deps: ItemActionDeps, parent: WorklistItemView, pole: Pool, askedAt: Date | null): Conflict {
   const zone = timeZoneOf(deps.regionConfig, parent.territory);
-  const asked = result.rows[0] ? ` (asked at ${wallClock(result.rows[0].routed_at, deps.clock.now(), zone)})` : '';
+  const asked = askedAt ? ` (asked at ${wallClock(askedAt, deps.clock.now(), zone)})` : '';
   return new Conflict(
     `A second opinion from ${poolLabel(deps.regionConfig, pole.id)} is already pending for this exam${asked}; wait for its answer.`,
     'opinion-pending',
@@ -137,7 +121,7 @@ export function answerSecondOpinionHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const body = parseBody(answerBody, req.body, 'record the answer');
-    const item = await loadVisibleItem(deps.database, req.params.id, viewer);
+    const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     if (item.kind !== 'second-opinion') {
       throw new BadRequest('This item is an exam to read, not a second opinion: there is no question to answer.', 'not-an-opinion');
     }
@@ -151,25 +135,11 @@ export function answerSecondOpinionHandler(deps: ItemActionDeps) {
     }
     const outcome = { ...body.outcome, ...(body.comment ? { comment: body.comment } : {}) };
     const now = deps.clock.now();
-    const answered = await deps.database.withTransaction(async (client) => {
-      const result = await client.query<WorklistItemRow>(
-        `UPDATE worklist_item SET status = 'COMPLETED', completed_at = $3, outcome = $4, transaction_uid = NULL,
-           version = version + 1
-         WHERE id = $1 AND status = 'IN PROGRESS' AND assignee = $2 RETURNING ${ITEM_COLUMNS}`,
-        [item.id, viewer.rpps, now, JSON.stringify(outcome)],
-      );
-      if (result.rows.length === 0) return null;
-      const done = itemFromRow(result.rows[0]);
-      await recordItemChange(client, done, {
-        type: 'second-opinion-answered',
-        actor: viewer.rpps,
-        at: now,
-        detail: { parentId: done.parentId, outcome },
-      });
-      // The reader who asked follows the parent item: tell its audience that the answer is in.
-      const parent = done.parentId === null ? null : await loadItem(client, done.parentId);
-      if (parent) await notifyItem(client, 'item-updated', parent);
-      return done;
+    const answered = await deps.store.answerSecondOpinion(item.id, viewer.rpps, now, outcome, {
+      type: 'second-opinion-answered',
+      actor: viewer.rpps,
+      at: now,
+      detail: { parentId: item.parentId, outcome },
     });
     if (!answered) {
       throw new Conflict('This second opinion changed while you were answering it (released or reassigned); reload your worklist.', 'answer-race');

@@ -7,24 +7,21 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { EXPERTISES, PRIORITY_FLAGS, type Expertise, type PriorityFlag, type RegionConfig } from '../../../config/region/region-config.ts';
-import type { RoutingDecision } from '../../../storage/worklist/worklist-types.ts';
+import { EXPERTISES, PRIORITY_FLAGS, type RegionConfig } from '../../../config/region/region-config.ts';
+import { canSeeStudy } from '../../../storage/worklist/item-visibility.ts';
+import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
+import type { CompletionFlags, RoutingDecision } from '../../../storage/worklist/worklist-types.ts';
 import { formatInstant } from '../../../core/time/wall-time.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { isValidUid } from '../../../core/dicom/uid.ts';
 import { Forbidden, NotFound, ServiceUnavailable } from '../../http/problem.ts';
 import { parseBody } from './parse-body.ts';
-import type { Queryable } from './worklist-change.ts';
 import { itemJson } from './worklist-item-json.ts';
-import { ITEM_COLUMNS, itemFromRow, type WorklistItemRow, type WorklistItemView, type EventRow } from './worklist-item-row.ts';
-import { canSeeItem, viewerOf, type Viewer } from './worklist-viewer.ts';
+import { viewerOf } from './worklist-viewer.ts';
 import { poolLabel, timeZoneOf } from './worklist-wording.ts';
 
 /** What the sender may say with a completion (and what routing reads back from study_activity.sender_flags). */
-export interface StudyCompletionFlags {
-  priority?: PriorityFlag;
-  expertise?: Expertise;
-}
+export type StudyCompletionFlags = CompletionFlags;
 
 /** What routing answers to a completion (void: accepted, nothing more to say). */
 export type StudyCompletion =
@@ -44,7 +41,7 @@ const completeBody = z
   })
   .strict();
 
-export function completeStudyHandler(deps: { database: Queryable; routing?: StudyRouting }) {
+export function completeStudyHandler(deps: { store: WorklistStore; routing?: StudyRouting }) {
   return async (req: Request<{ study: string }>, res: Response): Promise<void> => {
     const principal = principalOf(res);
     if (principal.role !== 'sender' && principal.role !== 'admin') {
@@ -56,7 +53,7 @@ export function completeStudyHandler(deps: { database: Queryable; routing?: Stud
       `No study ${study} sent by your site is stored here; send its images first (STOW-RS), then declare it complete.`,
       'study-not-found',
     );
-    const site = isValidUid(study) ? await studySite(deps.database, study) : undefined;
+    const site = isValidUid(study) ? await deps.store.studySite(study) : undefined;
     if (site === undefined || (principal.role === 'sender' && site !== principal.site)) throw notFound;
     if (!deps.routing) {
       throw new ServiceUnavailable('Routing is not running on this server at the moment; retry in a minute.', 'routing-unavailable');
@@ -77,29 +74,7 @@ export function completeStudyHandler(deps: { database: Queryable; routing?: Stud
   };
 }
 
-/** The owning site of a stored study (null: owned by no site), or undefined when the study is unknown. */
-async function studySite(db: Queryable, study: string): Promise<string | null | undefined> {
-  const result = await db.query<{ site: string | null; known: boolean }>(
-    `SELECT COALESCE((SELECT site FROM study WHERE study_instance_uid = $1),
-                     (SELECT site FROM study_activity WHERE study_instance_uid = $1)) AS site,
-            EXISTS (SELECT 1 FROM study WHERE study_instance_uid = $1)
-              OR EXISTS (SELECT 1 FROM study_activity WHERE study_instance_uid = $1) AS known`,
-    [study],
-  );
-  return result.rows[0].known ? result.rows[0].site : undefined;
-}
-
-interface DecisionRow {
-  decision: 'routed' | 'held' | 'refused';
-  code: string | null;
-  rule: string | null;
-  pool: string | null;
-  reader: string | null;
-  reason: string;
-  decided_at: Date;
-}
-
-export function routingExplanationHandler(deps: { database: Queryable; regionConfig: RegionConfig }) {
+export function routingExplanationHandler(deps: { store: WorklistStore; regionConfig: RegionConfig }) {
   return async (req: Request<{ study: string }>, res: Response): Promise<void> => {
     const config = deps.regionConfig;
     const viewer = viewerOf(principalOf(res), config);
@@ -109,26 +84,10 @@ export function routingExplanationHandler(deps: { database: Queryable; regionCon
       'routing-not-found',
     );
     if (!isValidUid(study)) throw notFound;
-    const [decisions, items, events, site] = await Promise.all([
-      deps.database.query<DecisionRow>(
-        'SELECT decision, code, rule, pool, reader, reason, decided_at FROM routing_decision WHERE study_instance_uid = $1',
-        [study],
-      ),
-      deps.database.query<WorklistItemRow>(
-        `SELECT ${ITEM_COLUMNS} FROM worklist_item WHERE study_instance_uid = $1 ORDER BY routed_at, id`,
-        [study],
-      ),
-      deps.database.query<EventRow>(
-        'SELECT item_id, type, actor, at, detail FROM worklist_event WHERE study_instance_uid = $1 ORDER BY id',
-        [study],
-      ),
-      studySite(deps.database, study),
-    ]);
-    const decision = decisions.rows[0];
-    const studyItems = items.rows.map(itemFromRow);
+    const [{ decision, items: studyItems, events }, site] = await Promise.all([deps.store.studyRouting(study), deps.store.studySite(study)]);
     const readItem = studyItems.find((i) => i.kind === 'read') ?? null;
     const territory = readItem?.territory ?? (site ? config.siteByFiness.get(site)?.territory : undefined) ?? null;
-    if ((!decision && studyItems.length === 0) || !mayExplain(viewer, studyItems, territory)) throw notFound;
+    if ((!decision && studyItems.length === 0) || !canSeeStudy(viewer, { territory, items: studyItems })) throw notFound;
 
     const zone = territory ? timeZoneOf(config, territory) : config.region.timezone;
     res.set('Cache-Control', 'no-store').json({
@@ -142,29 +101,18 @@ export function routingExplanationHandler(deps: { database: Queryable; regionCon
       reader: decision?.reader ?? null,
       readerName: decision?.reader ? (config.readerByRpps.get(decision.reader)?.name ?? null) : null,
       reason: decision?.reason ?? null,
-      decidedAt: decision ? formatInstant(decision.decided_at, zone) : null,
+      decidedAt: decision ? formatInstant(decision.decidedAt, zone) : null,
       site,
       territory,
       item: readItem ? itemJson(readItem, viewer, config) : null,
       secondOpinions: studyItems.filter((i) => i.kind === 'second-opinion').map((i) => itemJson(i, viewer, config)),
-      hops: events.rows.map((e) => ({
+      hops: events.map((e) => ({
         type: e.type,
         at: formatInstant(e.at, zone),
         actor: e.actor,
-        itemId: e.item_id,
+        itemId: e.itemId,
         detail: e.detail,
       })),
     });
   };
-}
-
-function mayExplain(viewer: Viewer, items: WorklistItemView[], territory: string | null): boolean {
-  switch (viewer.kind) {
-    case 'admin':
-      return true;
-    case 'coordinator':
-      return viewer.territory !== null && viewer.territory === territory;
-    case 'reader':
-      return items.some((item) => canSeeItem(viewer, item));
-  }
 }

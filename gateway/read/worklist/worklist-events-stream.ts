@@ -6,10 +6,11 @@
  */
 import type { Request, Response } from 'express';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
+import { canSeeItem } from '../../../storage/worklist/item-visibility.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { Forbidden } from '../../http/problem.ts';
 import type { WorklistNotificationHub } from './worklist-notification-hub.ts';
-import { canSeeItem, viewerOf } from './worklist-viewer.ts';
+import { viewerOf } from './worklist-viewer.ts';
 
 export const HEARTBEAT_MS = 15_000;
 

@@ -4,8 +4,7 @@
  * makes it the proof of the claim.
  */
 import type { RegionConfig } from '../../../config/region/region-config.ts';
-import type { WorklistItem } from '../../../storage/worklist/worklist-types.ts';
-import type { WorklistItemView } from './worklist-item-row.ts';
+import type { WorklistItem, WorklistItemView } from '../../../storage/worklist/worklist-types.ts';
 import { formatInstant } from '../../../core/time/wall-time.ts';
 import { holds, type Viewer } from './worklist-viewer.ts';
 import { timeZoneOf } from './worklist-wording.ts';

@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import type { Database } from '../../../storage/database/database.ts';
 import type { Clock } from '../../../core/time/clock.ts';
+import { PostgresWorklistStore } from '../../../storage/worklist/postgres-worklist-store.ts';
+import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
 import { claimHandler, releaseHandler } from './claim-release.ts';
 import { itemDetailHandler } from './item-detail.ts';
 import { listWorklistHandler } from './list-worklist.ts';
@@ -30,7 +32,9 @@ import { createWorklistNotificationHub, type WorklistNotificationHub } from './w
 export type { StudyRouting } from './study-routes.ts';
 
 export interface WorklistRouteDeps {
+  /** The LISTEN connection of the live streams; and the worklist store, unless `store` is given. */
   database: Database;
+  store?: WorklistStore;
   regionConfig: RegionConfig;
   clock: Clock;
   log: Logger;
@@ -47,7 +51,8 @@ export interface WorklistRouteDeps {
 export function worklistRoutes(deps: WorklistRouteDeps): Router {
   const router = express.Router();
   const hub = deps.notifications ?? createWorklistNotificationHub(deps.database, deps.log);
-  const items = { database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock };
+  const store = deps.store ?? new PostgresWorklistStore(deps.database);
+  const items = { store, regionConfig: deps.regionConfig, clock: deps.clock };
 
   router.get('/worklist', listWorklistHandler(items));
   router.get('/worklist/events', worklistEventsHandler({ regionConfig: deps.regionConfig, hub }));
@@ -59,10 +64,11 @@ export function worklistRoutes(deps: WorklistRouteDeps): Router {
   router.post('/worklist/:id/answer', jsonBody, answerSecondOpinionHandler(items));
   router.post('/worklist/:id/incidents', jsonBody, reportIncidentHandler(items));
 
-  router.post('/studies/:study/complete', jsonBody, completeStudyHandler({ database: deps.database, routing: deps.routing }));
+  router.post('/studies/:study/complete', jsonBody, completeStudyHandler({ store, routing: deps.routing }));
   router.get('/studies/:study/routing', routingExplanationHandler(items));
 
-  router.post('/oppositions', jsonBody, recordOppositionHandler(deps));
-  router.delete('/oppositions/:issuer/:patientId', liftOppositionHandler(deps));
+  const oppositions = { ...items, log: deps.log, routing: deps.routing };
+  router.post('/oppositions', jsonBody, recordOppositionHandler(oppositions));
+  router.delete('/oppositions/:issuer/:patientId', liftOppositionHandler(oppositions));
   return router;
 }

@@ -1,32 +1,18 @@
 /**
- * Who may see which worklist items. The same rules filter the list, single-item requests, the live event
- * stream and routing explanations:
- * - a reader sees the items assigned or offered to them (RPPS = token `rpps`, else its subject) and those
- *   of the pools the region config makes them a member of (the item's pool, or a pool told about it);
- * - an expert the same, plus every item of the expertise poles matching their qualifications (second
- *   opinions addressed to their pole);
- * - a coordinator every item of their territory (token `territory`), never the images;
- * - an administrator everything; senders and analysts no worklist at all.
+ * The caller as the worklist sees them (which items they may see is storage/worklist/item-visibility.ts):
+ * - a reader's RPPS is the token's `rpps`, else its subject; their pools are those the region config makes
+ *   them a member of;
+ * - an expert the same, plus the expertise poles matching their qualifications (second opinions addressed
+ *   to their pole);
+ * - a coordinator's territory is the token's `territory`;
+ * - an administrator sees everything; senders and analysts have no worklist at all.
  */
 import type { Expertise, Qualification, RegionConfig } from '../../../config/region/region-config.ts';
 import type { Principal } from '../../../core/identity/roles.ts';
+import type { WorklistViewer } from '../../../storage/worklist/item-visibility.ts';
 import { Forbidden } from '../../http/problem.ts';
 
-export type Viewer =
-  | { kind: 'admin'; userId: string }
-  | { kind: 'coordinator'; userId: string; territory: string | null }
-  | { kind: 'reader'; role: 'reader' | 'expert'; rpps: string; pools: ReadonlySet<string> };
-
-/** The fields of an item (or of a WorklistNotification) that decide who sees it. */
-export interface ItemAudience {
-  pool: string;
-  assignee: string | null;
-  territory: string;
-  /** Readers an escalation hop offered the item to. */
-  offeredTo?: readonly string[];
-  /** Pools told about the item besides its own. */
-  notifiedPools?: readonly string[];
-}
+export type Viewer = WorklistViewer;
 
 const QUALIFICATION_FOR: Record<Expertise, Qualification> = {
   neuroradiology: 'neuroradiologist',
@@ -66,22 +52,6 @@ export function poolsOf(config: RegionConfig, rpps: string, expert: boolean): Se
     }
   }
   return pools;
-}
-
-export function canSeeItem(viewer: Viewer, item: ItemAudience): boolean {
-  switch (viewer.kind) {
-    case 'admin':
-      return true;
-    case 'coordinator':
-      return viewer.territory !== null && viewer.territory === item.territory;
-    case 'reader':
-      return (
-        item.assignee === viewer.rpps ||
-        viewer.pools.has(item.pool) ||
-        (item.offeredTo?.includes(viewer.rpps) ?? false) ||
-        (item.notifiedPools?.some((pool) => viewer.pools.has(pool)) ?? false)
-      );
-  }
 }
 
 /** The id written as `actor` of the events this viewer causes: the RPPS of a reader, else the user id. */

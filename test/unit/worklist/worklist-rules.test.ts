@@ -10,10 +10,11 @@ import { DEFAULT_REGION_CONFIG_PATH } from '../../../config/region/resolve-confi
 import type { Principal } from '../../../core/identity/roles.ts';
 import { HttpProblem } from '../../../gateway/http/problem.ts';
 import { busyMessage } from '../../../gateway/read/worklist/claim-release.ts';
-import { parseWorklistQuery, visibilityClause } from '../../../gateway/read/worklist/list-worklist.ts';
+import { checkListScope, parseWorklistQuery, type WorklistQuery } from '../../../gateway/read/worklist/list-worklist.ts';
 import { newTransactionUID } from '../../../gateway/read/worklist/transaction-uid.ts';
-import type { WorklistItemView } from '../../../gateway/read/worklist/worklist-item-row.ts';
-import { canSeeItem, poolsOf, viewerOf, type Viewer } from '../../../gateway/read/worklist/worklist-viewer.ts';
+import { poolsOf, viewerOf, type Viewer } from '../../../gateway/read/worklist/worklist-viewer.ts';
+import { canSeeItem, itemVisibilitySql, parameterList } from '../../../storage/worklist/item-visibility.ts';
+import type { WorklistItemView } from '../../../storage/worklist/worklist-types.ts';
 import { wallClock } from '../../../gateway/read/worklist/worklist-wording.ts';
 import { parseInstant } from '../../../core/time/wall-time.ts';
 
@@ -103,6 +104,13 @@ describe('parseWorklistQuery', () => {
     expect(message({ limit: '0' })).toContain('limit must be a whole number');
   });
 });
+
+/** What a list request filters on: the scope checked by the API, then the store's SQL condition. */
+function visibilityClause(viewer: Viewer, query: Pick<WorklistQuery, 'scope' | 'territory'>): { sql: string; values: unknown[] } {
+  checkListScope(viewer, query);
+  const { values, bind } = parameterList();
+  return { sql: itemVisibilitySql(viewer, query, 'i', bind), values };
+}
 
 describe('visibilityClause', () => {
   const reader: Viewer = { kind: 'reader', role: 'reader', rpps: '10009000011', pools: new Set(['pdses-ariege']) };

@@ -1,9 +1,8 @@
 /**
- * worklist_item rows as the API reads them. Every statement that returns items selects ITEM_COLUMNS so
- * that itemFromRow can map them the same way everywhere. Besides the contract's WorklistItem, the API reads
- * who else the routing worker showed the item to (escalation offers, notified pools): they see it too.
+ * worklist_item rows as the store reads them. Every statement that returns items selects ITEM_COLUMNS so that
+ * itemFromRow maps them the same way everywhere.
  */
-import type { WorklistItem, WorklistItemKind, WorklistStatus } from '../../../storage/worklist/worklist-types.ts';
+import type { WorklistItemKind, WorklistItemView, WorklistStatus } from './worklist-types.ts';
 
 export interface WorklistItemRow {
   id: string;
@@ -29,13 +28,6 @@ export interface WorklistItemRow {
   outcome: Record<string, unknown> | null;
   offered_to: string[];
   notified_pools: string[];
-}
-
-export interface WorklistItemView extends WorklistItem {
-  /** RPPS of readers an escalation hop offered the item to, besides the assignee. */
-  offeredTo: string[];
-  /** Pools told about the item without owning it (a stroke: the neuroradiology pole). */
-  notifiedPools: string[];
 }
 
 export const ITEM_COLUMNS =
@@ -75,13 +67,4 @@ export function itemFromRow(row: WorklistItemRow): WorklistItemView {
     offeredTo: row.offered_to,
     notifiedPools: row.notified_pools,
   };
-}
-
-/** A worklist_event row as read for histories and routing explanations. */
-export interface EventRow {
-  item_id: string | null;
-  type: string;
-  actor: string;
-  at: Date;
-  detail: Record<string, unknown>;
 }
