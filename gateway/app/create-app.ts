@@ -73,9 +73,14 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(cors(deps.settings.corsOrigins));
   const limits = rateLimit(deps.settings.rateLimit);
   const table = routeTable({ adminSeesPatientData: deps.settings.adminSeesPatientData });
-  const services = routeServices(deps, metrics);
+  // Uploads give way to reads: while a viewer waits for frames, a STOW body is parsed one socket read at a time.
+  const reads = new ReadActivity();
+  const trackRead = reads.track();
+  const services = routeServices(deps, metrics, reads);
+  // Health checks answer without a token; every other route is mounted on the router of its prefix, behind authenticate.
   const isPublic = (entry: RouteEntry) => entry.access === 'public';
-  const under = (prefix: string) => (entry: RouteEntry) => !isPublic(entry) && entry.path.startsWith(`${prefix}/`);
+  const under = (prefix: string) => (entry: RouteEntry) => entry.path.startsWith(`${prefix}/`);
+  const guarded = table.filter((entry) => !isPublic(entry));
   mountRoutes(app, table.filter(isPublic), services);
 
   app.use(deps.auditor.audit(describeAuthenticationFailure));
@@ -83,18 +88,14 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(limits.byAddress);
   app.use(authenticate(deps.verifier));
   app.use(limits.byPrincipal);
-  mountRoutes(
-    app,
-    table.filter((entry) => !isPublic(entry) && !under(DICOMWEB_PATH)(entry) && !under(API_PATH)(entry)),
-    services,
-  );
+  mountRoutes(app, guarded.filter((entry) => !under(DICOMWEB_PATH)(entry) && !under(API_PATH)(entry)), services);
   const dicomweb = express.Router();
   dicomweb.use(noStore());
-  dicomweb.use((req, res, next) => (req.method === 'GET' ? services.trackRead(req, res, next) : next()));
-  mountRoutes(dicomweb, table.filter(under(DICOMWEB_PATH)), services, DICOMWEB_PATH);
+  dicomweb.use((req, res, next) => (req.method === 'GET' ? trackRead(req, res, next) : next()));
+  mountRoutes(dicomweb, guarded.filter(under(DICOMWEB_PATH)), services, DICOMWEB_PATH);
   app.use(DICOMWEB_PATH, dicomweb);
   const api = express.Router();
-  mountRoutes(api, table.filter(under(API_PATH)), services, API_PATH);
+  mountRoutes(api, guarded.filter(under(API_PATH)), services, API_PATH);
   app.use(API_PATH, noStore(), api);
 
   app.use((req, _res, next) => next(new HttpProblem(404, `No resource at ${req.method} ${req.path}.`, 'not-found')));
@@ -103,9 +104,7 @@ export function createApp(deps: AppDependencies): express.Express {
 }
 
 /** What the route table's handlers are built from, once per app. */
-function routeServices(deps: AppDependencies, metrics: GatewayMetrics): RouteServices & { trackRead: express.RequestHandler } {
-  // Uploads give way to reads: while a viewer waits for frames, a STOW body is parsed one socket read at a time.
-  const reads = new ReadActivity();
+function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   const stow = stowHandler(
     { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
@@ -135,7 +134,6 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics): RouteSer
       routing: deps.routing,
       notifications: deps.notifications,
     }),
-    trackRead: reads.track(),
   };
 }
 
