@@ -6,11 +6,10 @@
  *   mountRoutes(router, table, services, '/dicomweb'); // each route: role gate, then its handlers
  */
 import { Router, type RequestHandler } from 'express';
-import { ROLES, type Principal } from '../../core/identity/roles.ts';
+import type { Principal, Role } from '../../core/identity/roles.ts';
 import type { AuditDescribe, RequestAuditor } from '../account/audit-middleware.ts';
-import { requireRole } from '../auth/authenticate.ts';
-import { Forbidden } from '../http/problem.ts';
-import { refusedRoles, type RoleAccess } from './route-access.ts';
+import { Forbidden, Unauthorized } from '../http/problem.ts';
+import { allowedRoles, refusedRoles, type RoleAccess } from './route-access.ts';
 import type { RouteEntry, RouteMethod } from './route-table.ts';
 
 type RouterMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -38,18 +37,18 @@ export function mountRoutes<S>(router: Router, entries: readonly RouteEntry<S>[]
 
 /**
  * A 403 for the roles the access refuses whatever the resource (every relation `forbidden`), before the handler
- * runs; undefined when every role may get further.
+ * runs; undefined when every role may get further. The answer names the roles the route is for.
  */
 export function roleGate(access: RoleAccess): RequestHandler | undefined {
   const refused = refusedRoles(access);
   if (refused.length === 0) return undefined;
-  const generic = requireRole(...ROLES.filter((role) => !refused.includes(role)));
-  const refusal = access.refusal;
-  if (!refusal) return generic;
-  return (req, res, next) => {
+  const wording =
+    access.refusal ?? ((role: Role) => `This needs the role ${allowedRoles(access).join(' or ')}; your token has the role ${role}.`);
+  return (_req, res, next) => {
     const principal = res.locals.principal as Principal | undefined;
-    if (principal && refused.includes(principal.role)) next(new Forbidden(refusal(principal.role), 'role-not-allowed'));
-    else generic(req, res, next);
+    if (!principal) next(new Unauthorized());
+    else if (refused.includes(principal.role)) next(new Forbidden(wording(principal.role), 'role-not-allowed'));
+    else next();
   };
 }
 

@@ -83,3 +83,8 @@ function accessOf(access: RoleAccess, role: Role, relation: Relation): Access {
 export function refusedRoles(access: RoleAccess): Role[] {
   return ROLES.filter((role) => RELATIONS_OF_ROLE[role].every((relation) => accessOf(access, role, relation) === 'forbidden'));
 }
+
+/** The roles the route lets do what it does, for some resource: those the gate's 403 names. */
+export function allowedRoles(access: RoleAccess): Role[] {
+  return ROLES.filter((role) => RELATIONS_OF_ROLE[role].some((relation) => accessOf(access, role, relation) === 'allow'));
+}

@@ -144,6 +144,10 @@ describe('the role gate', () => {
       '403 role-not-allowed: Administrators do not see patient data on this installation (ASTREINTE_ADMIN_PATIENT_ACCESS is off).',
     );
     expect(gateAnswer(images, 'analyst')).toBe('403 role-not-allowed: Your role (analyst) gives no access to images or their metadata.');
+    // A coordinator gets past the gate (another territory's item is hidden, not forbidden), but is not named.
+    const claim = roleGate(entry('POST /api/worklist/:id/claim').access as RoleAccess)!;
+    expect(gateAnswer(claim, 'admin')).toBe('403 role-not-allowed: This needs the role reader or expert; your token has the role admin.');
+    expect(gateAnswer(claim, 'coordinator')).toBe('next');
   });
 
   it('is left out where no role is refused everywhere', () => {
