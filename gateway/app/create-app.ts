@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
-import { authenticate, requireRole } from '../auth/authenticate.ts';
+import { authenticate } from '../auth/authenticate.ts';
 import { GatewayMetrics } from '../account/metrics.ts';
 import { ReadActivity } from '../http/read-activity.ts';
 import { rateLimit } from '../http/rate-limit.ts';
@@ -18,13 +18,15 @@ import type { Database } from '../../storage/database/database.ts';
 import type { Clock } from '../../core/time/clock.ts';
 import { stowHandler } from '../ingest/stow-route.ts';
 import type { StudyActivityNotifier } from '../ingest/study-activity-notifier.ts';
-import { qidoRoutes, type QidoSearch } from '../read/query/qido-routes.ts';
+import type { QidoSearch } from '../read/query/qido-routes.ts';
 import { createAccessScopes } from '../read/retrieve/access-scope.ts';
-import { wadoRoutes } from '../read/retrieve/wado-routes.ts';
+import { MetadataCache } from '../read/retrieve/metadata-cache.ts';
+import { DEFAULT_METADATA_CACHE_BYTES } from '../read/retrieve/wado-routes.ts';
 import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
-import { worklistRoutes } from '../read/worklist/worklist-routes.ts';
-import { auditRoutes } from '../account/audit-routes.ts';
+import { worklistServices } from '../read/worklist/worklist-services.ts';
+import { auditRoutes, mountRoutes } from './mount-routes.ts';
+import { routeTable, type RouteEntry, type RouteServices } from './route-table.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -56,6 +58,8 @@ export interface AppDependencies {
  */
 const STOW_SLICE_WHILE_READING = 64 * 1024;
 
+const API_PATH = '/api';
+
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -68,31 +72,40 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
   const limits = rateLimit(deps.settings.rateLimit);
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.checkReady();
-      res.json({ status: 'ready' });
-    } catch (error) {
-      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
-    }
-  });
-
-  app.use(deps.auditor.audit(describeAuthenticationFailure));
-  app.use(auditRoutes(deps.auditor));
-  app.use(limits.byAddress);
-  app.use(authenticate(deps.verifier));
-  app.use(limits.byPrincipal);
-  const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
-  app.get('/metrics', requireRole('admin', 'analyst'), metrics.handler());
-  const dicomweb = express.Router();
-  dicomweb.use(noStore());
+  const table = routeTable({ adminSeesPatientData: deps.settings.adminSeesPatientData });
   // Uploads give way to reads: while a viewer waits for frames, a STOW body is parsed one socket read at a time.
   const reads = new ReadActivity();
   const trackRead = reads.track();
+  const services = routeServices(deps, metrics, reads);
+  // Health checks answer without a token; every other route is mounted on the router of its prefix, behind authenticate.
+  const isPublic = (entry: RouteEntry) => entry.access === 'public';
+  const under = (prefix: string) => (entry: RouteEntry) => entry.path.startsWith(`${prefix}/`);
+  const guarded = table.filter((entry) => !isPublic(entry));
+  mountRoutes(app, table.filter(isPublic), services);
+
+  app.use(deps.auditor.audit(describeAuthenticationFailure));
+  app.use(auditRoutes(table, deps.auditor));
+  app.use(limits.byAddress);
+  app.use(authenticate(deps.verifier));
+  app.use(limits.byPrincipal);
+  mountRoutes(app, guarded.filter((entry) => !under(DICOMWEB_PATH)(entry) && !under(API_PATH)(entry)), services);
+  const dicomweb = express.Router();
+  dicomweb.use(noStore());
   dicomweb.use((req, res, next) => (req.method === 'GET' ? trackRead(req, res, next) : next()));
+  mountRoutes(dicomweb, guarded.filter(under(DICOMWEB_PATH)), services, DICOMWEB_PATH);
+  app.use(DICOMWEB_PATH, dicomweb);
+  const api = express.Router();
+  mountRoutes(api, guarded.filter(under(API_PATH)), services, API_PATH);
+  app.use(API_PATH, noStore(), api);
+
+  app.use((req, _res, next) => next(new HttpProblem(404, `No resource at ${req.method} ${req.path}.`, 'not-found')));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+/** What the route table's handlers are built from, once per app. */
+function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
+  const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   const stow = stowHandler(
     { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
     {
@@ -106,15 +119,14 @@ export function createApp(deps: AppDependencies): express.Express {
       pacing: { giveWay: reads.busy, sliceBytes: STOW_SLICE_WHILE_READING },
     },
   );
-  dicomweb.post('/studies', stow);
-  dicomweb.post('/studies/:study', stow);
-  dicomweb.use(qidoRoutes(deps.search, accessScope));
-  dicomweb.use(wadoRoutes({ index: deps.index, objects: deps.objects, log: deps.log, accessScope }));
-  app.use(DICOMWEB_PATH, dicomweb);
-  app.use(
-    '/api',
-    noStore(),
-    worklistRoutes({
+  return {
+    checkReady: deps.checkReady,
+    metrics,
+    stow,
+    search: deps.search,
+    accessScope,
+    retrieve: { index: deps.index, objects: deps.objects, log: deps.log, accessScope, metadataCache: new MetadataCache(DEFAULT_METADATA_CACHE_BYTES) },
+    ...worklistServices({
       database: deps.database,
       regionConfig: deps.regionConfig,
       clock: deps.clock,
@@ -122,11 +134,7 @@ export function createApp(deps: AppDependencies): express.Express {
       routing: deps.routing,
       notifications: deps.notifications,
     }),
-  );
-
-  app.use((req, _res, next) => next(new HttpProblem(404, `No resource at ${req.method} ${req.path}.`, 'not-found')));
-  app.use(errorHandler(deps.log));
-  return app;
+  };
 }
 
 /** Errors become RFC 9457 problem documents with the status meant for the user; the rest is logged as 500. */

@@ -1,6 +1,6 @@
 /**
  * The authorization matrix: every route of the gateway (listed from the app createApp builds, checked against
- * gateway/app/route-policies.ts) x every principal x the principal's relation to the resource, sent to one real
+ * the route table, gateway/app/route-table.ts) x every principal x the principal's relation to the resource, sent to one real
  * gateway, every answer asserted against the policy table.
  *
  * Resources (config/examples/midi-pyrenees.yaml, Sunday 2026-11-22 02:10):
@@ -21,21 +21,18 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../config/settings.ts';
-import {
-  compareRoutesWithPolicies,
-  expectedAccess,
-  listGatewayRoutes,
-  ROUTE_POLICIES,
-  type Caller,
-  type Expectation,
-  type RouteKey,
-  type RoutePolicy,
-} from '../../gateway/app/route-policies.ts';
+import { expectedAccess, type Caller, type Expectation } from '../../gateway/app/route-access.ts';
+import { ROUTE_TABLE, routeKey, type RouteEntry, type RouteKey } from '../../gateway/app/route-table.ts';
 import { EMBEDDED_ALGORITHM, EMBEDDED_ISSUER, issueToken, loadOrCreateSigningKey } from '../../gateway/auth/embedded-signing-key.ts';
 import type { Role } from '../../core/identity/roles.ts';
 import { generateCtSeries, patientFor, SITES, type PatientProfile, type SiteProfile } from '../../test-data/generate-study.ts';
 import { multipartRequest } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { compareRoutesWithTable, listGatewayRoutes } from '../support/route-listing.ts';
+
+/** The entries of the route table, each named by its key (`GET /api/worklist/:id`) as the matrix prints it. */
+type RoutePolicy = RouteEntry & { route: RouteKey };
+const ROUTE_POLICIES: readonly RoutePolicy[] = ROUTE_TABLE.map((entry) => ({ ...entry, route: routeKey(entry) }));
 
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
 const SAINT_GIRONS = '090000050';
@@ -793,12 +790,12 @@ describe('authorization matrix: every route x principal x relation, on a real ga
     await gw?.dispose();
   });
 
-  it('has a policy for every route of the app, a route for every policy, and a probe for both', () => {
+  it('has an entry for every route of the app, a route for every entry, and a probe for both', () => {
     const routes = listGatewayRoutes();
-    const comparison = compareRoutesWithPolicies(routes);
-    expect(comparison.withoutPolicy, 'routes without a policy in gateway/app/route-policies.ts').toEqual([]);
-    expect(comparison.withoutRoute, 'policies of routes the app does not have').toEqual([]);
-    expect(comparison.duplicated, 'routes with two policies').toEqual([]);
+    const comparison = compareRoutesWithTable(routes, ROUTE_TABLE);
+    expect(comparison.notInTable, 'routes without an entry in gateway/app/route-table.ts').toEqual([]);
+    expect(comparison.notMounted, 'entries of routes the app does not have').toEqual([]);
+    expect(comparison.duplicated, 'routes with two entries').toEqual([]);
     const unprobed = ROUTE_POLICIES.map((p) => p.route).filter((r) => !PROBES[r]);
     expect(unprobed, 'routes this test does not know how to call: add a probe').toEqual([]);
     expect(Object.keys(PROBES).filter((r) => !ROUTE_POLICIES.some((p) => p.route === r)), 'probes of unknown routes').toEqual([]);

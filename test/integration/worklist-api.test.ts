@@ -24,7 +24,9 @@ import { createTokenVerifier } from '../../gateway/auth/token-verifier.ts';
 import { HttpProblem } from '../../gateway/http/problem.ts';
 import { createWorklistNotificationHub, type WorklistNotificationHub } from '../../gateway/read/worklist/worklist-notification-hub.ts';
 import type { StudyCompletion, StudyCompletionFlags } from '../../gateway/read/worklist/study-routes.ts';
-import { worklistRoutes } from '../../gateway/read/worklist/worklist-routes.ts';
+import { worklistServices } from '../../gateway/read/worklist/worklist-services.ts';
+import { mountRoutes } from '../../gateway/app/mount-routes.ts';
+import { worklistRouteTable } from '../../gateway/app/route-table.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { migrateAll } from '../../storage/database/migration-sources.ts';
 import { resolveOnCall } from '../../config/oncall/resolve-on-call.ts';
@@ -67,9 +69,12 @@ beforeAll(async () => {
   hub = createWorklistNotificationHub(database, log);
   const app = express();
   app.use(authenticate(verifier));
-  app.use(
-    '/api',
-    worklistRoutes({
+  // The worklist API as createApp mounts it: its entries of the route table, each behind its role gate.
+  const api = express.Router();
+  mountRoutes(
+    api,
+    worklistRouteTable(),
+    worklistServices({
       database,
       regionConfig: config,
       clock,
@@ -82,7 +87,9 @@ beforeAll(async () => {
         },
       },
     }),
+    '/api',
   );
+  app.use('/api', api);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const problem = error instanceof HttpProblem ? error : new HttpProblem(500, String(error), 'server-error');
     res.status(problem.status).type('application/problem+json').send(JSON.stringify({ status: problem.status, code: problem.code, detail: problem.message }));

@@ -1,74 +1,209 @@
-import express, { type RequestHandler } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import {
-  compareRoutesWithPolicies,
-  expectedAccess,
-  listGatewayRoutes,
-  listRoutes,
-  RELATIONS_OF_ROLE,
-  ROUTE_POLICIES,
-  routePolicies,
-  type RoutePolicy,
-} from '../../gateway/app/route-policies.ts';
-import { ROLES } from '../../core/identity/roles.ts';
+import type { AuditDescribe, AuditDescriptor, RequestAuditor } from '../../gateway/account/audit-middleware.ts';
+import { auditRoutes, mountRoutes, roleGate } from '../../gateway/app/mount-routes.ts';
+import { expectedAccess, RELATIONS_OF_ROLE, refusedRoles, type RoleAccess } from '../../gateway/app/route-access.ts';
+import { route, ROUTE_TABLE, routeKey, routeTable, type RouteEntry } from '../../gateway/app/route-table.ts';
+import { HttpProblem } from '../../gateway/http/problem.ts';
+import { ROLES, type Principal, type Role } from '../../core/identity/roles.ts';
+import { compareRoutesWithTable, listGatewayRoutes, listRoutes } from '../support/route-listing.ts';
 
-const policy = (route: string): RoutePolicy => {
-  const found = ROUTE_POLICIES.find((p) => p.route === route);
-  if (!found) throw new Error(`no policy for ${route}`);
+const entry = (key: string): RouteEntry => {
+  const found = ROUTE_TABLE.find((e) => routeKey(e) === key);
+  if (!found) throw new Error(`no entry for ${key}`);
   return found;
 };
 
 describe('the route table', () => {
-  it('has a policy for every route createApp mounts, and no policy without a route', () => {
-    const comparison = compareRoutesWithPolicies(listGatewayRoutes());
-    expect(comparison.withoutPolicy, 'give these routes a policy in gateway/app/route-policies.ts').toEqual([]);
-    expect(comparison.withoutRoute, 'these policies name routes the app does not have').toEqual([]);
+  it('has an entry for every route createApp mounts, and createApp mounts every entry', () => {
+    const comparison = compareRoutesWithTable(listGatewayRoutes(), ROUTE_TABLE);
+    expect(comparison.notInTable, 'give these routes an entry in gateway/app/route-table.ts').toEqual([]);
+    expect(comparison.notMounted, 'these entries name routes the app does not have').toEqual([]);
     expect(comparison.duplicated).toEqual([]);
   });
 
+  it('sees a route mounted beside the table, and an entry left unmounted', () => {
+    const ok: RequestHandler = (_req, res) => {
+      res.end();
+    };
+    const table = ['/a', '/b/:id'].map((path) =>
+      route({ method: 'GET', path: path as `/${string}`, what: path, access: 'public', audit: { notAudited: 'test' }, handler: () => ok }),
+    );
+    const app = express();
+    mountRoutes(app, table.slice(1), undefined);
+    app.get('/debug', ok);
+    expect(compareRoutesWithTable(listRoutes(app), table)).toEqual({ notInTable: ['GET /debug'], notMounted: ['GET /a'], duplicated: [] });
+  });
+
   it('makes only the health checks public', () => {
-    expect(ROUTE_POLICIES.filter((p) => p.access === 'public').map((p) => p.route)).toEqual(['GET /healthz', 'GET /readyz']);
+    expect(ROUTE_TABLE.filter((e) => e.access === 'public').map(routeKey)).toEqual(['GET /healthz', 'GET /readyz']);
+  });
+
+  it('audits every route but the health checks and the metrics', () => {
+    const notAudited = ROUTE_TABLE.filter((e) => typeof e.audit !== 'function').map(routeKey);
+    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics']);
   });
 
   it('never hides from a caller what is theirs: hidden is only for other sites, territories and unrouted items', () => {
     const wrong: string[] = [];
-    for (const p of ROUTE_POLICIES) {
-      if (p.access === 'public') continue;
+    for (const e of ROUTE_TABLE) {
+      if (e.access === 'public') continue;
       for (const role of ROLES) {
         for (const relation of RELATIONS_OF_ROLE[role]) {
-          const access = expectedAccess(p, { authenticated: true, role, relation });
-          if (access === 'hidden' && ['own-site', 'routed', 'own-territory', 'any'].includes(relation)) wrong.push(`${p.route} ${role} ${relation}`);
+          const access = expectedAccess(e, { authenticated: true, role, relation });
+          if (access === 'hidden' && ['own-site', 'routed', 'own-territory', 'any'].includes(relation)) wrong.push(`${routeKey(e)} ${role} ${relation}`);
         }
       }
     }
     expect(wrong).toEqual([]);
   });
+
+  it('refuses, at compile time, an entry without a handler, an access or an audit event, or a handler reading a parameter its path lacks', () => {
+    const base = { method: 'GET', path: '/api/things/:id', what: 'a thing', access: 'public', audit: { notAudited: 'test' } } as const;
+    const byId: (req: Request<{ id: string }>, res: Response) => void = (req, res) => {
+      res.json({ id: req.params.id });
+    };
+    const declared = [
+      route({ ...base, handler: () => byId }),
+      // @ts-expect-error no handler
+      route({ method: 'GET', path: '/api/things', what: 'things', access: 'public', audit: { notAudited: 'test' } }),
+      // @ts-expect-error no access
+      route({ method: 'GET', path: '/api/things', what: 'things', audit: { notAudited: 'test' }, handler: () => byId }),
+      // @ts-expect-error no audit event
+      route({ method: 'GET', path: '/api/things', what: 'things', access: 'public', handler: () => byId }),
+      // @ts-expect-error the path gives no :id
+      route({ ...base, path: '/api/things', handler: () => byId }),
+    ];
+    expect(declared).toHaveLength(5);
+  });
 });
 
 describe('expectedAccess', () => {
   it('answers 401 to a caller without a valid token on every route but the health checks', () => {
-    expect(expectedAccess(policy('GET /healthz'), { authenticated: false })).toBe('allow');
-    expect(expectedAccess(policy('GET /dicomweb/studies/:study'), { authenticated: false })).toBe('unauthenticated');
+    expect(expectedAccess(entry('GET /healthz'), { authenticated: false })).toBe('allow');
+    expect(expectedAccess(entry('GET /dicomweb/studies/:study'), { authenticated: false })).toBe('unauthenticated');
   });
 
   it('reads the role and the relation', () => {
-    const metadata = policy('GET /dicomweb/studies/:study/metadata');
+    const metadata = entry('GET /dicomweb/studies/:study/metadata');
     expect(expectedAccess(metadata, { authenticated: true, role: 'sender', relation: 'own-site' })).toBe('allow');
     expect(expectedAccess(metadata, { authenticated: true, role: 'sender', relation: 'other-site' })).toBe('hidden');
     expect(expectedAccess(metadata, { authenticated: true, role: 'reader', relation: 'not-routed' })).toBe('hidden');
     expect(expectedAccess(metadata, { authenticated: true, role: 'coordinator', relation: 'own-territory' })).toBe('forbidden');
-    expect(expectedAccess(policy('POST /dicomweb/studies'), { authenticated: true, role: 'sender', relation: 'other-site' })).toBe('refused');
+    expect(expectedAccess(entry('POST /dicomweb/studies'), { authenticated: true, role: 'sender', relation: 'other-site' })).toBe('refused');
   });
 
   it('refuses a relation that does not decide the role', () => {
-    expect(() => expectedAccess(policy('GET /api/worklist'), { authenticated: true, role: 'sender', relation: 'routed' })).toThrow(/own-site, other-site/);
+    expect(() => expectedAccess(entry('GET /api/worklist'), { authenticated: true, role: 'sender', relation: 'routed' })).toThrow(/own-site, other-site/);
   });
 
   it('lets administrators see images only where the installation allows it', () => {
     const admin = { authenticated: true, role: 'admin', relation: 'any' } as const;
-    const withAccess = routePolicies({ adminSeesPatientData: true }).find((p) => p.route === 'GET /dicomweb/studies/:study')!;
-    expect(expectedAccess(policy('GET /dicomweb/studies/:study'), admin)).toBe('forbidden');
+    const withAccess = routeTable({ adminSeesPatientData: true }).find((e) => routeKey(e) === 'GET /dicomweb/studies/:study')!;
+    expect(expectedAccess(entry('GET /dicomweb/studies/:study'), admin)).toBe('forbidden');
     expect(expectedAccess(withAccess, admin)).toBe('allow');
+  });
+});
+
+describe('the role gate', () => {
+  /** What the gate does with a request of this role: passes it on, or the status and code of its refusal. */
+  const gateAnswer = (gate: RequestHandler, role: Role): string => {
+    const principal: Principal = { userId: `${role}-test`, role };
+    let answer = 'none';
+    const next: NextFunction = (error?: unknown) => {
+      answer = error instanceof HttpProblem ? `${error.status} ${error.code}: ${error.message}` : error ? String(error) : 'next';
+    };
+    gate({} as Request, { locals: { principal } } as unknown as Response, next);
+    return answer;
+  };
+
+  it('turns away, before the handler, exactly the roles every relation of which the table forbids', () => {
+    const wrong: string[] = [];
+    for (const options of [{ adminSeesPatientData: false }, { adminSeesPatientData: true }]) {
+      for (const e of routeTable(options)) {
+        if (e.access === 'public') continue;
+        const access = e.access;
+        const gate = roleGate(access);
+        for (const role of ROLES) {
+          const forbidden = RELATIONS_OF_ROLE[role].every((relation) => expectedAccess(e, { authenticated: true, role, relation }) === 'forbidden');
+          const answer = gate ? gateAnswer(gate, role) : 'next';
+          const refused = answer.startsWith('403 role-not-allowed');
+          if (refused !== forbidden || (!refused && answer !== 'next')) wrong.push(`${routeKey(e)} ${role}: ${answer}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('says which roles may, or what the route keeps from the role', () => {
+    const indicators = roleGate(entry('GET /metrics').access as RoleAccess)!;
+    expect(gateAnswer(indicators, 'reader')).toBe('403 role-not-allowed: This needs the role admin or analyst; your token has the role reader.');
+    const images = roleGate(entry('GET /dicomweb/studies/:study/metadata').access as RoleAccess)!;
+    expect(gateAnswer(images, 'admin')).toBe(
+      '403 role-not-allowed: Administrators do not see patient data on this installation (ASTREINTE_ADMIN_PATIENT_ACCESS is off).',
+    );
+    expect(gateAnswer(images, 'analyst')).toBe('403 role-not-allowed: Your role (analyst) gives no access to images or their metadata.');
+    // A coordinator gets past the gate (another territory's item is hidden, not forbidden), but is not named.
+    const claim = roleGate(entry('POST /api/worklist/:id/claim').access as RoleAccess)!;
+    expect(gateAnswer(claim, 'admin')).toBe('403 role-not-allowed: This needs the role reader or expert; your token has the role admin.');
+    expect(gateAnswer(claim, 'coordinator')).toBe('next');
+  });
+
+  it('is left out where no role is refused everywhere', () => {
+    const open: RoleAccess = { ...(entry('GET /api/worklist').access as RoleAccess), sender: { 'own-site': 'allow', 'other-site': 'hidden' }, analyst: 'allow' };
+    expect(refusedRoles(open)).toEqual([]);
+    expect(roleGate(open)).toBeUndefined();
+  });
+});
+
+describe('auditRoutes', () => {
+  /** An auditor that answers each request with the event its last describer gives (the real one records it). */
+  const describingAuditor = (): RequestAuditor => ({
+    audit: (describe) => (req, res, next) => {
+      res.locals.describe = describe;
+      res.locals.params = { ...req.params };
+      next();
+    },
+    stats: { recorded: 0, failed: 0, pending: 0 },
+    drain: async () => undefined,
+  });
+
+  it('names, for each request, the event of the entry whose handler answers it', async () => {
+    const app = express();
+    app.use(auditRoutes(ROUTE_TABLE, describingAuditor()));
+    app.use((req, res) => {
+      const describe = res.locals.describe as AuditDescribe | undefined;
+      const event: AuditDescriptor | null | undefined = describe?.(req, res, { params: res.locals.params, status: 200, completed: true });
+      res.json(event ? { type: event.type, subtype: event.subtype, action: event.action, entities: event.entities ?? [] } : null);
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const eventOf = async (method: string, path: string) => (await fetch(`${base}${path}`, { method })).json();
+      expect(await eventOf('GET', '/api/worklist/events')).toEqual({ type: '110112', subtype: 'worklist-events', action: 'E', entities: [] });
+      expect(await eventOf('GET', '/api/worklist/6d0c3c52-8f0e-4c1b-9d59-1f7e0b0c2a11')).toMatchObject({
+        type: '110111',
+        subtype: 'worklist-item',
+        action: 'R',
+        entities: [{ kind: 'worklist-item', itemId: '6d0c3c52-8f0e-4c1b-9d59-1f7e0b0c2a11' }],
+      });
+      expect(await eventOf('POST', '/api/worklist/x/claim')).toMatchObject({ type: '110111', subtype: 'worklist-claim', action: 'U' });
+      expect(await eventOf('GET', '/dicomweb/studies/1.2.3/series/1.2.4/metadata')).toEqual({
+        type: '110103',
+        subtype: 'wado-metadata',
+        action: 'R',
+        entities: [{ kind: 'study', studyUid: '1.2.3', seriesUids: ['1.2.4'] }],
+      });
+      expect(await eventOf('GET', '/dicomweb/studies/1.2.3/series/1.2.4/instances')).toMatchObject({ type: '110112', subtype: 'qido' });
+      expect(await eventOf('POST', '/dicomweb/studies/1.2.3')).toEqual({ type: '110104', subtype: 'stow', action: 'C', entities: [{ kind: 'study', studyUid: '1.2.3' }] });
+      expect(await eventOf('DELETE', '/api/oppositions/CHU/IPP1')).toMatchObject({ subtype: 'opposition-lifted', entities: [{ kind: 'patient', patientId: 'IPP1', issuer: 'CHU' }] });
+      expect(await eventOf('GET', '/metrics')).toBeNull();
+      expect(await eventOf('GET', '/healthz')).toBeNull();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
@@ -111,7 +246,7 @@ describe('listRoutes', () => {
     expect(listRoutes(app, { isObserver: (h) => h === observe })).toEqual(['GET /api/:id']);
   });
 
-  it('refuses a RegExp path, which no policy can name', () => {
+  it('refuses a RegExp path, which the table cannot name', () => {
     const app = express();
     app.get(/^\/legacy\/.*/, ok);
     expect(() => listRoutes(app)).toThrow(/not a string path/);

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { AccessScope } from '../../../storage/index/dicom-index.ts';
 import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
 import type { AccessScopeResolver } from '../retrieve/access-scope.ts';
@@ -8,21 +8,12 @@ import type { QidoQuery, QidoResult, QueryLevel } from '../../../core/query/qido
 
 export type QidoSearch = (query: QidoQuery, scope: AccessScope, dicomwebRoot: string) => Promise<QidoResult>;
 
-/** QIDO-RS (PS3.18 10.6): study, series and instance searches at every level of the hierarchy. */
-export function qidoRoutes(search: QidoSearch, accessScope: AccessScopeResolver): Router {
-  const router = Router();
-  const routes: [string, QueryLevel][] = [
-    ['/studies', 'study'],
-    ['/series', 'series'],
-    ['/instances', 'instance'],
-    ['/studies/:study/series', 'series'],
-    ['/studies/:study/instances', 'instance'],
-    ['/studies/:study/series/:series/instances', 'instance'],
-  ];
-  for (const [path, level] of routes) {
-    router.get(path, (req, res) => answer(req, res, level, search, accessScope));
-  }
-  return router;
+/**
+ * QIDO-RS (PS3.18 10.6): a search at one level (study, series, instance), within the study and series of the
+ * URL when it names them. The route table (gateway/app/route-table.ts) mounts it at every level of the hierarchy.
+ */
+export function qidoHandler(level: QueryLevel, search: QidoSearch, accessScope: AccessScopeResolver): RequestHandler {
+  return (req, res) => answer(req, res, level, search, accessScope);
 }
 
 async function answer(req: Request, res: Response, level: QueryLevel, search: QidoSearch, accessScope: AccessScopeResolver): Promise<void> {

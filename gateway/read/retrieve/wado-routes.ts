@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -26,11 +26,12 @@ export interface RetrieveDependencies {
   objects: ObjectStore;
   log: Logger;
   accessScope: AccessScopeResolver;
-  /** Bytes of metadata answers kept for reuse (default 32 MiB; 0 keeps none). */
-  metadataCacheBytes?: number;
+  /** Metadata answers kept for reuse, shared by the study, series and instance levels. */
+  metadataCache: MetadataCache;
 }
 
-const DEFAULT_METADATA_CACHE_BYTES = 32 << 20;
+/** Bytes of metadata answers kept for reuse. */
+export const DEFAULT_METADATA_CACHE_BYTES = 32 << 20;
 
 interface Target {
   studyInstanceUID: string;
@@ -38,18 +39,24 @@ interface Target {
   sopInstanceUID?: string;
 }
 
-/** WADO-RS (PS3.18 10.4): instances, metadata, frames and bulk data, streamed from the object store. */
-export function wadoRoutes(deps: RetrieveDependencies): Router {
-  const router = Router();
-  const metadataCache = new MetadataCache(deps.metadataCacheBytes ?? DEFAULT_METADATA_CACHE_BYTES);
-  const levels = ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance'];
-  for (const level of levels) {
-    router.get(level, (req, res) => retrieveInstances(req, res, deps));
-    router.get(`${level}/metadata`, (req, res) => retrieveMetadata(req, res, deps, metadataCache));
-  }
-  router.get('/studies/:study/series/:series/instances/:instance/frames/:frames', (req, res) => retrieveFrames(req, res, deps));
-  router.get('/studies/:study/series/:series/instances/:instance/bulkdata/*path', (req, res) => retrieveBulkData(req, res, deps));
-  return router;
+/**
+ * WADO-RS (PS3.18 10.4): instances, metadata, frames and bulk data, streamed from the object store. One handler
+ * per resource; the route table (gateway/app/route-table.ts) mounts them at the study, series and instance levels.
+ */
+export function retrieveInstancesHandler(deps: RetrieveDependencies): RequestHandler {
+  return (req, res) => retrieveInstances(req, res, deps);
+}
+
+export function retrieveMetadataHandler(deps: RetrieveDependencies): RequestHandler {
+  return (req, res) => retrieveMetadata(req, res, deps, deps.metadataCache);
+}
+
+export function retrieveFramesHandler(deps: RetrieveDependencies): RequestHandler {
+  return (req, res) => retrieveFrames(req, res, deps);
+}
+
+export function retrieveBulkDataHandler(deps: RetrieveDependencies): RequestHandler {
+  return (req, res) => retrieveBulkData(req, res, deps);
 }
 
 function targetOf(req: Request): Target {

@@ -1,0 +1,59 @@
+import type { AuditDescribe } from './audit-middleware.ts';
+import type { AuditEntity } from '../../audit/audit-event.ts';
+import { redactedQuery } from '../../audit/redact-query.ts';
+
+/**
+ * What audit event (DICOM/IHE ATNA code) a route records, one per request, written once the response is over.
+ * Each entry of the route table (gateway/app/route-table.ts) names one of these. Handlers add what they learn
+ * while working (studies stored, patients) with noteAudit(). Changes of worklist state are also kept, in the
+ * same transaction, in worklist_event.
+ */
+
+/** STOW-RS (110104, C): the study of the URL, if any; the handler notes the studies and patients stored. */
+export const stowEvent: AuditDescribe = (_req, _res, ctx) => ({
+  type: '110104',
+  subtype: 'stow',
+  action: 'C',
+  entities: ctx.params.study ? [{ kind: 'study', studyUid: String(ctx.params.study) }] : [],
+});
+
+/** A search or a listing (110112, E), with the query's identifying values redacted. */
+export function queryEvent(subtype: string, level: string): AuditDescribe {
+  return (req) => ({ type: '110112', subtype, action: 'E', entities: [{ kind: 'query', query: redactedQuery(req.originalUrl), level }] });
+}
+
+/** Instances accessed (110103: metadata) or transferred (110104: instances, frames, bulk data) from the URL's study, series, instance. */
+export function readEvent(type: '110103' | '110104', subtype: string): AuditDescribe {
+  return (_req, _res, ctx) => ({ type, subtype, action: 'R', entities: [studyEntity(ctx.params)] });
+}
+
+/** The live events of the caller's worklist items (110112, E). */
+export const worklistEventsEvent: AuditDescribe = () => ({ type: '110112', subtype: 'worklist-events', action: 'E' });
+
+/** A worklist item read or changed (110111), the item of the URL. */
+export function itemEvent(action: 'R' | 'U', subtype: string): AuditDescribe {
+  return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'worklist-item', itemId: String(ctx.params.id) }] });
+}
+
+/** A study's routing read or changed (110111), the study of the URL. */
+export function studyEvent(action: 'R' | 'U', subtype: string): AuditDescribe {
+  return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'study', studyUid: String(ctx.params.study) }] });
+}
+
+/** A patient's objection recorded (110110, C); the handler's events name the patient. */
+export const oppositionRecordedEvent: AuditDescribe = () => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' });
+
+/** A patient's objection lifted (110110, D), the patient of the URL. */
+export const oppositionLiftedEvent: AuditDescribe = (_req, _res, ctx) => ({
+  type: '110110',
+  subtype: 'opposition-lifted',
+  action: 'D',
+  entities: [{ kind: 'patient', patientId: String(ctx.params.patientId), issuer: String(ctx.params.issuer) }],
+});
+
+function studyEntity(params: Record<string, unknown>): AuditEntity {
+  const entity: AuditEntity = { kind: 'study', studyUid: String(params.study) };
+  if (params.series) entity.seriesUids = [String(params.series)];
+  if (params.instance) entity.sopInstanceUids = [String(params.instance)];
+  return entity;
+}

@@ -1,0 +1,362 @@
+/**
+ * The route table: every route of the gateway, with who may call it and what it records, in one place.
+ *
+ * Each entry names its method and full path (as express matches it), what it is, its access (`public`, or the
+ * answer of each role x relation, gateway/app/route-access.ts), its audit event (a describer of
+ * gateway/account/audit-describers.ts, or why it records none) and its handler. createApp mounts the table
+ * (gateway/app/mount-routes.ts): the audit describers before authentication, then each handler behind a role
+ * gate that turns away, with 403, the roles the access forbids whatever the resource. What depends on the
+ * resource (own site, routed, own territory) is decided by the handlers and access scopes.
+ *
+ * Every field is required: an entry without a handler, an access or an audit event does not compile.
+ * test/unit/route-policies.test.ts fails when the app has a route the table does not know, or the table an
+ * entry the app does not mount; test/integration/authorization-matrix.test.ts sends every route x principal x
+ * relation to a real gateway and asserts each answer against the access written here.
+ */
+import type { RequestHandler } from 'express';
+import type { AuditDescribe } from '../account/audit-middleware.ts';
+import {
+  itemEvent,
+  oppositionLiftedEvent,
+  oppositionRecordedEvent,
+  queryEvent,
+  readEvent,
+  stowEvent,
+  studyEvent,
+  worklistEventsEvent,
+} from '../account/audit-describers.ts';
+import type { GatewayMetrics } from '../account/metrics.ts';
+import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
+import type { QueryLevel } from '../../core/query/qido-types.ts';
+import type { AccessScopeResolver } from '../read/retrieve/access-scope.ts';
+import {
+  retrieveBulkDataHandler,
+  retrieveFramesHandler,
+  retrieveInstancesHandler,
+  retrieveMetadataHandler,
+  type RetrieveDependencies,
+} from '../read/retrieve/wado-routes.ts';
+import { claimHandler, releaseHandler } from '../read/worklist/claim-release.ts';
+import { itemDetailHandler } from '../read/worklist/item-detail.ts';
+import { listWorklistHandler } from '../read/worklist/list-worklist.ts';
+import { liftOppositionHandler, recordOppositionHandler } from '../read/worklist/opposition-routes.ts';
+import { jsonBody } from '../read/worklist/parse-body.ts';
+import { reassignHandler } from '../read/worklist/reassign-item.ts';
+import { reportIncidentHandler } from '../read/worklist/report-incident.ts';
+import { answerSecondOpinionHandler, requestSecondOpinionHandler } from '../read/worklist/second-opinion.ts';
+import { completeStudyHandler, routingExplanationHandler } from '../read/worklist/study-routes.ts';
+import { worklistEventsHandler } from '../read/worklist/worklist-events-stream.ts';
+import type { WorklistServices } from '../read/worklist/worklist-services.ts';
+import type { Access, PoolRelation, RoleAccess, RouteAccess, SiteRelation, TerritoryRelation } from './route-access.ts';
+
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** `GET /dicomweb/studies/:study/metadata`: the method and the full path pattern as express matches it. */
+export type RouteKey = `${RouteMethod | 'ALL'} /${string}`;
+
+/** A route that records no audit event, and why (no patient data, no change of state). */
+export interface NotAudited {
+  notAudited: string;
+}
+
+/** The names of the parameters express takes from a path: `/studies/:study/series/:series` gives study | series. */
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+/** A handler of the path `P`, which may read the parameters `P` gives it and no others. */
+export type PathHandler<P extends string> = RequestHandler<{ [K in ParamNames<P>]: string }>;
+
+/**
+ * One route. `S` is what its handlers are built from (a part of RouteServices); `P` its path, whose parameters
+ * its handlers are checked against when it is declared with route().
+ */
+export interface RouteEntry<S = RouteServices, P extends `/${string}` = `/${string}`> {
+  method: RouteMethod;
+  /** The full path pattern, mount point included. */
+  path: P;
+  /** What the route is, for people reading the table and the matrix. */
+  what: string;
+  access: RouteAccess;
+  audit: AuditDescribe | NotAudited;
+  /** Builds the route's handlers once, when the app is created. */
+  handler: (services: S) => PathHandler<P> | readonly PathHandler<P>[];
+}
+
+/** Declares an entry: its handlers must read only the parameters its path gives them. */
+export function route<S, const P extends `/${string}`>(entry: RouteEntry<S, P>): RouteEntry<S> {
+  // Forgetting P is sound: express gives the handlers the parameters of the path they are mounted on.
+  return entry as unknown as RouteEntry<S>;
+}
+
+/** What the entries of the gateway itself (not DICOMweb, not the worklist API) are built from. */
+export interface GatewayServices {
+  /** Resolves when the database and the object store answer; rejects with the reason otherwise. */
+  checkReady: () => Promise<void>;
+  metrics: GatewayMetrics;
+}
+
+/** What DICOMweb's entries are built from. */
+export interface DicomwebServices {
+  /** The STOW-RS handler (one for both STOW routes: it keeps the spool directory's creation). */
+  stow: RequestHandler;
+  search: QidoSearch;
+  accessScope: AccessScopeResolver;
+  retrieve: RetrieveDependencies;
+}
+
+export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices {}
+
+export interface RouteTableOptions {
+  /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
+  adminSeesPatientData: boolean;
+}
+
+export function routeKey(route: { method: RouteMethod; path: string }): RouteKey {
+  return `${route.method} ${route.path}` as RouteKey;
+}
+
+/** The table, for an installation whose administrators do (or do not) see patient data. */
+export function routeTable(options: RouteTableOptions = { adminSeesPatientData: false }): readonly RouteEntry[] {
+  const access = accessRules(options);
+  const study = '/dicomweb/studies/:study' as const;
+  const series = `${study}/series/:series` as const;
+  const instance = `${series}/instances/:instance` as const;
+  const health = { notAudited: 'health check, no patient data' };
+  const qido = (level: QueryLevel) => (s: DicomwebServices) => qidoHandler(level, s.search, s.accessScope);
+  const images = access.images;
+  return [
+    route({ method: 'GET', path: '/healthz', what: 'liveness probe', access: 'public', audit: health, handler: () => liveness }),
+    route({
+      method: 'GET',
+      path: '/readyz',
+      what: 'readiness probe (database and object store answer)',
+      access: 'public',
+      audit: health,
+      handler: (s: GatewayServices) => readiness(s.checkReady),
+    }),
+    route({
+      method: 'GET',
+      path: '/metrics',
+      what: 'Prometheus metrics (no patient data)',
+      access: access.indicators,
+      audit: { notAudited: 'aggregate counters labelled by route pattern and status class, no patient data' },
+      handler: (s: GatewayServices) => s.metrics.handler(),
+    }),
+
+    route({ method: 'POST', path: '/dicomweb/studies', what: 'STOW-RS', access: access.store, audit: stowEvent, handler: (s: DicomwebServices) => s.stow }),
+    route({ method: 'POST', path: study, what: 'STOW-RS into a study', access: access.store, audit: stowEvent, handler: (s: DicomwebServices) => s.stow }),
+
+    route({ method: 'GET', path: '/dicomweb/studies', what: 'QIDO-RS studies', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('study') }),
+    route({ method: 'GET', path: '/dicomweb/series', what: 'QIDO-RS series', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('series') }),
+    route({ method: 'GET', path: '/dicomweb/instances', what: 'QIDO-RS instances', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('instance') }),
+    route({ method: 'GET', path: `${study}/series`, what: 'QIDO-RS series of a study', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('series') }),
+    route({ method: 'GET', path: `${study}/instances`, what: 'QIDO-RS instances of a study', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('instance') }),
+    route({ method: 'GET', path: `${series}/instances`, what: 'QIDO-RS instances of a series', access: images, audit: queryEvent('qido', 'dicomweb'), handler: qido('instance') }),
+
+    route({ method: 'GET', path: study, what: 'WADO-RS study', access: images, audit: readEvent('110104', 'wado-retrieve'), handler: (s: DicomwebServices) => retrieveInstancesHandler(s.retrieve) }),
+    route({ method: 'GET', path: series, what: 'WADO-RS series', access: images, audit: readEvent('110104', 'wado-retrieve'), handler: (s: DicomwebServices) => retrieveInstancesHandler(s.retrieve) }),
+    route({ method: 'GET', path: instance, what: 'WADO-RS instance', access: images, audit: readEvent('110104', 'wado-retrieve'), handler: (s: DicomwebServices) => retrieveInstancesHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${study}/metadata`, what: 'WADO-RS study metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${series}/metadata`, what: 'WADO-RS series metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${instance}/metadata`, what: 'WADO-RS instance metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${instance}/frames/:frames`, what: 'WADO-RS frames', access: images, audit: readEvent('110104', 'wado-frames'), handler: (s: DicomwebServices) => retrieveFramesHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${instance}/bulkdata/*path`, what: 'WADO-RS bulk data', access: images, audit: readEvent('110104', 'wado-bulkdata'), handler: (s: DicomwebServices) => retrieveBulkDataHandler(s.retrieve) }),
+
+    ...worklistRouteTable(options),
+  ];
+}
+
+/**
+ * The worklist API (mounted at /api), part of the table above; typed apart so that it can be mounted with the
+ * worklist's services alone (test/integration/worklist-api.test.ts).
+ */
+export function worklistRouteTable(options: RouteTableOptions = { adminSeesPatientData: false }): readonly RouteEntry<WorklistServices>[] {
+  const access = accessRules(options);
+  type W = WorklistServices;
+  return [
+    route({ method: 'GET', path: '/api/worklist', what: 'worklist', access: access.worklist, audit: queryEvent('worklist', 'worklist'), handler: (s: W) => listWorklistHandler(s.items) }),
+    route({
+      method: 'GET',
+      path: '/api/worklist/events',
+      what: 'worklist live events (SSE)',
+      access: access.worklist,
+      audit: worklistEventsEvent,
+      handler: (s: W) => worklistEventsHandler({ regionConfig: s.items.regionConfig, hub: s.hub }),
+    }),
+    route({ method: 'GET', path: '/api/worklist/:id', what: 'worklist item with its history', access: access.worklist, audit: itemEvent('R', 'worklist-item'), handler: (s: W) => itemDetailHandler(s.items) }),
+    route({ method: 'POST', path: '/api/worklist/:id/claim', what: 'claim an item', access: access.readerAct, audit: itemEvent('U', 'worklist-claim'), handler: (s: W) => [jsonBody, claimHandler(s.items)] }),
+    route({ method: 'POST', path: '/api/worklist/:id/release', what: 'release a held item', access: access.readerAct, audit: itemEvent('U', 'worklist-release'), handler: (s: W) => [jsonBody, releaseHandler(s.items)] }),
+    route({ method: 'POST', path: '/api/worklist/:id/reassign', what: 'reassign an item', access: access.coordinatorAct, audit: itemEvent('U', 'worklist-reassign'), handler: (s: W) => [jsonBody, reassignHandler(s.items)] }),
+    route({
+      method: 'POST',
+      path: '/api/worklist/:id/second-opinion',
+      what: 'ask an expertise pole (holder)',
+      access: access.readerAct,
+      audit: itemEvent('U', 'worklist-second-opinion'),
+      handler: (s: W) => [jsonBody, requestSecondOpinionHandler(s.items)],
+    }),
+    route({
+      method: 'POST',
+      path: '/api/worklist/:id/answer',
+      what: 'answer a second opinion (expert holding it)',
+      access: access.expertAct,
+      audit: itemEvent('U', 'worklist-answer'),
+      handler: (s: W) => [jsonBody, answerSecondOpinionHandler(s.items)],
+    }),
+    route({
+      method: 'POST',
+      path: '/api/worklist/:id/incidents',
+      what: 'record a technical incident',
+      access: access.worklist,
+      audit: itemEvent('U', 'worklist-incidents'),
+      handler: (s: W) => [jsonBody, reportIncidentHandler(s.items)],
+    }),
+    route({
+      method: 'POST',
+      path: '/api/studies/:study/complete',
+      what: 'the sending site says the study is complete',
+      access: access.senderAct,
+      audit: studyEvent('U', 'study-complete'),
+      handler: (s: W) => [jsonBody, completeStudyHandler(s.completion)],
+    }),
+    route({
+      method: 'GET',
+      path: '/api/studies/:study/routing',
+      what: 'routing decision and why',
+      access: access.worklist,
+      audit: studyEvent('R', 'routing-explanation'),
+      handler: (s: W) => routingExplanationHandler(s.items),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/oppositions',
+      what: "record a patient's objection",
+      access: access.opposition,
+      audit: oppositionRecordedEvent,
+      handler: (s: W) => [jsonBody, recordOppositionHandler(s.oppositions)],
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/oppositions/:issuer/:patientId',
+      what: "lift a patient's objection",
+      access: access.opposition,
+      audit: oppositionLiftedEvent,
+      handler: (s: W) => liftOppositionHandler(s.oppositions),
+    }),
+  ];
+}
+
+const liveness: RequestHandler = (_req, res) => {
+  res.json({ status: 'ok' });
+};
+
+function readiness(checkReady: () => Promise<void>): RequestHandler {
+  return async (_req, res) => {
+    try {
+      await checkReady();
+      res.json({ status: 'ready' });
+    } catch (error) {
+      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
+    }
+  };
+}
+
+const site = (own: Access, other: Access): Record<SiteRelation, Access> => ({ 'own-site': own, 'other-site': other });
+const pool = (routed: Access, notRouted: Access): Record<PoolRelation, Access> => ({ routed, 'not-routed': notRouted });
+const territory = (own: Access, other: Access): Record<TerritoryRelation, Access> => ({ 'own-territory': own, 'other-territory': other });
+
+type AccessRule = 'images' | 'store' | 'worklist' | 'readerAct' | 'expertAct' | 'coordinatorAct' | 'senderAct' | 'opposition' | 'indicators';
+
+/** The kinds of access the routes share. */
+function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess> {
+  /** Claim, release, ask a second opinion: the readers and experts who see the item (release and ask: its holder). */
+  const readerAct: RoleAccess = {
+    sender: site('forbidden', 'forbidden'),
+    reader: pool('allow', 'hidden'),
+    expert: pool('allow', 'hidden'),
+    coordinator: territory('forbidden', 'hidden'),
+    analyst: 'forbidden',
+    admin: 'forbidden',
+  };
+  return {
+    /** Images, metadata and searches: a site its own studies, readers and experts what is routed to them. */
+    images: {
+      sender: site('allow', 'hidden'),
+      reader: pool('allow', 'hidden'),
+      expert: pool('allow', 'hidden'),
+      coordinator: territory('forbidden', 'forbidden'),
+      analyst: 'forbidden',
+      admin: options.adminSeesPatientData ? 'allow' : 'forbidden',
+      refusal: (role) =>
+        role === 'admin'
+          ? 'Administrators do not see patient data on this installation (ASTREINTE_ADMIN_PATIENT_ACCESS is off).'
+          : `Your role (${role}) gives no access to images or their metadata.`,
+    },
+    /** STOW-RS: a site stores its own studies; an administrator imports (archived without a site, never routed). */
+    store: {
+      sender: site('allow', 'refused'),
+      reader: pool('forbidden', 'forbidden'),
+      expert: pool('forbidden', 'forbidden'),
+      coordinator: territory('forbidden', 'forbidden'),
+      analyst: 'forbidden',
+      admin: 'allow',
+      refusal: () => 'Only sending sites (role sender) and administrators can store studies.',
+    },
+    /** Worklists, items, their live events, incidents and routing explanations: whoever may see the item. */
+    worklist: {
+      sender: site('forbidden', 'forbidden'),
+      reader: pool('allow', 'hidden'),
+      expert: pool('allow', 'hidden'),
+      coordinator: territory('allow', 'hidden'),
+      analyst: 'forbidden',
+      admin: 'allow',
+      refusal: (role) => `Worklists are for readers, experts, coordinators and administrators; your token has the role ${role}.`,
+    },
+    readerAct,
+    /** Answering a second opinion is the expert's act (téléexpertise), on an item of their pole they hold. */
+    expertAct: { ...readerAct, reader: pool('forbidden', 'hidden') },
+    /** Reassignment: the coordinator of the item's territory, or an administrator. */
+    coordinatorAct: {
+      sender: site('forbidden', 'forbidden'),
+      reader: pool('forbidden', 'hidden'),
+      expert: pool('forbidden', 'hidden'),
+      coordinator: territory('allow', 'hidden'),
+      analyst: 'forbidden',
+      admin: 'allow',
+    },
+    /** The sending site says its study is complete (route it now); an administrator may too. */
+    senderAct: {
+      sender: site('allow', 'hidden'),
+      reader: pool('forbidden', 'forbidden'),
+      expert: pool('forbidden', 'forbidden'),
+      coordinator: territory('forbidden', 'forbidden'),
+      analyst: 'forbidden',
+      admin: 'allow',
+      refusal: () => 'Only the sending site of a study (or an administrator) can declare it complete.',
+    },
+    /** A patient's objection (regional registry, keyed by patient id and issuer): coordinators and administrators. */
+    opposition: {
+      sender: site('forbidden', 'forbidden'),
+      reader: pool('forbidden', 'forbidden'),
+      expert: pool('forbidden', 'forbidden'),
+      coordinator: territory('allow', 'allow'),
+      analyst: 'forbidden',
+      admin: 'allow',
+      refusal: () => "Only a coordinator or an administrator can record or lift a patient's opposition.",
+    },
+    /** Aggregate indicators (Prometheus metrics, labelled by route pattern only): analysts and administrators. */
+    indicators: {
+      sender: site('forbidden', 'forbidden'),
+      reader: pool('forbidden', 'forbidden'),
+      expert: pool('forbidden', 'forbidden'),
+      coordinator: territory('forbidden', 'forbidden'),
+      analyst: 'allow',
+      admin: 'allow',
+    },
+  };
+}
+
+/** The table of the default installation (administrators see no patient data). */
+export const ROUTE_TABLE: readonly RouteEntry[] = routeTable();
