@@ -12,7 +12,13 @@ import {
   type PixelDataHeader,
 } from './dataset-parser.ts';
 import { tagHex, tagLabel } from './dicom-dictionary.ts';
-import { asciiValue, buildDicomJson, specificCharacterSetOf } from './dicom-json.ts';
+import {
+  asciiValue,
+  buildDicomJson,
+  specificCharacterSetOf,
+  TEXT_VALUE_MAX_CHARS,
+  type TruncatedValue,
+} from './dicom-json.ts';
 import { DicomInstanceError, FailureReason } from './dicom-status.ts';
 import { readInstanceSummary } from './instance-summary.ts';
 import {
@@ -116,7 +122,8 @@ class InstanceFileReader {
     const bulkDataUriBase =
       `${BULKDATA_ROOT_PLACEHOLDER}/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}` +
       `/instances/${uids.sopInstanceUID}/bulkdata`;
-    let metadata: DicomJsonDataset = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData });
+    const truncated: TruncatedValue[] = [];
+    let metadata: DicomJsonDataset = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData, truncated });
     let frames: FileSpan[][] = [];
     let numberOfFrames = 0;
 
@@ -131,8 +138,9 @@ class InstanceFileReader {
         const tail = this.retrying(() => this.parser.parseTopLevel(layout.end, syntax, false), meta);
         rest.push(...tail.elements.filter((e) => !(tagHex(e.tag) in metadata) && e.tag !== top.pixelData?.tag));
       }
-      metadata = { ...metadata, ...buildDicomJson(rest, { win: this.win, bulkDataUriBase, bulkData, characterSet }) };
+      metadata = { ...metadata, ...buildDicomJson(rest, { win: this.win, bulkDataUriBase, bulkData, characterSet, truncated }) };
     }
+    if (truncated.length > 0) warnings.push(truncationWarning(truncated));
 
     return {
       transferSyntaxUID: syntax.uid,
@@ -342,4 +350,16 @@ function readUint64s(reader: PositionalReader, element: ParsedElement): number[]
   const values: number[] = [];
   for (let at = 0; at < bytes.length; at += 8) values.push(Number(bytes.readBigUInt64LE(at)));
   return values;
+}
+
+/** Names the elements (never their values: they may be patient data) whose values were cut to their VR's bound. */
+function truncationWarning(truncated: TruncatedValue[]): string {
+  const shown = truncated
+    .slice(0, 5)
+    .map((t) => `${tagLabel(parseInt(t.tag, 16))} ${t.vr} of ${t.length} characters (at most ${TEXT_VALUE_MAX_CHARS[t.vr]})`);
+  const more = truncated.length > shown.length ? ` and ${truncated.length - shown.length} more` : '';
+  return (
+    `values longer than PS3.5 allows were truncated in the metadata and the index, the stored bytes are unchanged: ` +
+    `${shown.join(', ')}${more}`
+  );
 }
