@@ -19,6 +19,7 @@ import { StudyActivityNotifier } from '../gateway/ingest/study-activity-notifier
 import { createWorklistNotificationHub } from '../gateway/read/worklist/worklist-notification-hub.ts';
 import { GatewayMetrics } from '../gateway/account/metrics.ts';
 import { createApp } from '../gateway/app/create-app.ts';
+import { checkDependency } from '../gateway/app/readiness.ts';
 
 export interface RunningSystem {
   url: string;
@@ -105,8 +106,8 @@ export async function startSystem(
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
-        await database.query('SELECT 1');
-        await objects.stat('readiness-probe');
+        await checkDependency('database', () => database.query('SELECT 1'));
+        await checkDependency('object store', () => objects.stat('readiness-probe'));
       },
     });
     const server = await listen(app, settings);

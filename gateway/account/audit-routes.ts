@@ -33,7 +33,7 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.post('/api/studies/:study/complete', auditor.audit(studyEvent('110111', 'U', 'study-complete')));
   router.get('/api/studies/:study/routing', auditor.audit(studyEvent('110111', 'R', 'routing-explanation')));
   router.post('/api/oppositions', auditor.audit(() => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' })));
-  router.delete('/api/oppositions/:issuer/:patientId', auditor.audit(opposition));
+  router.post('/api/oppositions/lift', auditor.audit(opposition));
   return router;
 }
 
@@ -60,12 +60,22 @@ function studyEvent(type: '110111', action: 'R' | 'U', subtype: string): AuditDe
   return (_req, _res, ctx) => ({ type, subtype, action, entities: [{ kind: 'study', studyUid: String(ctx.params.study) }] });
 }
 
-const opposition: AuditDescribe = (_req, _res, ctx) => ({
-  type: '110110',
-  subtype: 'opposition-lifted',
-  action: 'D',
-  entities: [{ kind: 'patient', patientId: String(ctx.params.patientId), issuer: String(ctx.params.issuer) }],
-});
+/** The patient is named in the body (never in the URL); a body without both values was refused with a 400. */
+const opposition: AuditDescribe = (req) => {
+  const body: unknown = req.body;
+  const field = (name: string) =>
+    body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>)[name] === 'string'
+      ? ((body as Record<string, unknown>)[name] as string).trim()
+      : '';
+  const patientId = field('patientId');
+  const issuer = field('issuer');
+  return {
+    type: '110110',
+    subtype: 'opposition-lifted',
+    action: 'D',
+    entities: patientId && issuer ? [{ kind: 'patient', patientId, issuer }] : [],
+  };
+};
 
 function studyEntity(params: Record<string, unknown>): AuditEntity {
   const entity: AuditEntity = { kind: 'study', studyUid: String(params.study) };

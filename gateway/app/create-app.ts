@@ -25,6 +25,7 @@ import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistRoutes } from '../read/worklist/worklist-routes.ts';
 import { auditRoutes } from '../account/audit-routes.ts';
+import { readinessHandler } from './readiness.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -71,14 +72,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.checkReady();
-      res.json({ status: 'ready' });
-    } catch (error) {
-      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
-    }
-  });
+  app.get('/readyz', readinessHandler(deps.checkReady, deps.log));
 
   app.use(deps.auditor.audit(describeAuthenticationFailure));
   app.use(auditRoutes(deps.auditor));

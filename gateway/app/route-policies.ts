@@ -189,7 +189,7 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     { route: 'POST /api/studies/:study/complete', what: 'the sending site says the study is complete', access: senderAct },
     { route: 'GET /api/studies/:study/routing', what: 'routing decision and why', access: worklist },
     { route: 'POST /api/oppositions', what: "record a patient's objection", access: opposition },
-    { route: 'DELETE /api/oppositions/:issuer/:patientId', what: "lift a patient's objection", access: opposition },
+    { route: 'POST /api/oppositions/lift', what: "lift a patient's objection (patient named in the body)", access: opposition },
   ];
 }
 

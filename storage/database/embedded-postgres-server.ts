@@ -62,6 +62,10 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> 
   log_rotation_size: 0,
   log_line_prefix: '%m [%p] %q%u@%d ',
   log_min_duration_statement: '1s',
+  // Bind parameters are patient data (names, birth dates, Patient IDs, whole DICOM JSON metadata): a statement
+  // logged for its duration or its error is logged without them.
+  log_parameter_max_length: 0,
+  log_parameter_max_length_on_error: 0,
   log_checkpoints: 'on',
   timezone: 'UTC',
 };

@@ -8,7 +8,7 @@
  *   POST /worklist/{id}/claim|release|reassign|second-opinion|answer|incidents
  *   POST /studies/{study}/complete      the sending site says the study is complete
  *   GET  /studies/{study}/routing       where the study went and why
- *   POST /oppositions, DELETE /oppositions/{issuer}/{patientId}
+ *   POST /oppositions, POST /oppositions/lift
  */
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
@@ -63,6 +63,6 @@ export function worklistRoutes(deps: WorklistRouteDeps): Router {
   router.get('/studies/:study/routing', routingExplanationHandler(items));
 
   router.post('/oppositions', jsonBody, recordOppositionHandler(deps));
-  router.delete('/oppositions/:issuer/:patientId', liftOppositionHandler(deps));
+  router.post('/oppositions/lift', jsonBody, liftOppositionHandler(deps));
   return router;
 }
