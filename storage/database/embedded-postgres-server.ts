@@ -66,6 +66,11 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> 
   // logged for its duration or its error is logged without them.
   log_parameter_max_length: 0,
   log_parameter_max_length_on_error: 0,
+  // Error messages quote values too ('invalid input syntax for type integer: "<value>"', unique violations'
+  // DETAIL 'Key (patient_id)=(...)'): client statement errors are not written (the application logs their
+  // SQLSTATE), only LOG lines (durations, checkpoints, start and stop), FATAL and PANIC, without DETAIL.
+  log_min_messages: 'log',
+  log_error_verbosity: 'terse',
   log_checkpoints: 'on',
   timezone: 'UTC',
 };
