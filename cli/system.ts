@@ -20,6 +20,7 @@ import { createWorklistNotificationHub } from '../gateway/read/worklist/worklist
 import { GatewayMetrics } from '../gateway/account/metrics.ts';
 import { createApp } from '../gateway/app/create-app.ts';
 import { checkDependency } from '../gateway/app/readiness.ts';
+import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-objects.ts';
 
 export interface RunningSystem {
   url: string;
@@ -63,6 +64,8 @@ export async function startSystem(
     const objects: ObjectStore = createObjectStore(settings.objectStore);
     await objects.init();
     stops.push(() => objects.close());
+    const sweeps = scheduleUnindexedObjectSweeps(objects, index, log.child({ component: 'objects' }));
+    stops.push(() => sweeps.stop());
 
     const trail = new AuditTrail(database.pool, { clock });
     const metrics = new GatewayMetrics();

@@ -1,0 +1,84 @@
+/**
+ * Transient faults (issue 13): with PostgreSQL down, STOW answered 409 with 0x0110 "nothing was stored" although
+ * the object had been written. A transient failure now answers 503 with Retry-After (the sender keeps the
+ * instance and sends it again), and the object written without its index row is swept after a grace period.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import dicomParser from 'dicom-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../storage/database/database.ts';
+import { PostgresDicomIndex } from '../../storage/index/postgres-dicom-index.ts';
+import { sweepUnindexedObjects } from '../../storage/index/sweep-unindexed-objects.ts';
+import { FilesystemObjectStore } from '../../storage/objects/filesystem-object-store.ts';
+import { generateCtSeries, SITES } from '../../test-data/generate-study.ts';
+import { failureReasons, stow } from '../support/dicomweb-http.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+
+const SAINT_GIRONS = '090000050';
+
+describe('STOW-RS while PostgreSQL is down', () => {
+  let gw: GatewayProcess;
+  let sender: string;
+  const [first, second] = [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 64, columns: 64, seed: 'transient', site: SITES['saint-girons'] })];
+  const sopOf = (file: Buffer) => dicomParser.parseDicom(file, { untilTag: 'x7fe00010' }).string('x00080018')!;
+  const objectsDir = () => path.join(gw.dataDir, 'objects');
+  const objectKeys = async () => {
+    const store = new FilesystemObjectStore(objectsDir());
+    const keys: string[] = [];
+    for await (const info of store.list('studies/')) keys.push(info.key);
+    return keys.sort();
+  };
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    sender = await gw.token('--role', 'sender', '--site', SAINT_GIRONS);
+  }, 120_000);
+  afterAll(async () => {
+    await gw?.dispose();
+  });
+
+  it('answers 503 with Retry-After, not 409, and never says stored', async () => {
+    expect((await stow(gw.dicomweb, sender, [first])).status).toBe(200);
+    const postmaster = Number((await readFile(path.join(gw.dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    process.kill(postmaster, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const res = await fetch(`${gw.dicomweb}/studies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sender}`, 'content-type': 'multipart/related; type="application/dicom"; boundary=B' },
+      body: Buffer.concat([Buffer.from('--B\r\nContent-Type: application/dicom\r\n\r\n'), second, Buffer.from('\r\n--B--\r\n')]),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    const body = (await res.json()) as Parameters<typeof failureReasons>[0];
+    expect(failureReasons(body)).toEqual([0x0110]);
+    expect(res.headers.get('warning')).toMatch(/unavailable for a moment; this instance is not stored, send it again in 30 s/);
+    // The object was written before the index failed: two objects, one of them referenced by no index row.
+    expect(await objectKeys()).toHaveLength(2);
+  }, 60_000);
+
+  it('sweeps the object that was never indexed once its grace period is over, and keeps every indexed one', async () => {
+    await gw.stop();
+    await gw.restart(); // starts the embedded PostgreSQL again
+    const password = (await readFile(path.join(gw.dataDir, 'postgres', 'astreinte.password'), 'utf8')).trim();
+    const database = await openDatabase({
+      kind: 'external',
+      url: `postgresql://astreinte:${encodeURIComponent(password)}@127.0.0.1:${gw.env.EMBEDDED_PG_PORT}/astreinte`,
+    });
+    try {
+      const index = new PostgresDicomIndex(database);
+      const store = new FilesystemObjectStore(objectsDir());
+      expect(await sweepUnindexedObjects(store, index)).toEqual({ examined: 2, removed: 0 }); // within the grace period
+      expect(await sweepUnindexedObjects(store, index, { graceMs: 0 })).toEqual({ examined: 2, removed: 1 });
+      const [kept] = await objectKeys();
+      expect(kept).toContain(sopOf(first));
+      expect(await index.hasObjectKey(kept)).toBe(true);
+    } finally {
+      await database.close();
+    }
+    // Sent again as Retry-After asked, the instance is stored.
+    expect((await stow(gw.dicomweb, sender, [second])).status).toBe(200);
+    expect(await objectKeys()).toHaveLength(2);
+  }, 120_000);
+});
