@@ -3,7 +3,9 @@
  * the object had been written. A transient failure now answers 503 with Retry-After (the sender keeps the
  * instance and sends it again), and the object written without its index row is swept after a grace period.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,16 @@ import { failureReasons, stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 const SAINT_GIRONS = '090000050';
+const run = promisify(execFile);
+
+/** One instance in a STOW-RS request; the raw answer, headers included. */
+function stowOne(root: string, token: string, instance: Buffer): Promise<Response> {
+  return fetch(`${root}/studies`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/related; type="application/dicom"; boundary=B' },
+    body: Buffer.concat([Buffer.from('--B\r\nContent-Type: application/dicom\r\n\r\n'), instance, Buffer.from('\r\n--B--\r\n')]),
+  });
+}
 
 describe('STOW-RS while PostgreSQL is down', () => {
   let gw: GatewayProcess;
@@ -44,11 +56,7 @@ describe('STOW-RS while PostgreSQL is down', () => {
     process.kill(postmaster, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const res = await fetch(`${gw.dicomweb}/studies`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${sender}`, 'content-type': 'multipart/related; type="application/dicom"; boundary=B' },
-      body: Buffer.concat([Buffer.from('--B\r\nContent-Type: application/dicom\r\n\r\n'), second, Buffer.from('\r\n--B--\r\n')]),
-    });
+    const res = await stowOne(gw.dicomweb, sender, second);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('30');
     const body = (await res.json()) as Parameters<typeof failureReasons>[0];
@@ -81,4 +89,30 @@ describe('STOW-RS while PostgreSQL is down', () => {
     expect((await stow(gw.dicomweb, sender, [second])).status).toBe(200);
     expect(await objectKeys()).toHaveLength(2);
   }, 120_000);
+});
+
+describe('STOW-RS while the spool disk is full', () => {
+  let gw: GatewayProcess;
+  let spool = '';
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    spool = path.join(gw.dataDir, 'spool');
+    // A 256 KiB file system over the spool (root, as the test suite runs): a 512 KiB slice cannot be received.
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', spool]);
+  }, 120_000);
+  afterAll(async () => {
+    await run('umount', [spool]).catch(() => undefined);
+    await gw?.dispose();
+  });
+
+  it('answers 503 with Retry-After and 0xA700 (out of resources) for the instance', async () => {
+    const [slice] = [...generateCtSeries({ kind: 'ct-head', slices: 1, rows: 512, columns: 512, seed: 'spool-full', site: SITES['saint-girons'] })];
+    const sender = await gw.token('--role', 'sender', '--site', SAINT_GIRONS);
+    const res = await stowOne(gw.dicomweb, sender, slice);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(failureReasons((await res.json()) as Parameters<typeof failureReasons>[0])).toEqual([0xa700]);
+    expect(res.headers.get('warning')).toMatch(/out of storage space; this instance is not stored, send it again in 30 s/);
+  }, 60_000);
 });
