@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -140,6 +140,7 @@ export class EmbeddedPostgresServer {
     this.binaries ??= await postgresBinaries();
     const runAs = await postgresUser();
     await mkdir(path.dirname(dir), { recursive: true });
+    await this.ensureTraversable(dir, runAs);
     let password = '';
     let port = this.options.port;
     await withLockFile(`${dir}.lock`, async () => {
@@ -312,6 +313,38 @@ export class EmbeddedPostgresServer {
     await run(this.binaries!.pg_ctl, args, runAs);
   }
 
+  /**
+   * As root the server runs as `postgres`, which must be able to traverse every directory above the cluster. A
+   * private data directory (`mktemp -d`, mode 0700) is the usual obstacle: its group, which has no permission
+   * at all, becomes postgres's with search only (0710). No other user gains anything, and nothing is readable.
+   * Another directory in the way is left as it is and named, with the command to run.
+   */
+  private async ensureTraversable(dir: string, runAs: RunAs): Promise<void> {
+    if (runAs.uid === undefined || runAs.gid === undefined) return;
+    const dataDir = path.dirname(dir);
+    const chain: string[] = [];
+    for (let at = dataDir; ; at = path.dirname(at)) {
+      chain.unshift(at);
+      if (path.dirname(at) === at) break;
+    }
+    for (const ancestor of chain) {
+      if (await traversableBy(ancestor, runAs)) continue;
+      const s = await stat(ancestor);
+      if (ancestor === dataDir && s.uid === process.getuid?.() && (s.mode & 0o070) === 0) {
+        await chown(ancestor, s.uid, runAs.gid);
+        await chmod(ancestor, (s.mode & 0o7777) | 0o010);
+        this.event(`${ancestor} was private (mode ${(s.mode & 0o777).toString(8)}): its group is now postgres, with search only, so that the PostgreSQL server (run as postgres) reaches its cluster`);
+        if (await traversableBy(ancestor, runAs)) continue;
+      }
+      throw new Error(
+        `The embedded PostgreSQL server runs as the postgres user (Astreinte runs as root), which cannot reach ` +
+          `${dir}: ${ancestor} (mode ${(s.mode & 0o777).toString(8)}) is closed to it. Let it through with ` +
+          `"setfacl -m u:postgres:x ${ancestor}" (package acl) or "chmod o+x ${ancestor}", set ASTREINTE_DATA_DIR ` +
+          'to a directory postgres can reach, or set DATABASE_URL.',
+      );
+    }
+  }
+
   private event(message: string): void {
     this.options.onEvent?.(message);
   }
@@ -333,6 +366,16 @@ async function postgresUser(): Promise<RunAs> {
     await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
     await execFileAsync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
     return ids();
+  }
+}
+
+/** Whether the server's user can enter `dir`: asked of the kernel (ACLs included), as the server runs. */
+async function traversableBy(dir: string, runAs: RunAs): Promise<boolean> {
+  try {
+    await execFileAsync('/bin/sh', ['-c', 'cd "$1"', 'astreinte-traverse-check', dir], { ...runAs, cwd: '/' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
