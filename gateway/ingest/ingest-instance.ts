@@ -8,7 +8,7 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
-import { transientFailure } from './transient-failure.ts';
+import { transientFailure } from '../http/transient-failure.ts';
 
 /**
  * The steps of a STOW request, timed for the metrics: per instance, its spool file closed after its last byte

@@ -1,6 +1,6 @@
 import type { DicomJsonDataset } from '../../core/dicom/parsed-instance.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
-import { STOW_RETRY_AFTER_SECONDS } from './transient-failure.ts';
+import { RETRY_AFTER_SECONDS } from '../http/transient-failure.ts';
 
 export interface StowResponse {
   status: 200 | 202 | 400 | 409 | 503;
@@ -72,7 +72,7 @@ export function buildStowResponse(
   const retryable = outcomes.some((o) => o.kind === 'failed' && o.retryable);
   if (referenced.length === 0) status = bodyError || failedItems.length === 0 ? 400 : retryable ? 503 : 409;
   else status = failedItems.length > 0 || bodyError || storedWithWarnings > 0 ? 202 : 200;
-  return retryable ? { status, body, warnings, retryAfterSeconds: STOW_RETRY_AFTER_SECONDS } : { status, body, warnings };
+  return retryable ? { status, body, warnings, retryAfterSeconds: RETRY_AFTER_SECONDS } : { status, body, warnings };
 }
 
 function ui(value: string) {

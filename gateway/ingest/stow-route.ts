@@ -12,7 +12,7 @@ import { MultipartBodyError, readMultipartBody, type MultipartPacing, type PartS
 import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 import { buildStowResponse } from './stow-response.ts';
-import { transientFailure } from './transient-failure.ts';
+import { transientFailure } from '../http/transient-failure.ts';
 
 /** Told once per study that received instances in a request (routing: the study is not stable yet). */
 export type StudyActivityListener = (studyInstanceUID: string, site: string | null) => void;

@@ -117,6 +117,8 @@ export class EmbeddedPostgresServer {
   private readonly database: string;
   private readonly user: string;
   private ownsServer = false;
+  private supervisor: NodeJS.Timeout | undefined;
+  private restarting = false;
   private connectionUrl: string | undefined;
   private binaries: PostgresBinaries | undefined;
 
@@ -181,15 +183,52 @@ export class EmbeddedPostgresServer {
     try {
       await createDatabaseIfMissing(`${server}/postgres`, this.database);
     } catch (error) {
-      await this.stop().catch(() => undefined);
+      await this.stopServer().catch(() => undefined);
       throw error;
     }
     this.connectionUrl = `${server}/${encodeURIComponent(this.database)}`;
     return this.connectionUrl;
   }
 
+  /**
+   * Restarts the server if its postmaster dies (killed, out-of-memory killer): checks every `intervalMs` while
+   * this object owns the server. The restart is start() again: the stale postmaster.pid is removed and the
+   * server runs crash recovery from its WAL, so every committed transaction is there. While the killed server's
+   * backends are still exiting the new one cannot start yet; it is tried again at the next check.
+   */
+  supervise(intervalMs = 1000): void {
+    if (this.supervisor) return;
+    const check = async () => {
+      if (!this.ownsServer || this.restarting) return;
+      const dir = path.resolve(this.options.dir);
+      const state = await inspectPostmaster(dir);
+      if (state.kind !== 'none' && state.kind !== 'stale') return;
+      this.restarting = true;
+      try {
+        this.event('the PostgreSQL server is gone (killed?); starting it again');
+        this.ownsServer = false;
+        await this.start();
+        this.event('the PostgreSQL server was started again');
+      } catch (error) {
+        this.ownsServer = true; // still ours to restart: try again at the next check
+        this.event(`the PostgreSQL server could not be started again yet: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        this.restarting = false;
+      }
+    };
+    this.supervisor = setInterval(() => void check().catch(() => undefined), intervalMs);
+    this.supervisor.unref();
+  }
+
   /** Stops the server if this object started it (fast shutdown: sessions end, a checkpoint is written). */
   async stop(): Promise<void> {
+    if (this.supervisor) clearInterval(this.supervisor);
+    this.supervisor = undefined;
+    while (this.restarting) await sleep(50);
+    await this.stopServer();
+  }
+
+  private async stopServer(): Promise<void> {
     if (!this.ownsServer) return;
     const dir = path.resolve(this.options.dir);
     await stopWatchdog(dir);

@@ -4,8 +4,8 @@
  */
 import { FailureReason } from '../../core/dicom/dicom-status.ts';
 
-/** Seconds a sender is asked to wait before sending again after a transient failure. */
-export const STOW_RETRY_AFTER_SECONDS = 30;
+/** Seconds a client is asked to wait (Retry-After) before trying again after a transient failure. */
+export const RETRY_AFTER_SECONDS = 30;
 
 /** Out of space: the instance is refused with 0xA700 (Refused: Out of Resources). */
 const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -32,13 +32,13 @@ export function transientFailure(error: unknown): TransientFailure | undefined {
   if (typeof code === 'string' && OUT_OF_SPACE.has(code)) {
     return {
       failureReason: FailureReason.OutOfResources,
-      message: `the archive is out of storage space; this instance is not stored, send it again in ${STOW_RETRY_AFTER_SECONDS} s or later`,
+      message: `the archive is out of storage space; this instance is not stored, send it again in ${RETRY_AFTER_SECONDS} s or later`,
     };
   }
   if (code === '53100') {
     return {
       failureReason: FailureReason.OutOfResources,
-      message: `the archive's database is out of disk space; this instance is not stored, send it again in ${STOW_RETRY_AFTER_SECONDS} s or later`,
+      message: `the archive's database is out of disk space; this instance is not stored, send it again in ${RETRY_AFTER_SECONDS} s or later`,
     };
   }
   const transient =
@@ -46,6 +46,6 @@ export function transientFailure(error: unknown): TransientFailure | undefined {
   if (!transient) return undefined;
   return {
     failureReason: FailureReason.ProcessingFailure,
-    message: `the archive's database or storage is unavailable for a moment; this instance is not stored, send it again in ${STOW_RETRY_AFTER_SECONDS} s or later`,
+    message: `the archive's database or storage is unavailable for a moment; this instance is not stored, send it again in ${RETRY_AFTER_SECONDS} s or later`,
   };
 }
