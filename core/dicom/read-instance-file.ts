@@ -298,15 +298,19 @@ function firstNumber(json: DicomJsonDataset, tag: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/** Largest Integer String value (PS3.5 6.2: IS is a 32-bit signed integer). */
+const MAX_IS = 2_147_483_647;
+
 function pixelAttributes(json: DicomJsonDataset, uids: InstanceUids): ImagePixelAttributes {
   const frames = json['00280008']?.Value?.[0];
   let numberOfFrames = 1;
   if (frames !== undefined && frames !== null) {
-    if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1) {
-      // Deliberate: frame positions are computed from it, so a malformed value (e.g. badVR.dcm's "1A") is refused.
+    if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1 || frames > MAX_IS) {
+      // Deliberate: frame positions are computed from it, so a malformed value (e.g. badVR.dcm's "1A") is refused;
+      // so is one past the IS range, which no index column holds (a video syntax locates no frame to check it).
       throw new DicomInstanceError(
         FailureReason.DataSetDoesNotMatchSopClass,
-        `Number of Frames (0028,0008) is "${printable(String(frames))}", which is not a positive integer`,
+        `Number of Frames (0028,0008) is "${printable(String(frames))}", which is not a positive integer of at most ${MAX_IS} (PS3.5 IS)`,
         uids.sopClassUID,
         uids.sopInstanceUID,
       );
