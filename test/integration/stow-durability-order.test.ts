@@ -93,14 +93,19 @@ describe('a STOW-RS answer is written only after the object and its index row ar
     const postmaster = Number((await readFile(path.join(gw.dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
     const pids = [...(await withDescendants(gw.child.pid!)), ...(await withDescendants(postmaster))];
 
-    const args = ['-f', '-qq', '-ttt', '-T', '-yy', '-s', '0', '-e', 'trace=fsync,fdatasync,write,writev,sendto,sendmsg', '-o', traceFile];
+    let threads = 0;
+    for (const pid of pids) threads += (await readdir(`/proc/${pid}/task`).catch(() => [])).length;
+    const args = ['-f', '-ttt', '-T', '-yy', '-s', '0', '-e', 'trace=fsync,fdatasync,write,writev,sendto,sendmsg', '-o', traceFile];
     for (const pid of pids) args.push('-p', String(pid));
     strace = spawn(STRACE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let straceErrors = '';
     strace.stderr?.on('data', (d: Buffer) => (straceErrors += d.toString()));
-    // strace attaches to every thread before tracing; give it that time, then check it still runs.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Every thread must be traced before the request (a loaded machine may take a while to attach them all).
+    const attached = () => (straceErrors.match(/ attached/g) ?? []).length;
+    const deadline = Date.now() + 30_000;
+    while (attached() < threads && strace.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(strace.exitCode, straceErrors).toBeNull();
+    expect(attached(), straceErrors).toBeGreaterThanOrEqual(threads);
 
     const { body, contentType } = multipartRequest([slice]);
     let clientPort = 0;
