@@ -18,6 +18,8 @@ import { StudyActivityNotifier } from '../gateway/ingest/study-activity-notifier
 import { createWorklistNotificationHub } from '../gateway/read/worklist/worklist-notification-hub.ts';
 import { GatewayMetrics } from '../gateway/account/metrics.ts';
 import { createApp } from '../gateway/app/create-app.ts';
+import { checkDependency } from '../gateway/app/readiness.ts';
+import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-objects.ts';
 
 export interface RunningSystem {
   url: string;
@@ -60,6 +62,8 @@ export async function startSystem(
     const objects: ObjectStore = createObjectStore(settings.objectStore);
     await objects.init();
     stops.push(() => objects.close());
+    const sweeps = scheduleUnindexedObjectSweeps(objects, index, log.child({ component: 'objects' }));
+    stops.push(() => sweeps.stop());
 
     const trail = new AuditTrail(database.pool, { clock });
     const metrics = new GatewayMetrics();
@@ -103,8 +107,8 @@ export async function startSystem(
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
-        await database.query('SELECT 1');
-        await objects.stat('readiness-probe');
+        await checkDependency('database', () => database.query('SELECT 1'));
+        await checkDependency('object store', () => objects.stat('readiness-probe'));
       },
     });
     const server = await listen(app, settings);

@@ -94,10 +94,10 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
     const route = async (studyInstanceUID: string): Promise<RouteOutcome> => {
       const outcome = await routeStudy(context, studyInstanceUID);
       if (outcome.decision && !outcome.replay) {
-        log.info(
-          { study: studyInstanceUID, decision: outcome.decision.decision, code: outcome.decision.code, rule: outcome.decision.rule, pool: outcome.decision.pool, reader: outcome.decision.reader },
-          'study routing decided',
-        );
+        // No Study UID and nothing that tells a held study (a patient's objection) from another one not routed:
+        // the decision and its reason are in the audit trail and behind GET /api/studies/{study}/routing.
+        if (outcome.item) log.info({ item: outcome.item.id, rule: outcome.decision.rule, pool: outcome.item.pool }, 'worklist item created');
+        else log.info('study routing decided: not routed (see the audit trail)');
       }
       if (outcome.item && !outcome.replay) await scheduler.scheduleNewItem(outcome.item);
       return outcome;

@@ -6,6 +6,7 @@
 import { ByteWindow } from './byte-window.ts';
 import { textDecoderFor, type TextDecodeFn } from './character-set.ts';
 import { tagHex } from './dicom-dictionary.ts';
+import { trimEndChars } from '../text/trim-end.ts';
 import { BINARY_VRS, INLINE_BINARY_MAX, type ParsedDataset, type ParsedElement } from './dataset-parser.ts';
 import type { BulkDataElement, DicomJsonAttribute, DicomJsonDataset } from './parsed-instance.ts';
 
@@ -18,6 +19,40 @@ const CHARSET_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
 const SINGLE_VALUE_VRS = new Set(['LT', 'ST', 'UT', 'UR']);
 /** Leading spaces are significant. */
 const LEADING_SPACE_VRS = new Set(['LT', 'ST', 'UT', 'UC', 'UR']);
+/**
+ * Longest value, in characters, of each text VR (PS3.5 table 6.2-1; a Person Name: per component group). A longer
+ * value is truncated in the metadata and the index (the stored bytes stay as received) and the sender is warned:
+ * without a bound, an implicit VR value of megabytes went through every later step. Two bounds are looser than
+ * the standard because real files exceed it and truncation would change their meaning: DS (over-precise
+ * decimals such as 0.48828125000000001 are common; a cut number is another number) and DA (ACR-NEMA
+ * 'YYYY.MM.DD'). UC, UR and UT are unbounded by the standard and keep their whole value.
+ */
+export const TEXT_VALUE_MAX_CHARS: Readonly<Record<string, number>> = {
+  AE: 16,
+  AS: 4,
+  CS: 16,
+  DA: 10,
+  DS: 64,
+  DT: 26,
+  IS: 12,
+  LO: 64,
+  LT: 10240,
+  PN: 64,
+  SH: 16,
+  ST: 1024,
+  TM: 16,
+  UI: 64,
+};
+
+/** A value cut to its VR's bound (TEXT_VALUE_MAX_CHARS). */
+export interface TruncatedValue {
+  /** 8-digit hex tag, e.g. '00100010'. */
+  tag: string;
+  vr: string;
+  /** Characters received in the longest value (or Person Name component group) of the element. */
+  length: number;
+}
+
 /** Byte-swapped to little endian when inlined from a big endian file (word size). */
 const SWAP_SIZE: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
 
@@ -29,6 +64,8 @@ export interface DicomJsonBuildOptions {
   bulkData: BulkDataElement[];
   /** Specific Character Set in force where this data set sits (for elements after Pixel Data: the top level's). */
   characterSet?: string[];
+  /** Receives one entry per element with a value longer than its VR allows (truncated in the JSON). */
+  truncated?: TruncatedValue[];
 }
 
 /** All text in DICOM JSON is Unicode, so the metadata declares UTF-8 (as dcmtk's dcm2json does). */
@@ -60,7 +97,7 @@ export function asciiValue(win: ByteWindow, element: ParsedElement): string {
 }
 
 function trimPadding(text: string, leading: boolean): string {
-  const trailingTrimmed = text.replace(/[\0 ]+$/, '');
+  const trailingTrimmed = trimEndChars(text, '\0 ');
   return leading ? trailingTrimmed.replace(/^[\0 ]+/, '') : trailingTrimmed;
 }
 
@@ -97,11 +134,21 @@ class DicomJsonBuilder {
     if (BINARY_VRS.has(vr) || element.encapsulated) return this.binary(element, prefix + key);
     if (element.length === 0) return { vr };
     const bytes = this.options.win.bytes(element.offset, element.length, element.tag);
-    const values = decodeValues(vr, bytes, element.littleEndian, (b) => {
-      const text = decode(b);
-      if (!this.sawNonAscii && /[^\x00-\x7f]/.test(text)) this.sawNonAscii = true;
-      return text;
-    });
+    let longest = 0;
+    const values = decodeValues(
+      vr,
+      bytes,
+      element.littleEndian,
+      (b) => {
+        const text = decode(b);
+        if (!this.sawNonAscii && /[^\x00-\x7f]/.test(text)) this.sawNonAscii = true;
+        return text;
+      },
+      (length) => {
+        longest = Math.max(longest, length);
+      },
+    );
+    if (longest > 0) this.options.truncated?.push({ tag: key, vr, length: longest });
     return values.length === 0 || values.every((v) => v === null) ? { vr } : { vr, Value: values };
   }
 
@@ -136,7 +183,16 @@ function swapBytes(bytes: Buffer, size: number): Buffer {
 
 type JsonValue = string | number | null | { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
 
-function decodeValues(vr: string, bytes: Buffer, littleEndian: boolean, decode: TextDecodeFn): JsonValue[] {
+/** `onTruncated` receives the length of each value cut to its VR's bound. */
+type TruncationFn = (length: number) => void;
+
+function decodeValues(
+  vr: string,
+  bytes: Buffer,
+  littleEndian: boolean,
+  decode: TextDecodeFn,
+  onTruncated: TruncationFn,
+): JsonValue[] {
   switch (vr) {
     case 'US':
       return numbers(bytes, 2, (at) => (littleEndian ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at)));
@@ -161,7 +217,7 @@ function decodeValues(vr: string, bytes: Buffer, littleEndian: boolean, decode: 
         return tagHex(((group << 16) | element) >>> 0);
       });
     default:
-      return textValues(vr, CHARSET_VRS.has(vr) ? decode(bytes) : bytes.toString('latin1'));
+      return textValues(vr, CHARSET_VRS.has(vr) ? decode(bytes) : bytes.toString('latin1'), onTruncated);
   }
 }
 
@@ -191,15 +247,20 @@ function bigint(n: bigint): number | string {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
 }
 
-function textValues(vr: string, text: string): JsonValue[] {
+function textValues(vr: string, text: string, onTruncated: TruncationFn): JsonValue[] {
   const raw = SINGLE_VALUE_VRS.has(vr) ? [text] : text.split('\\');
   const leading = !LEADING_SPACE_VRS.has(vr);
+  const max = TEXT_VALUE_MAX_CHARS[vr];
   return raw.map((value) => {
-    const trimmed = trimPadding(value, leading);
+    let trimmed = trimPadding(value, leading);
     if (trimmed === '') return null;
+    if (max !== undefined && vr !== 'PN' && trimmed.length > max) {
+      onTruncated(trimmed.length);
+      trimmed = trimmed.slice(0, max);
+    }
     switch (vr) {
       case 'PN':
-        return personName(trimmed);
+        return personName(trimmed, max ?? Infinity, onTruncated);
       case 'IS':
         return /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
       case 'DS':
@@ -218,8 +279,13 @@ function decimal(text: string): number | string {
   return Number.isFinite(n) ? n : text;
 }
 
-function personName(value: string): JsonValue {
-  const [alphabetic, ideographic, phonetic] = value.split('=').map((group) => group.replace(/[\^ ]+$/, ''));
+function personName(value: string, maxGroupChars: number, onTruncated: TruncationFn): JsonValue {
+  const [alphabetic, ideographic, phonetic] = value.split('=', 3).map((group) => {
+    const trimmed = trimEndChars(group, '^ ');
+    if (trimmed.length <= maxGroupChars) return trimmed;
+    onTruncated(trimmed.length);
+    return trimEndChars(trimmed.slice(0, maxGroupChars), '^ ');
+  });
   const name: { Alphabetic?: string; Ideographic?: string; Phonetic?: string } = {};
   if (alphabetic) name.Alphabetic = alphabetic;
   if (ideographic) name.Ideographic = ideographic;

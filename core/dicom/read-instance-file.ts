@@ -12,7 +12,13 @@ import {
   type PixelDataHeader,
 } from './dataset-parser.ts';
 import { tagHex, tagLabel } from './dicom-dictionary.ts';
-import { asciiValue, buildDicomJson, specificCharacterSetOf } from './dicom-json.ts';
+import {
+  asciiValue,
+  buildDicomJson,
+  specificCharacterSetOf,
+  TEXT_VALUE_MAX_CHARS,
+  type TruncatedValue,
+} from './dicom-json.ts';
 import { DicomInstanceError, FailureReason } from './dicom-status.ts';
 import { readInstanceSummary } from './instance-summary.ts';
 import {
@@ -116,7 +122,8 @@ class InstanceFileReader {
     const bulkDataUriBase =
       `${BULKDATA_ROOT_PLACEHOLDER}/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}` +
       `/instances/${uids.sopInstanceUID}/bulkdata`;
-    let metadata: DicomJsonDataset = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData });
+    const truncated: TruncatedValue[] = [];
+    let metadata: DicomJsonDataset = buildDicomJson(top.elements, { win: this.win, bulkDataUriBase, bulkData, truncated });
     let frames: FileSpan[][] = [];
     let numberOfFrames = 0;
 
@@ -131,8 +138,9 @@ class InstanceFileReader {
         const tail = this.retrying(() => this.parser.parseTopLevel(layout.end, syntax, false), meta);
         rest.push(...tail.elements.filter((e) => !(tagHex(e.tag) in metadata) && e.tag !== top.pixelData?.tag));
       }
-      metadata = { ...metadata, ...buildDicomJson(rest, { win: this.win, bulkDataUriBase, bulkData, characterSet }) };
+      metadata = { ...metadata, ...buildDicomJson(rest, { win: this.win, bulkDataUriBase, bulkData, characterSet, truncated }) };
     }
+    if (truncated.length > 0) warnings.push(truncationWarning(truncated));
 
     return {
       transferSyntaxUID: syntax.uid,
@@ -290,15 +298,19 @@ function firstNumber(json: DicomJsonDataset, tag: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/** Largest Integer String value (PS3.5 6.2: IS is a 32-bit signed integer). */
+const MAX_IS = 2_147_483_647;
+
 function pixelAttributes(json: DicomJsonDataset, uids: InstanceUids): ImagePixelAttributes {
   const frames = json['00280008']?.Value?.[0];
   let numberOfFrames = 1;
   if (frames !== undefined && frames !== null) {
-    if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1) {
-      // Deliberate: frame positions are computed from it, so a malformed value (e.g. badVR.dcm's "1A") is refused.
+    if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1 || frames > MAX_IS) {
+      // Deliberate: frame positions are computed from it, so a malformed value (e.g. badVR.dcm's "1A") is refused;
+      // so is one past the IS range, which no index column holds (a video syntax locates no frame to check it).
       throw new DicomInstanceError(
         FailureReason.DataSetDoesNotMatchSopClass,
-        `Number of Frames (0028,0008) is "${printable(String(frames))}", which is not a positive integer`,
+        `Number of Frames (0028,0008) is "${printable(String(frames))}", which is not a positive integer of at most ${MAX_IS} (PS3.5 IS)`,
         uids.sopClassUID,
         uids.sopInstanceUID,
       );
@@ -342,4 +354,16 @@ function readUint64s(reader: PositionalReader, element: ParsedElement): number[]
   const values: number[] = [];
   for (let at = 0; at < bytes.length; at += 8) values.push(Number(bytes.readBigUInt64LE(at)));
   return values;
+}
+
+/** Names the elements (never their values: they may be patient data) whose values were cut to their VR's bound. */
+function truncationWarning(truncated: TruncatedValue[]): string {
+  const shown = truncated
+    .slice(0, 5)
+    .map((t) => `${tagLabel(parseInt(t.tag, 16))} ${t.vr} of ${t.length} characters (at most ${TEXT_VALUE_MAX_CHARS[t.vr]})`);
+  const more = truncated.length > shown.length ? ` and ${truncated.length - shown.length} more` : '';
+  return (
+    `values longer than PS3.5 allows were truncated in the metadata and the index, the stored bytes are unchanged: ` +
+    `${shown.join(', ')}${more}`
+  );
 }

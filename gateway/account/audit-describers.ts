@@ -43,13 +43,25 @@ export function studyEvent(action: 'R' | 'U', subtype: string): AuditDescribe {
 /** A patient's objection recorded (110110, C); the handler's events name the patient. */
 export const oppositionRecordedEvent: AuditDescribe = () => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' });
 
-/** A patient's objection lifted (110110, D), the patient of the URL. */
-export const oppositionLiftedEvent: AuditDescribe = (_req, _res, ctx) => ({
-  type: '110110',
-  subtype: 'opposition-lifted',
-  action: 'D',
-  entities: [{ kind: 'patient', patientId: String(ctx.params.patientId), issuer: String(ctx.params.issuer) }],
-});
+/**
+ * A patient's objection lifted (110110, D). The patient is named in the body (never in the URL); a body without
+ * both values was refused with a 400.
+ */
+export const oppositionLiftedEvent: AuditDescribe = (req) => {
+  const body: unknown = req.body;
+  const field = (name: string) =>
+    body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>)[name] === 'string'
+      ? ((body as Record<string, unknown>)[name] as string).trim()
+      : '';
+  const patientId = field('patientId');
+  const issuer = field('issuer');
+  return {
+    type: '110110',
+    subtype: 'opposition-lifted',
+    action: 'D',
+    entities: patientId && issuer ? [{ kind: 'patient', patientId, issuer }] : [],
+  };
+};
 
 function studyEntity(params: Record<string, unknown>): AuditEntity {
   const entity: AuditEntity = { kind: 'study', studyUid: String(params.study) };

@@ -27,6 +27,7 @@ import type { WorklistNotificationHub } from '../read/worklist/worklist-notifica
 import { worklistServices } from '../read/worklist/worklist-services.ts';
 import { auditRoutes, mountRoutes } from './mount-routes.ts';
 import { routeTable, type RouteEntry, type RouteServices } from './route-table.ts';
+import { RETRY_AFTER_SECONDS, transientFailure } from '../http/transient-failure.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -122,6 +123,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
   return {
     checkReady: deps.checkReady,
     metrics,
+    log: deps.log,
     stow,
     search: deps.search,
     accessScope,
@@ -150,8 +152,8 @@ function errorHandler(log: Logger) {
         ? error
         : isBodyTooLarge(error)
           ? new HttpProblem(413, 'The request body is too large.', 'payload-too-large')
-          : undefined;
-    if (!problem) {
+          : transientProblem(error);
+    if (!problem || problem.status === 503) {
       log.error({ err: error, method: req.method, path: req.path }, 'request failed');
     }
     const status = problem?.status ?? 500;
@@ -169,6 +171,17 @@ function errorHandler(log: Logger) {
         }),
       );
   };
+}
+
+/** The database or storage down or restarting: 503 with Retry-After, so that clients come back. */
+function transientProblem(error: unknown): HttpProblem | undefined {
+  if (!transientFailure(error)) return undefined;
+  return new HttpProblem(
+    503,
+    `The archive's database or storage is unavailable for a moment; try again in ${RETRY_AFTER_SECONDS} seconds.`,
+    'temporarily-unavailable',
+    { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  );
 }
 
 function isBodyTooLarge(error: unknown): boolean {

@@ -14,6 +14,7 @@
  * relation to a real gateway and asserts each answer against the access written here.
  */
 import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import type { AuditDescribe } from '../account/audit-middleware.ts';
 import {
   itemEvent,
@@ -26,6 +27,7 @@ import {
   worklistEventsEvent,
 } from '../account/audit-describers.ts';
 import type { GatewayMetrics } from '../account/metrics.ts';
+import { readinessHandler } from './readiness.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
 import type { AccessScopeResolver } from '../read/retrieve/access-scope.ts';
@@ -95,6 +97,8 @@ export interface GatewayServices {
   /** Resolves when the database and the object store answer; rejects with the reason otherwise. */
   checkReady: () => Promise<void>;
   metrics: GatewayMetrics;
+  /** Where a failed readiness check's cause goes (the answer names the dependency only). */
+  log: Logger;
 }
 
 /** What DICOMweb's entries are built from. */
@@ -131,10 +135,10 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     route({
       method: 'GET',
       path: '/readyz',
-      what: 'readiness probe (database and object store answer)',
+      what: 'readiness probe (database and object store answer; names the dependency, never its host)',
       access: 'public',
       audit: health,
-      handler: (s: GatewayServices) => readiness(s.checkReady),
+      handler: (s: GatewayServices) => readinessHandler(s.checkReady, s.log),
     }),
     route({
       method: 'GET',
@@ -238,12 +242,12 @@ export function worklistRouteTable(options: RouteTableOptions = { adminSeesPatie
       handler: (s: W) => [jsonBody, recordOppositionHandler(s.oppositions)],
     }),
     route({
-      method: 'DELETE',
-      path: '/api/oppositions/:issuer/:patientId',
-      what: "lift a patient's objection",
+      method: 'POST',
+      path: '/api/oppositions/lift',
+      what: "lift a patient's objection (patient named in the body)",
       access: access.opposition,
       audit: oppositionLiftedEvent,
-      handler: (s: W) => liftOppositionHandler(s.oppositions),
+      handler: (s: W) => [jsonBody, liftOppositionHandler(s.oppositions)],
     }),
   ];
 }
@@ -251,17 +255,6 @@ export function worklistRouteTable(options: RouteTableOptions = { adminSeesPatie
 const liveness: RequestHandler = (_req, res) => {
   res.json({ status: 'ok' });
 };
-
-function readiness(checkReady: () => Promise<void>): RequestHandler {
-  return async (_req, res) => {
-    try {
-      await checkReady();
-      res.json({ status: 'ready' });
-    } catch (error) {
-      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
-    }
-  };
-}
 
 const site = (own: Access, other: Access): Record<SiteRelation, Access> => ({ 'own-site': own, 'other-site': other });
 const pool = (routed: Access, notRouted: Access): Record<PoolRelation, Access> => ({ routed, 'not-routed': notRouted });

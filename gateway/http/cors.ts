@@ -9,6 +9,7 @@
  * header, not cookies, which is also why `*` may be used as the allowed origin.
  */
 import type { RequestHandler } from 'express';
+import { trimEndChars } from '../../core/text/trim-end.ts';
 import { Forbidden } from './problem.ts';
 
 export const CORS_ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
@@ -30,6 +31,11 @@ export const CORS_MAX_AGE_SECONDS = 7200;
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_ECHOED_HEADERS = 32;
+/**
+ * Longest Origin looked at: scheme, a host name of at most 253 characters and a port fit in far less. A longer
+ * header is not an origin a browser sends, and is refused without being normalized.
+ */
+export const MAX_ORIGIN_LENGTH = 512;
 
 /** `origins`: Settings.corsOrigins, `'*'` or exact origins such as `https://viewer.example.fr`. */
 export function cors(origins: readonly string[] | '*'): RequestHandler {
@@ -40,7 +46,8 @@ export function cors(origins: readonly string[] | '*'): RequestHandler {
   return (req, res, next) => {
     res.vary('Origin');
     const origin = req.get('origin');
-    const originAllowed = origin !== undefined && (anyOrigin || allowed.has(normalizeOrigin(origin)));
+    const originAllowed =
+      origin !== undefined && (anyOrigin || (origin.length <= MAX_ORIGIN_LENGTH && allowed.has(normalizeOrigin(origin))));
     if (originAllowed) {
       res.set('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
       res.set('Access-Control-Expose-Headers', exposed);
@@ -82,5 +89,5 @@ function allowHeaders(requested: string | undefined): string {
 }
 
 function normalizeOrigin(origin: string): string {
-  return origin.trim().replace(/\/+$/, '').toLowerCase();
+  return trimEndChars(origin.trim(), '/').toLowerCase();
 }

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
+import { transientFailure } from '../http/transient-failure.ts';
 
 /**
  * The steps of a STOW request, timed for the metrics: per instance, its spool file closed after its last byte
@@ -109,14 +110,15 @@ export async function ingestInstance(
         sopInstanceUID: error.sopInstanceUID ?? parsed?.sopInstanceUID,
       };
     }
-    const outOfSpace = (error as NodeJS.ErrnoException).code === 'ENOSPC';
     deps.log.error({ err: error, part }, 'instance could not be stored');
+    // An object stored but not indexed is invisible, and swept after a grace period (sweep-unindexed-objects.ts):
+    // for the sender the instance is not stored, and sending it again stores it.
+    const transient = transientFailure(error);
+    if (transient) return failed(part, transient.failureReason, transient.message, parsed, true);
     return failed(
       part,
-      outOfSpace ? FailureReason.OutOfResources : FailureReason.ProcessingFailure,
-      outOfSpace
-        ? 'the archive is out of storage space; nothing was stored for this instance, send it again later'
-        : 'the archive could not store this instance (internal error, logged); nothing was stored, send it again',
+      FailureReason.ProcessingFailure,
+      'the archive could not store this instance (internal error, logged); it is not stored, send it again',
       parsed,
     );
   } finally {
@@ -143,7 +145,7 @@ async function deleteUnreferenced(objectKey: string, deps: IngestDependencies): 
   }
 }
 
-function failed(part: number, failureReason: number, message: string, parsed?: ParsedInstance): InstanceOutcome {
+function failed(part: number, failureReason: number, message: string, parsed?: ParsedInstance, retryable = false): InstanceOutcome {
   return {
     kind: 'failed',
     part,
@@ -151,5 +153,6 @@ function failed(part: number, failureReason: number, message: string, parsed?: P
     message,
     sopClassUID: parsed?.sopClassUID,
     sopInstanceUID: parsed?.sopInstanceUID,
+    ...(retryable ? { retryable } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import * as Multipasta from 'multipasta';
 import { parseContentType } from '../http/content-type.ts';
+import { isWhitespace, trimEndWhere } from '../../core/text/trim-end.ts';
 
 /** One part as it starts arriving: its headers, and a sink that receives its bytes. */
 export interface PartHeaders {
@@ -177,6 +178,6 @@ export function readMultipartBody(
 
 /** True when the body ends with the closing delimiter, maybe followed by white space (an epilogue of CRLFs). */
 function endsWithClosingDelimiter(tail: Buffer, closing: Buffer): boolean {
-  const text = tail.toString('latin1').replace(/[\s\0]+$/, '');
+  const text = trimEndWhere(tail.toString('latin1'), (c) => c === '\0' || isWhitespace(c));
   return text.endsWith(closing.toString('latin1'));
 }

@@ -18,6 +18,8 @@ export type InstanceOutcome =
       part: number;
       failureReason: number;
       message: string;
+      /** The failure is transient (disk full, database down): the same instance may be sent again later. */
+      retryable?: boolean;
       sopClassUID?: string;
       sopInstanceUID?: string;
     };

@@ -1,18 +1,23 @@
 import type { DicomJsonDataset } from '../../core/dicom/parsed-instance.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
+import { RETRY_AFTER_SECONDS } from '../http/transient-failure.ts';
 
 export interface StowResponse {
-  status: 200 | 202 | 400 | 409;
+  status: 200 | 202 | 400 | 409 | 503;
   body: DicomJsonDataset;
   /** PS3.18 8.4.3 style warnings: one human-readable line per failed part (bounded). */
   warnings: string[];
+  /** Set when a part failed for a transient reason (disk full, database down): the Retry-After header. */
+  retryAfterSeconds?: number;
 }
 
 const MAX_WARNINGS = 20;
 
 /**
  * PS3.18 10.5.3: 200 when every instance is stored, 202 when some failed, 409 when none could be stored
- * (as Azure's DICOM service and dcm4chee answer), 400 when the request itself could not be read.
+ * (as Azure's DICOM service and dcm4chee answer), 400 when the request itself could not be read, 503 with
+ * Retry-After when none could be stored and a failure was transient (disk full, database down): the sender
+ * keeps its instances and sends them again, instead of taking a 409 for a refusal.
  * An identical re-send counts as stored: the archive holds exactly those bytes.
  */
 export function buildStowResponse(
@@ -64,9 +69,10 @@ export function buildStowResponse(
   if (referenced.length > 0) body['00081199'] = { vr: 'SQ', Value: referenced };
 
   let status: StowResponse['status'];
-  if (referenced.length === 0) status = bodyError || failedItems.length === 0 ? 400 : 409;
+  const retryable = outcomes.some((o) => o.kind === 'failed' && o.retryable);
+  if (referenced.length === 0) status = bodyError || failedItems.length === 0 ? 400 : retryable ? 503 : 409;
   else status = failedItems.length > 0 || bodyError || storedWithWarnings > 0 ? 202 : 200;
-  return { status, body, warnings };
+  return retryable ? { status, body, warnings, retryAfterSeconds: RETRY_AFTER_SECONDS } : { status, body, warnings };
 }
 
 function ui(value: string) {

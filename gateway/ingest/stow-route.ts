@@ -12,6 +12,7 @@ import { MultipartBodyError, readMultipartBody, type MultipartPacing, type PartS
 import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
 import { buildStowResponse } from './stow-response.ts';
+import { transientFailure } from '../http/transient-failure.ts';
 
 /** Told once per study that received instances in a request (routing: the study is not stable yet). */
 export type StudyActivityListener = (studyInstanceUID: string, site: string | null) => void;
@@ -93,11 +94,13 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
               .catch(async (error: unknown) => {
                 await spool.discard();
                 deps.log.error({ err: error, part: index }, 'spooling failed');
+                const transient = transientFailure(error);
                 return {
                   kind: 'failed' as const,
                   part: index,
-                  failureReason: FailureReason.ProcessingFailure,
-                  message: 'the archive could not receive this instance; nothing was stored, send it again',
+                  failureReason: transient?.failureReason ?? FailureReason.ProcessingFailure,
+                  message: transient?.message ?? 'the archive could not receive this instance; nothing was stored, send it again',
+                  retryable: transient !== undefined,
                 };
               })
               .finally(() => slots.release()),
@@ -132,6 +135,7 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     options.onOutcomes?.(outcomes);
     const response = buildStowResponse(outcomes, dicomwebRootOf(req), bodyError);
     for (const warning of response.warnings) res.append('Warning', `299 astreinte "${headerSafe(warning)}"`);
+    if (response.retryAfterSeconds !== undefined) res.set('Retry-After', String(response.retryAfterSeconds));
     res.status(response.status).type('application/dicom+json').send(JSON.stringify(response.body));
   };
 }

@@ -49,6 +49,7 @@ export async function openDatabase(settings: DatabaseSettings, options: Database
     });
     try {
       url = await server.start();
+      server.supervise();
     } catch (error) {
       throw new DatabaseUnavailableError(
         `The embedded PostgreSQL server could not start: ${(error as Error).message}\n` +

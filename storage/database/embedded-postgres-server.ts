@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -62,6 +62,15 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> 
   log_rotation_size: 0,
   log_line_prefix: '%m [%p] %q%u@%d ',
   log_min_duration_statement: '1s',
+  // Bind parameters are patient data (names, birth dates, Patient IDs, whole DICOM JSON metadata): a statement
+  // logged for its duration or its error is logged without them.
+  log_parameter_max_length: 0,
+  log_parameter_max_length_on_error: 0,
+  // Error messages quote values too ('invalid input syntax for type integer: "<value>"', unique violations'
+  // DETAIL 'Key (patient_id)=(...)'): client statement errors are not written (the application logs their
+  // SQLSTATE), only LOG lines (durations, checkpoints, start and stop), FATAL and PANIC, without DETAIL.
+  log_min_messages: 'log',
+  log_error_verbosity: 'terse',
   log_checkpoints: 'on',
   timezone: 'UTC',
 };
@@ -108,6 +117,8 @@ export class EmbeddedPostgresServer {
   private readonly database: string;
   private readonly user: string;
   private ownsServer = false;
+  private supervisor: NodeJS.Timeout | undefined;
+  private restarting = false;
   private connectionUrl: string | undefined;
   private binaries: PostgresBinaries | undefined;
 
@@ -131,6 +142,7 @@ export class EmbeddedPostgresServer {
     this.binaries ??= await postgresBinaries();
     const runAs = await postgresUser();
     await mkdir(path.dirname(dir), { recursive: true });
+    await this.ensureTraversable(dir, runAs);
     let password = '';
     let port = this.options.port;
     await withLockFile(`${dir}.lock`, async () => {
@@ -171,15 +183,52 @@ export class EmbeddedPostgresServer {
     try {
       await createDatabaseIfMissing(`${server}/postgres`, this.database);
     } catch (error) {
-      await this.stop().catch(() => undefined);
+      await this.stopServer().catch(() => undefined);
       throw error;
     }
     this.connectionUrl = `${server}/${encodeURIComponent(this.database)}`;
     return this.connectionUrl;
   }
 
+  /**
+   * Restarts the server if its postmaster dies (killed, out-of-memory killer): checks every `intervalMs` while
+   * this object owns the server. The restart is start() again: the stale postmaster.pid is removed and the
+   * server runs crash recovery from its WAL, so every committed transaction is there. While the killed server's
+   * backends are still exiting the new one cannot start yet; it is tried again at the next check.
+   */
+  supervise(intervalMs = 1000): void {
+    if (this.supervisor) return;
+    const check = async () => {
+      if (!this.ownsServer || this.restarting) return;
+      const dir = path.resolve(this.options.dir);
+      const state = await inspectPostmaster(dir);
+      if (state.kind !== 'none' && state.kind !== 'stale') return;
+      this.restarting = true;
+      try {
+        this.event('the PostgreSQL server is gone (killed?); starting it again');
+        this.ownsServer = false;
+        await this.start();
+        this.event('the PostgreSQL server was started again');
+      } catch (error) {
+        this.ownsServer = true; // still ours to restart: try again at the next check
+        this.event(`the PostgreSQL server could not be started again yet: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        this.restarting = false;
+      }
+    };
+    this.supervisor = setInterval(() => void check().catch(() => undefined), intervalMs);
+    this.supervisor.unref();
+  }
+
   /** Stops the server if this object started it (fast shutdown: sessions end, a checkpoint is written). */
   async stop(): Promise<void> {
+    if (this.supervisor) clearInterval(this.supervisor);
+    this.supervisor = undefined;
+    while (this.restarting) await sleep(50);
+    await this.stopServer();
+  }
+
+  private async stopServer(): Promise<void> {
     if (!this.ownsServer) return;
     const dir = path.resolve(this.options.dir);
     await stopWatchdog(dir);
@@ -303,6 +352,38 @@ export class EmbeddedPostgresServer {
     await run(this.binaries!.pg_ctl, args, runAs);
   }
 
+  /**
+   * As root the server runs as `postgres`, which must be able to traverse every directory above the cluster. A
+   * private data directory (`mktemp -d`, mode 0700) is the usual obstacle: its group, which has no permission
+   * at all, becomes postgres's with search only (0710). No other user gains anything, and nothing is readable.
+   * Another directory in the way is left as it is and named, with the command to run.
+   */
+  private async ensureTraversable(dir: string, runAs: RunAs): Promise<void> {
+    if (runAs.uid === undefined || runAs.gid === undefined) return;
+    const dataDir = path.dirname(dir);
+    const chain: string[] = [];
+    for (let at = dataDir; ; at = path.dirname(at)) {
+      chain.unshift(at);
+      if (path.dirname(at) === at) break;
+    }
+    for (const ancestor of chain) {
+      if (await traversableBy(ancestor, runAs)) continue;
+      const s = await stat(ancestor);
+      if (ancestor === dataDir && s.uid === process.getuid?.() && (s.mode & 0o070) === 0) {
+        await chown(ancestor, s.uid, runAs.gid);
+        await chmod(ancestor, (s.mode & 0o7777) | 0o010);
+        this.event(`${ancestor} was private (mode ${(s.mode & 0o777).toString(8)}): its group is now postgres, with search only, so that the PostgreSQL server (run as postgres) reaches its cluster`);
+        if (await traversableBy(ancestor, runAs)) continue;
+      }
+      throw new Error(
+        `The embedded PostgreSQL server runs as the postgres user (Astreinte runs as root), which cannot reach ` +
+          `${dir}: ${ancestor} (mode ${(s.mode & 0o777).toString(8)}) is closed to it. Let it through with ` +
+          `"setfacl -m u:postgres:x ${ancestor}" (package acl) or "chmod o+x ${ancestor}", set ASTREINTE_DATA_DIR ` +
+          'to a directory postgres can reach, or set DATABASE_URL.',
+      );
+    }
+  }
+
   private event(message: string): void {
     this.options.onEvent?.(message);
   }
@@ -324,6 +405,16 @@ async function postgresUser(): Promise<RunAs> {
     await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
     await execFileAsync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
     return ids();
+  }
+}
+
+/** Whether the server's user can enter `dir`: asked of the kernel (ACLs included), as the server runs. */
+async function traversableBy(dir: string, runAs: RunAs): Promise<boolean> {
+  try {
+    await execFileAsync('/bin/sh', ['-c', 'cd "$1"', 'astreinte-traverse-check', dir], { ...runAs, cwd: '/' });
+    return true;
+  } catch {
+    return false;
   }
 }
 

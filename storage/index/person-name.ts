@@ -4,6 +4,8 @@
  * - tokens / words: fuzzy matching, accent-insensitive, on the start of any name component or word.
  */
 
+import { isWhitespace, trimEndWhere } from '../../core/text/trim-end.ts';
+
 const LIGATURES: Record<string, string> = { Œ: 'OE', Æ: 'AE', Ø: 'O', Ł: 'L', Đ: 'D', Þ: 'TH' };
 
 /** Upper-cased, trailing empty components and groups removed: 'Dupré^Élodie^^^' -> 'DUPRÉ^ÉLODIE'. */
@@ -11,7 +13,7 @@ export function personNameUpper(name: string): string {
   const groups = name
     .trim()
     .split('=')
-    .map((group) => group.replace(/[\^\s]+$/, ''));
+    .map((group) => trimEndWhere(group, (c) => c === '^' || isWhitespace(c)));
   while (groups.length > 1 && groups[groups.length - 1] === '') groups.pop();
   return groups.join('=').toUpperCase();
 }

@@ -164,7 +164,7 @@ export class FilesystemObjectStore implements ObjectStore {
   async stat(key: string): Promise<StoredObjectInfo | null> {
     try {
       const s = await stat(this.pathOf(key));
-      return s.isFile() ? { key, size: s.size } : null;
+      return s.isFile() ? { key, size: s.size, modifiedAt: s.mtime } : null;
     } catch (err) {
       if (notFoundCodes.has(errorCode(err) ?? '')) return null;
       throw err;

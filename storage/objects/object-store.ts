@@ -9,6 +9,8 @@ export interface ByteRange {
 export interface StoredObjectInfo {
   key: string;
   size: number;
+  /** When the object was last written (file mtime, S3 LastModified). */
+  modifiedAt: Date;
 }
 
 /**

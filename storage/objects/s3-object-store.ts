@@ -97,7 +97,7 @@ export class S3ObjectStore implements ObjectStore {
     assertValidObjectKey(key);
     try {
       const s = await this.client.statObject(this.bucket, key);
-      return { key, size: s.size };
+      return { key, size: s.size, modifiedAt: s.lastModified };
     } catch (err) {
       if (notFoundCodes.has(errorCode(err) ?? '')) return null;
       throw err;
@@ -115,7 +115,7 @@ export class S3ObjectStore implements ObjectStore {
     do {
       const page = await this.client.listObjectsV2Query(this.bucket, prefix, token, '', 1000, '');
       for (const item of page.objects) {
-        if (item.name !== undefined) yield { key: item.name, size: item.size };
+        if (item.name !== undefined) yield { key: item.name, size: item.size, modifiedAt: item.lastModified };
       }
       token = page.isTruncated ? page.nextContinuationToken : '';
     } while (token !== '');

@@ -1,7 +1,7 @@
 /**
  * Mutations of well-formed DICOM Part 10 files (Explicit VR Little Endian seeds): byte flips, truncations,
  * lying length fields, changed VRs and tags, broken sequences and items, absurd nesting, altered UIDs, image
- * attributes that do not match the pixels, transfer syntaxes that do not match the encoding, deflated parts.
+ * attributes that do not match the pixels, values far over their VR's length bound, transfer syntaxes that do not match the encoding, deflated parts.
  * Each mutation returns the new bytes and a short label saying what was done (for the report).
  */
 import { deflateRawSync } from 'node:zlib';
@@ -339,6 +339,23 @@ const stringGarbage: Mutator = (seed, rng) => {
   return { bytes: out, label: `string${tagText(record)}` };
 };
 
+/**
+ * Values just over and far over their VR's PS3.5 bound, shaped as the worst case for right-trims: a long run of a
+ * padding or separator character followed by one other character (quadratic with `X+$` regular expressions).
+ */
+const valueLength: Mutator = (seed, rng) => {
+  const texts = seed.scanned.elements.filter((e) => e.vr !== undefined && /^(PN|LO|SH|CS|DA|TM|DT|DS|IS|AS|AE|ST|LT|UT|UC|UI)$/.test(e.vr) && e.length < 0xffff);
+  if (texts.length === 0) return flipBytes(seed, rng);
+  const record = rng.pick(texts);
+  const max = record.lengthSize === 2 ? 0xfffe : 1 << 20;
+  const length = Math.min(max, rng.pick([17, 65, 257, 1025, 10_241, 0xfffe, 1 << 20, 64 + rng.int(0x10000)]));
+  const run = rng.pick(['^', ' ', '\0', '/', '=', '\\', '0', '^ ', '=^']);
+  const last = rng.pick(['x', '^', '1', '\xe9', '']);
+  const text = (run.repeat(Math.ceil(length / run.length)) + last).slice(-length);
+  const value = Buffer.from(text.length % 2 === 0 ? text : `${text} `, 'latin1');
+  return { bytes: replaceValue(seed.bytes, seed.scanned, record, value), label: `length${tagText(record)}=${value.length}` };
+};
+
 const imageAttributes: Mutator = (seed, rng) => {
   const present = seed.scanned.elements.filter((e) => e.depth === 0 && IMAGE_ATTRIBUTES.includes(e.tag) && e.length === 2);
   if (present.length > 0 && rng.chance(0.6)) {
@@ -372,6 +389,7 @@ const MUTATORS: (readonly [Mutator, number])[] = [
   [spliceBytes, 8],
   [metaCorruption, 4],
   [stringGarbage, 6],
+  [valueLength, 5],
   [imageAttributes, 8],
 ];
 

@@ -383,13 +383,13 @@ const PROBES: Record<string, Probe> = {
     mutates: true,
     request: (t) => post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer, reason: 'authorization matrix' }),
   },
-  'DELETE /api/oppositions/:issuer/:patientId': {
+  'POST /api/oppositions/lift': {
     kinds: ['A', 'B'],
     mutates: true,
     prepare: async (_cell, t) => {
       await expectOk('recording the opposition to lift', send('admin', post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer })));
     },
-    request: (t) => ({ method: 'DELETE', path: `/api/oppositions/${encodeURIComponent(t.patient.issuer)}/${encodeURIComponent(t.patient.id)}` }),
+    request: (t) => post('/api/oppositions/lift', { patientId: t.patient.id, issuer: t.patient.issuer }),
   },
 };
 

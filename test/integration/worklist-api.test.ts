@@ -895,11 +895,11 @@ describe('oppositions', () => {
     expect(row.rows).toEqual([{ recorded_by: 'coord-ariege', reason: 'Refus exprimé le 21/11', lifted_at: null }]);
 
     clock.advance(60 * 60_000);
-    const lifted = await api('DELETE', `/oppositions/${INS}/${ins}`, await coordinator('ariege'));
+    const lifted = await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS });
     expect(lifted.status).toBe(200);
     expect(lifted.body).toMatchObject({ liftedAt: '2026-11-22T03:10:00+01:00', heldStudies: [held], reroutingRequested: [held] });
     expect(completions).toEqual([{ study: held, flags: { priority: 'urgent' } }]);
-    const again = await api('DELETE', `/oppositions/${INS}/${ins}`, await coordinator('ariege'));
+    const again = await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS });
     expect(again.status).toBe(404);
     expect(again.body.detail).not.toContain(ins);
 

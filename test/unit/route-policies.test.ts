@@ -171,6 +171,7 @@ describe('auditRoutes', () => {
 
   it('names, for each request, the event of the entry whose handler answers it', async () => {
     const app = express();
+    app.use(express.json());
     app.use(auditRoutes(ROUTE_TABLE, describingAuditor()));
     app.use((req, res) => {
       const describe = res.locals.describe as AuditDescribe | undefined;
@@ -181,7 +182,8 @@ describe('auditRoutes', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const eventOf = async (method: string, path: string) => (await fetch(`${base}${path}`, { method })).json();
+      const eventOf = async (method: string, path: string, body?: unknown) =>
+        (await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) })).json();
       expect(await eventOf('GET', '/api/worklist/events')).toEqual({ type: '110112', subtype: 'worklist-events', action: 'E', entities: [] });
       expect(await eventOf('GET', '/api/worklist/6d0c3c52-8f0e-4c1b-9d59-1f7e0b0c2a11')).toMatchObject({
         type: '110111',
@@ -198,7 +200,7 @@ describe('auditRoutes', () => {
       });
       expect(await eventOf('GET', '/dicomweb/studies/1.2.3/series/1.2.4/instances')).toMatchObject({ type: '110112', subtype: 'qido' });
       expect(await eventOf('POST', '/dicomweb/studies/1.2.3')).toEqual({ type: '110104', subtype: 'stow', action: 'C', entities: [{ kind: 'study', studyUid: '1.2.3' }] });
-      expect(await eventOf('DELETE', '/api/oppositions/CHU/IPP1')).toMatchObject({ subtype: 'opposition-lifted', entities: [{ kind: 'patient', patientId: 'IPP1', issuer: 'CHU' }] });
+      expect(await eventOf('POST', '/api/oppositions/lift', { issuer: 'CHU', patientId: 'IPP1' })).toMatchObject({ subtype: 'opposition-lifted', entities: [{ kind: 'patient', patientId: 'IPP1', issuer: 'CHU' }] });
       expect(await eventOf('GET', '/metrics')).toBeNull();
       expect(await eventOf('GET', '/healthz')).toBeNull();
     } finally {

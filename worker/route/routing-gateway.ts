@@ -66,7 +66,7 @@ export function createRoutingGateway(deps: RoutingGatewayDependencies): RoutingG
       );
     } catch (error) {
       deps.log.warn(
-        { err: error, study: studyInstanceUID },
+        { err: error },
         'routing job not queued (queue unavailable); the routing sweep will route the study once stable',
       );
     }

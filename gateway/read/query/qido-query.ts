@@ -15,6 +15,13 @@ export const DEFAULT_QIDO_LIMIT = 1000;
 /** Largest page; a larger limit is lowered to it and the response says it was truncated. */
 export const MAX_QIDO_LIMIT = 10_000;
 
+/**
+ * Longest matching value but a list of UIDs. PS3.5 bounds every value a key here can match: a Person Name is at most
+ * three groups of 64 characters, texts 64, codes 16; with wildcards a meaningful pattern is no longer. Longer
+ * values only cost CPU (name folding, LIKE patterns), so they are refused.
+ */
+export const MAX_MATCH_VALUE_LENGTH = 256;
+
 const LEVEL_PATH: Record<QueryLevel, string> = { study: '/studies', series: '/series', instance: '/instances' };
 
 /**
@@ -112,6 +119,9 @@ function parseMatchKey(key: MatchingKeyDefinition, name: string, raw: string): M
   const bad = (what: string): never => {
     throw new BadRequest(`Query parameter ${shown}: ${what}`, 'invalid-query-parameter');
   };
+  if (key.rule !== 'uid' && value.length > MAX_MATCH_VALUE_LENGTH) {
+    bad(`the value is ${value.length} characters long; at most ${MAX_MATCH_VALUE_LENGTH} are accepted (PS3.5 bounds these values).`);
+  }
   switch (key.rule) {
     case 'uid': {
       const values = splitList(value);

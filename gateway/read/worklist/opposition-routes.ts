@@ -1,7 +1,8 @@
 /**
  * A patient's objection to teleradiology (registry keyed by Patient ID + issuer, e.g. the INS with issuer
- * 1.2.250.1.213.1.4.8). POST /api/oppositions { patientId, issuer, reason? } records it; DELETE
- * /api/oppositions/{issuer}/{patientId} lifts it and asks routing to route the patient's held studies again.
+ * 1.2.250.1.213.1.4.8). POST /api/oppositions { patientId, issuer, reason? } records it; POST
+ * /api/oppositions/lift { patientId, issuer } lifts it and asks routing to route the patient's held studies again.
+ * The Patient ID (often the INS) travels in the body, never in the URL: proxies and access logs keep paths.
  * Coordinators and administrators only; every change is an audit event (patient level, with no study:
  * study_instance_uid '', plus one per stored study of the patient).
  */
@@ -36,6 +37,8 @@ const oppositionBody = z.object({
   reason: z.string().trim().max(2000, { error: 'at most 2000 characters' }).optional(),
 });
 
+const liftBody = oppositionBody.pick({ patientId: true, issuer: true });
+
 export function recordOppositionHandler(deps: OppositionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const actor = requireCoordinatorOrAdmin(principalOf(res));
@@ -51,9 +54,9 @@ export function recordOppositionHandler(deps: OppositionDeps) {
 }
 
 export function liftOppositionHandler(deps: OppositionDeps) {
-  return async (req: Request<{ issuer: string; patientId: string }>, res: Response): Promise<void> => {
+  return async (req: Request, res: Response): Promise<void> => {
     const actor = requireCoordinatorOrAdmin(principalOf(res));
-    const { issuer, patientId } = req.params;
+    const { issuer, patientId } = parseBody(liftBody, req.body, 'lift the opposition');
     const now = deps.clock.now();
     const studies = await deps.store.liftOpposition({ patientId, issuer, actor, at: now });
     if (studies === null) {
@@ -67,7 +70,7 @@ export function liftOppositionHandler(deps: OppositionDeps) {
           await deps.routing.markStudyComplete(study.studyInstanceUID, study.flags);
           rerouted.push(study.studyInstanceUID);
         } catch (error) {
-          deps.log.error({ err: error, study: study.studyInstanceUID }, 'could not ask routing to route a study again after an opposition was lifted');
+          deps.log.error({ err: error }, 'could not ask routing to route a study again after an opposition was lifted');
         }
       }
     }

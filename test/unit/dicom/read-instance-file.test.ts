@@ -112,7 +112,7 @@ describe('refusals', () => {
     const fixed = patch(original, '1.2.999.999.99.9.9999.9999.20030818153516', '1.9.999.999.99.9.9999.9999.20030818153516');
     const error = await refusal(files.write(fixed));
     expect(error.failureReason).toBe(FailureReason.DataSetDoesNotMatchSopClass);
-    expect(error.message).toBe('Number of Frames (0028,0008) is "1A", which is not a positive integer');
+    expect(error.message).toBe('Number of Frames (0028,0008) is "1A", which is not a positive integer of at most 2147483647 (PS3.5 IS)');
     // The same file with a valid count parses; an invalid IS elsewhere is kept as a string (CP 1861).
     const parsed = await readInstanceFile(files.write(patch(fixed, 'IS\x02\x001A', 'IS\x02\x0015')));
     expect(parsed.frames).toHaveLength(15);
@@ -385,6 +385,12 @@ describe('encapsulated pixel data', () => {
     offsets.writeBigUInt64LE(3n, 8);
     const error = await refusal(files.instance(dataset, { transferSyntaxUID: JPEG_BASELINE }));
     expect(error.message).toBe('the Extended Offset Table (7FE0,0001) entry for frame 2 (offset 3) does not point at a fragment');
+  });
+
+  it('video: a Number of Frames past the IS range is refused, not a database error (stow-fuzz seed 3769361920)', async () => {
+    const error = await refusal(files.instance(encapsulatedDataset(4294967296, { fragments: fragments.slice(0, 3) }), { transferSyntaxUID: MPEG4 }));
+    expect(error.failureReason).toBe(FailureReason.DataSetDoesNotMatchSopClass);
+    expect(error.message).toBe('Number of Frames (0028,0008) is "4294967296", which is not a positive integer of at most 2147483647 (PS3.5 IS)');
   });
 
   it('video: all fragments are one stream', async () => {
