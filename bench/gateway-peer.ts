@@ -40,6 +40,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
     HOST: '127.0.0.1',
     ASTREINTE_DATA_DIR: dataDir,
     EMBEDDED_PG_PORT: String(await freePort()),
+    DIMSE_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
   };
   const logFile = path.join(dataDir, '..', 'astreinte.log');
