@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { responses } from 'dcmjs-dimse';
 
-const { Client, Dataset, requests: dimseRequests, constants, log: libraryLog } = dcmjsDimse;
+const { Client, Dataset, association, requests: dimseRequests, constants, log: libraryLog } = dcmjsDimse;
 
 export interface CStoreDestination {
   host: string;
@@ -47,9 +47,17 @@ export async function sendInstances(files: string[], destination: CStoreDestinat
   const results: CStoreResult[] = [];
   const sent: string[] = [];
   libraryLog.setLevel('silent');
+  const ownContexts = new Set<string>();
   for (const file of files) {
     const part10 = splitPart10(await readFile(file), file);
     sent.push(part10.sopInstanceUID);
+    // A presentation context with the instance's own transfer syntax only, which the library uses first when
+    // accepted: the peer cannot pick Implicit VR for an Explicit VR instance (a re-encoding) when it takes this one.
+    const key = `${part10.sopClassUID}|${part10.transferSyntaxUID}`;
+    if (!ownContexts.has(key)) {
+      ownContexts.add(key);
+      client.addAdditionalPresentationContext(new association.PresentationContext(0, part10.sopClassUID, part10.transferSyntaxUID), true);
+    }
     const request = new dimseRequests.CStoreRequest(new StoredDataset(part10));
     request.on('response', (response: responses.CStoreResponse) => {
       const comment = response.getErrorComment();

@@ -24,8 +24,8 @@ function isStorageSopClass(uid: string): boolean {
 
 /**
  * Verification with Implicit or Explicit VR Little Endian; any storage SOP class in any transfer syntax the archive
- * stores and serves (core/dicom/transfer-syntax.ts), taking the first the requestor proposes, so instances are kept
- * as the modality encoded them (no transcoding). Anything else is refused per context, not per association.
+ * stores and serves (core/dicom/transfer-syntax.ts), taking the first the requestor proposes (Implicit VR only when
+ * nothing else is proposed), so instances are kept as the modality encoded them (no transcoding). Anything else is refused per context, not per association.
  */
 export function answerPresentationContext(abstractSyntaxUid: string, proposedTransferSyntaxes: string[]): PresentationContextAnswer {
   const proposed = proposedTransferSyntaxes.map((uid) => uid.replace(/\0+$/, '').trim());
@@ -34,6 +34,8 @@ export function answerPresentationContext(abstractSyntaxUid: string, proposedTra
     return chosen ? { result: PresentationContextResult.Accept, transferSyntaxUid: chosen } : { result: PresentationContextResult.TransferSyntaxesNotSupported };
   }
   if (!isStorageSopClass(abstractSyntaxUid)) return { result: PresentationContextResult.AbstractSyntaxNotSupported };
-  const chosen = proposed.find((uid) => transferSyntax(uid) !== undefined);
+  // Implicit VR last: with a choice, Explicit VR keeps each attribute's VR in the stored file.
+  const supported = proposed.filter((uid) => transferSyntax(uid) !== undefined);
+  const chosen = supported.find((uid) => uid !== IMPLICIT_VR_LITTLE_ENDIAN) ?? supported[0];
   return chosen ? { result: PresentationContextResult.Accept, transferSyntaxUid: chosen } : { result: PresentationContextResult.TransferSyntaxesNotSupported };
 }
