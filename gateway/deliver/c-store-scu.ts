@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { responses } from 'dcmjs-dimse';
 
@@ -28,19 +28,20 @@ export class CStoreScuError extends Error {
   }
 }
 
-/** A Part 10 file split into what C-STORE sends: the data set bytes as stored, and the File Meta's UIDs. */
+/** A Part 10 file as C-STORE sends it: the File Meta's UIDs, and where its data set starts. */
 interface Part10 {
+  file: string;
   sopClassUID: string;
   sopInstanceUID: string;
   transferSyntaxUID: string;
-  dataset: Buffer;
+  datasetOffset: number;
 }
 
 /**
  * Sends stored instances to a DICOM peer over one association (C-STORE SCU: report delivery, "send this study to
  * AE X"). The data set goes out byte for byte as stored, in its own transfer syntax; only when the peer accepts
- * none but another syntax does dcmjs-dimse re-encode it. Each instance is read into memory while it is sent (one
- * at a time), never the whole study. Resolves with each instance's status; rejects when the association fails.
+ * none but another syntax does dcmjs-dimse re-encode it. Only the headers are read up front; each instance is read
+ * into memory while it is sent (one at a time), never the whole study. Resolves with each instance's status; rejects when the association fails.
  */
 export async function sendInstances(files: string[], destination: CStoreDestination): Promise<CStoreResult[]> {
   const client = new Client();
@@ -49,7 +50,7 @@ export async function sendInstances(files: string[], destination: CStoreDestinat
   libraryLog.setLevel('silent');
   const ownContexts = new Set<string>();
   for (const file of files) {
-    const part10 = splitPart10(await readFile(file), file);
+    const part10 = readHeader(file);
     sent.push(part10.sopInstanceUID);
     // A presentation context with the instance's own transfer syntax only, which the library uses first when
     // accepted: the peer cannot pick Implicit VR for an Explicit VR instance (a re-encoding) when it takes this one.
@@ -104,16 +105,30 @@ class StoredDataset extends Dataset {
   constructor(private readonly part10: Part10) {
     super({ SOPClassUID: part10.sopClassUID, SOPInstanceUID: part10.sopInstanceUID }, part10.transferSyntaxUID);
   }
+  /**
+   * Read when the library sends it (synchronously: it asks synchronously), after the previous instance's response:
+   * one instance in memory at a time, never the whole study.
+   */
   override getDenaturalizedDataset(): Buffer {
-    return this.part10.dataset;
+    return readFileSync(this.part10.file).subarray(this.part10.datasetOffset);
   }
   override getElements(): Record<string, unknown> {
-    this.parsed ??= new Dataset(this.part10.dataset, this.part10.transferSyntaxUID);
+    this.parsed ??= new Dataset(this.getDenaturalizedDataset(), this.part10.transferSyntaxUID);
     return this.parsed.getElements();
   }
 }
 
 /** Reads the File Meta Information (explicit VR little endian, group 0002) of a stored Part 10 file. */
+function readHeader(file: string): Part10 {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    return splitPart10(head.subarray(0, readSync(fd, head, 0, head.length, 0)), file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function splitPart10(bytes: Buffer, file: string): Part10 {
   if (bytes.length < 144 || bytes.toString('latin1', 128, 132) !== 'DICM') throw new CStoreScuError(`${file} is not a DICOM Part 10 file`);
   const values = new Map<number, string>();
@@ -133,9 +148,10 @@ function splitPart10(bytes: Buffer, file: string): Part10 {
     return value;
   };
   return {
+    file,
     sopClassUID: uid(0x0002, 'Media Storage SOP Class UID'),
     sopInstanceUID: uid(0x0003, 'Media Storage SOP Instance UID'),
     transferSyntaxUID: uid(0x0010, 'Transfer Syntax UID'),
-    dataset: bytes.subarray(offset),
+    datasetOffset: offset,
   };
 }
