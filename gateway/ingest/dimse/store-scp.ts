@@ -143,6 +143,20 @@ export class StoreScp extends Scp {
     void work.finally(() => this.inFlight.delete(work));
   }
 
+  // Query/retrieve commands sent on a storage context (their own SOP classes are never accepted): refused as
+  // "unrecognized operation" (PS3.7 C.4.x) rather than the library's default empty success.
+  override cFindRequest(request: requests.CFindRequest, callback: (answers: InstanceType<typeof responses.CFindResponse>[]) => void): void {
+    callback([unrecognized(responses.CFindResponse.fromRequest(request))]);
+  }
+
+  override cMoveRequest(request: requests.CMoveRequest, callback: (answers: InstanceType<typeof responses.CMoveResponse>[]) => void): void {
+    callback([unrecognized(responses.CMoveResponse.fromRequest(request))]);
+  }
+
+  override cGetRequest(request: requests.CGetRequest, callback: (answers: InstanceType<typeof responses.CGetResponse>[]) => void): void {
+    callback([unrecognized(responses.CGetResponse.fromRequest(request))]);
+  }
+
   override abort(): void {
     this.socket.destroy();
   }
@@ -208,6 +222,14 @@ class SpoolSink extends EventEmitter {
   }
 
   end(): void {}
+}
+
+const UNRECOGNIZED_OPERATION = 0x0211;
+
+function unrecognized<T extends { setStatus(status: number): void; setErrorComment(comment: string): void }>(response: T): T {
+  response.setStatus(UNRECOGNIZED_OPERATION);
+  response.setErrorComment('this archive only stores (C-STORE) and answers C-ECHO');
+  return response;
 }
 
 function clientCertificateName(socket: Socket): string | undefined {
