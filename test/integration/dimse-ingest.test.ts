@@ -132,6 +132,12 @@ describe('the DICOM network entry (C-ECHO, C-STORE SCP) with DCMTK and Orthanc a
     expect(Buffer.compare(datasetOf((await retrieve(rtdose)).parts[0].body), wire.get(uidsOf(rtdose).sop)!)).toBe(0);
   }, 180_000);
 
+  it("refuses with 0x0124 an instance of a study that belongs to another site, as STOW-RS does", async () => {
+    // CT_small's study was sent by CHIVA (above); CH Saint-Girons' CT may not add to it.
+    const run = await runDcmtk('storescu', ['-d', '-R', '-xe', '-aet', 'STGIRONS_CT', '-aec', 'ASTREINTE', '127.0.0.1', dimsePort, path.join(DICOM_SAMPLES, 'CT_small.dcm')]);
+    expect(storeStatuses(run.output)).toEqual([0x0124]);
+  });
+
   it('refuses a data set cut in its pixel data with 0xC000 and keeps nothing of it', async () => {
     // storescu will not send a truncated file; our own C-STORE SCU sends its bytes as they are.
     const file = path.join(DICOM_SAMPLES, 'MR_truncated.dcm');
