@@ -55,6 +55,9 @@ export const TARGETS: Target[] = [
   { kind: 'times-peer', key: 'stow50.mbps', what: 'STOW-RS 50 instances per request', times: 2 },
   { kind: 'times-peer', key: 'big.mbps', what: 'STOW-RS of a 1 GB study', times: 2 },
   { kind: 'times-peer', key: 'wado.series.mbps', what: 'WADO-RS series retrieve', times: 2 },
+  // issue 16: DICOM network entry
+  { kind: 'times-peer', key: 'dimse.1.ips', what: 'C-STORE (storescu) over one association', times: 1.5 },
+  { kind: 'times-peer', key: 'dimse.4.ips', what: 'C-STORE (storescu) over 4 associations in parallel', times: 1.5 },
 ];
 
 const OURS = 'astreinte';

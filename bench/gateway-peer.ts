@@ -34,12 +34,14 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
   // What `npm start` runs: the compiled JavaScript, built first when the sources changed.
   await run(process.execPath, [path.join(repoRoot, 'scripts/build.mjs'), '--if-stale'], { cwd: repoRoot });
   const port = await freePort();
+  const dimsePort = await freePort();
   const env = {
     ...process.env,
     PORT: String(port),
     HOST: '127.0.0.1',
     ASTREINTE_DATA_DIR: dataDir,
     EMBEDDED_PG_PORT: String(await freePort()),
+    DIMSE_PORT: String(dimsePort),
     LOG_LEVEL: 'warn',
   };
   const logFile = path.join(dataDir, '..', 'astreinte.log');
@@ -59,6 +61,7 @@ export async function startGateway(repoRoot: string, dataDir: string, concurrenc
       pid: child.pid as number,
       processes: () => [child.pid as number, ...embeddedPostmaster(dataDir)],
       target: { name: 'astreinte', root: `${origin}/dicomweb`, headers: { authorization: `Bearer ${token}` }, agent: keepAliveAgent(concurrency) },
+      dimse: { port: dimsePort, aeTitle: 'ASTREINTE', callingAeTitle: 'STGIRONS_CT' }, // an AE title of BENCH_SITE
       version: `Astreinte ${version} (${gitRevision(repoRoot)})`,
       logFile,
       ended: () => endedStatus(child),

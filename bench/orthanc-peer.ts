@@ -26,6 +26,7 @@ export function ensureOrthancInstalled(repoRoot: string): string | undefined {
 export async function startOrthanc(workDir: string, concurrency: number): Promise<RunningServer> {
   mkdirSync(path.join(workDir, 'storage'), { recursive: true });
   const httpPort = await freePort();
+  const dicomPort = await freePort();
   const config = {
     Name: 'bench-orthanc',
     StorageDirectory: path.join(workDir, 'storage'),
@@ -34,8 +35,9 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
     HttpPort: httpPort,
     RemoteAccessAllowed: false,
     AuthenticationEnabled: false,
-    DicomServerEnabled: false,
-    DicomPort: await freePort(),
+    DicomServerEnabled: true, // C-STORE SCP for the DIMSE workload (accepts any calling AE title by default)
+    DicomAet: 'ORTHANC',
+    DicomPort: dicomPort,
     KeepAlive: true,
     SaveJobs: false,
     HttpDescribeErrors: true,
@@ -60,6 +62,7 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
     pid: child.pid as number,
     processes: () => [child.pid as number],
     target: { name: 'orthanc', root: `${origin}/dicom-web`, headers: {}, agent: keepAliveAgent(concurrency) },
+    dimse: { port: dicomPort, aeTitle: 'ORTHANC', callingAeTitle: 'STGIRONS_CT' },
     version: `Orthanc ${system.Version ?? '?'}, DICOMweb plugin ${plugin.Version ?? '?'}`,
     logFile,
     ended: () => endedStatus(child),

@@ -13,6 +13,7 @@ import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type 
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
 import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
 import { bestCeilings, measureCeilings, type StowRequestSample } from './machine-ceilings.ts';
+import { dimseWorkloads } from './dimse-workload.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
 import type { RunningServer } from './server-process.ts';
 import { stowBody } from './dicomweb-driver.ts';
@@ -122,6 +123,7 @@ async function benchServer(start: () => Promise<RunningServer>, data: BenchData,
     ['WADO-RS and series QIDO', () => retrieveWorkloads(server.target, data, workloadOptions)],
     ['QIDO-RS on a growing index', () => queryWorkloads(server.target, server.processes, data, workloadOptions)],
     ['memory while ingesting a large study', () => memoryWorkload(server.target, server.pid, server.processes, data, workloadOptions)],
+    ['DICOM C-STORE (storescu)', () => dimseWorkloads(server, { dataDir: path.join(workDir as string, 'dimse-data'), slices: sizes.seriesSlices, matrix: sizes.series600Matrix, log })],
   ];
   try {
     for (const [name, task] of phases) {

@@ -14,6 +14,8 @@ export interface RunningServer {
    */
   processes: () => number[];
   target: DicomwebTarget;
+  /** Its DICOM C-STORE SCP, and a calling AE title it accepts. */
+  dimse?: { port: number; aeTitle: string; callingAeTitle: string };
   /** e.g. "Orthanc 1.10.1, DICOMweb plugin 1.7" */
   version: string;
   logFile: string;

@@ -20,6 +20,7 @@ import { GatewayMetrics } from '../gateway/account/metrics.ts';
 import { createApp } from '../gateway/app/create-app.ts';
 import { checkDependency } from '../gateway/app/readiness.ts';
 import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-objects.ts';
+import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
 
 export interface RunningSystem {
   url: string;
@@ -117,6 +118,20 @@ export async function startSystem(
     stops.push(closeHub);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : settings.port;
+    // DICOM network (C-ECHO, C-STORE SCP): the same ingest as STOW-RS, stopped before the database closes.
+    const dimse =
+      settings.dimse.port === 0
+        ? undefined
+        : await startDimseListener({
+            ...settings.dimse,
+            regionConfig,
+            ingest: { index, objects, log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+            spoolDir: settings.spoolDir,
+            audit: trail,
+            log: log.child({ component: 'dimse' }),
+            onStudyActivity: (study, site) => studyActivity.notify(study, site),
+          });
+    if (dimse) stops.push(() => dimse.close());
     const url = `http://${settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host}:${port}`;
     log.info(
       {
@@ -125,6 +140,7 @@ export async function startSystem(
         objects: settings.objectStore.kind,
         queues: routing.backend,
         region: regionConfig.region.id,
+        dicom: dimse ? `${settings.dimse.aeTitle}@${settings.dimse.host}:${dimse.port}${settings.dimse.tls ? ' (TLS)' : ''}` : 'off',
       },
       'Astreinte is ready',
     );

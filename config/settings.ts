@@ -124,6 +124,16 @@ const settingsSchema = z
     ASTREINTE_ROUTING_SWEEP_SECONDS: seconds(0, 3600, 30),
     ASTREINTE_ROUTING_CONCURRENCY: wholeNumber(1, 64, 8),
     ASTREINTE_AUDIT_SITE: z.string().trim().min(1).optional(),
+    // DICOM network (DIMSE): C-ECHO and C-STORE SCP; DIMSE_PORT=0 disables it.
+    DIMSE_PORT: z.coerce.number().int().min(0).max(65535).default(11112),
+    DIMSE_HOST: z.string().min(1).optional(),
+    DIMSE_AE_TITLE: z
+      .string()
+      .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, { message: 'must be 1 to 16 printable ASCII characters without backslash, e.g. ASTREINTE' })
+      .default('ASTREINTE'),
+    DIMSE_TLS_CERT: z.string().min(1).optional(),
+    DIMSE_TLS_KEY: z.string().min(1).optional(),
+    DIMSE_TLS_CA: z.string().min(1).optional(),
   })
   .superRefine((s, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -138,6 +148,13 @@ const settingsSchema = z
     }
     const oidc = ['OIDC_ISSUER', 'OIDC_JWKS_URL', 'OIDC_AUDIENCE'] as const;
     const oidcGiven = oidc.filter((k) => s[k] !== undefined);
+    if ((s.DIMSE_TLS_CERT === undefined) !== (s.DIMSE_TLS_KEY === undefined) || (s.DIMSE_TLS_CA !== undefined && s.DIMSE_TLS_CERT === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.DIMSE_TLS_CERT === undefined ? 'DIMSE_TLS_CERT' : 'DIMSE_TLS_KEY'],
+        message: 'DICOM TLS needs DIMSE_TLS_CERT and DIMSE_TLS_KEY (PEM files), and DIMSE_TLS_CA only with them (client certificates required)',
+      });
+    }
     if (oidcGiven.length > 0 && oidcGiven.length < oidc.length) {
       const missing = oidc.filter((k) => s[k] === undefined);
       ctx.addIssue({
@@ -216,6 +233,8 @@ export interface Settings {
   routing: RoutingOptions;
   /** ASTREINTE_AUDIT_SITE: the site named in exported audit events (default: the host name). */
   auditSite?: string;
+  /** DICOM network listener; `port` 0: none. `tls.caFile`: client certificates signed by it are required. */
+  dimse: { port: number; host: string; aeTitle: string; tls?: { certFile: string; keyFile: string; caFile?: string } };
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -271,6 +290,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       consume: s.ASTREINTE_ROUTING_CONSUME,
     },
     auditSite: s.ASTREINTE_AUDIT_SITE,
+    dimse: {
+      port: s.DIMSE_PORT,
+      host: s.DIMSE_HOST ?? s.HOST,
+      aeTitle: s.DIMSE_AE_TITLE,
+      tls: s.DIMSE_TLS_CERT && s.DIMSE_TLS_KEY ? { certFile: s.DIMSE_TLS_CERT, keyFile: s.DIMSE_TLS_KEY, caFile: s.DIMSE_TLS_CA } : undefined,
+    },
   };
 }
 

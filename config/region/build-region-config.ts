@@ -118,6 +118,7 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     kind: s.kind,
     territory: s.territory,
     aeTitles: s.aeTitles.map((a) => a.trim()),
+    ...(s.dicomAddresses ? { dicomAddresses: s.dicomAddresses.map((a) => a.trim()) } : {}),
     reportDelivery:
       s.reportDelivery.kind === 'none' || s.reportDelivery.target === undefined
         ? ({ kind: 'none' } as const)

@@ -58,6 +58,8 @@ export interface Site {
   kind: SiteKind;
   territory: string;
   aeTitles: string[];
+  /** Where its DIMSE associations may come from (addresses, CIDR blocks); absent: anywhere. */
+  dicomAddresses?: string[];
   reportDelivery: ReportDelivery;
   membership: Membership;
 }

@@ -2,6 +2,7 @@
  * Shape of the region YAML file, checked field by field with zod. References between sections (a site's
  * territory, a pool's members...) are checked afterwards by cross-checks.ts, which needs the whole file.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isValidTimeZone, parseLocalDate, parseDateTime } from '../../core/time/wall-time.ts';
 import { parseDuration } from './duration.ts';
@@ -90,6 +91,19 @@ const aeTitle = z
   )
   .refine((v) => v.trim().length > 0, 'an AE title cannot be only spaces');
 
+/** One address or a CIDR block, IPv4 or IPv6: where a site's DICOM modalities and PACS connect from. */
+const networkAddress = z
+  .string({ error: typeError('an IP address or CIDR block, e.g. 10.31.4.0/24') })
+  .refine((v) => isAddressOrBlock(v), 'must be an IP address (10.31.4.12) or a CIDR block (10.31.4.0/24, 2001:db8::/32)');
+
+function isAddressOrBlock(value: string): boolean {
+  const [address, bits, ...rest] = value.trim().split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 const modality = z
   .string({ error: typeError('a DICOM modality code') })
   .regex(/^[A-Z0-9]{1,16}$/, 'modality codes are DICOM defined terms in capitals, e.g. CT, MR, CR, DX, US');
@@ -148,6 +162,7 @@ const siteSchema = z.strictObject({
   kind: oneOf(SITE_KINDS),
   territory: idSchema,
   aeTitles: listOf(aeTitle, '[STGIRONS_CT]').default([]),
+  dicomAddresses: listOf(networkAddress, '["10.31.4.0/24"]').optional(),
   reportDelivery: reportDelivery.default({ kind: 'none' }),
   membership: oneOf(MEMBERSHIPS),
 });

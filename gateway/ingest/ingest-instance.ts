@@ -41,6 +41,8 @@ export interface IngestContext {
   site: string | null;
   /** Study Instance UID from the request URL (`POST /studies/{study}`), if any. */
   studyInstanceUID?: string;
+  /** Affected SOP Class UID of a C-STORE request: the data set must be of that class (PS3.4 B.2.3, 0xA900). */
+  affectedSopClassUID?: string;
 }
 
 /**
@@ -132,6 +134,12 @@ function checkAcceptable(parsed: ParsedInstance, context: IngestContext): { reas
     return {
       reason: FailureReason.StudyInstanceUidMismatch,
       message: `the instance belongs to study ${parsed.studyInstanceUID}, not to study ${context.studyInstanceUID} named in the request URL`,
+    };
+  }
+  if (context.affectedSopClassUID && parsed.sopClassUID !== context.affectedSopClassUID) {
+    return {
+      reason: FailureReason.DataSetDoesNotMatchSopClass,
+      message: `the data set is of SOP class ${parsed.sopClassUID}, not ${context.affectedSopClassUID} as the C-STORE request says`,
     };
   }
   return undefined;

@@ -43,6 +43,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     HOST: '127.0.0.1',
     ASTREINTE_DATA_DIR: dataDir,
     EMBEDDED_PG_PORT: String(await freePort()),
+    DIMSE_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     ...options.env,
   };

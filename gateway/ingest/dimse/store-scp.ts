@@ -1,0 +1,239 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import dcmjsDimse from 'dcmjs-dimse';
+import type { association, requests } from 'dcmjs-dimse';
+import type { Logger } from 'pino';
+import type { Site } from '../../../config/region/region-config.ts';
+import { FailureReason } from '../../../core/dicom/dicom-status.ts';
+import { fileMetaInformation } from '../../../core/dicom/file-meta-information.ts';
+import { ingestInstance, timedStep, type IngestDependencies } from '../ingest-instance.ts';
+import { SpoolFile } from '../spool-file.ts';
+import type { InstanceOutcome } from '../stow-outcome.ts';
+import type { AssociationDecision, AssociationRequest } from './association-policy.ts';
+import { cStoreStatusOf } from './c-store-status.ts';
+import { MAX_PDATA_LENGTH } from './pdu-guard.ts';
+import { answerPresentationContext, PresentationContextResult } from './presentation-contexts.ts';
+
+const { Scp, Dataset, responses, constants } = dcmjsDimse;
+
+type Association = association.Association;
+type PresentationContext = association.PresentationContext;
+type CStoreRequest = requests.CStoreRequest;
+type CEchoRequest = requests.CEchoRequest;
+
+/** What one association tells the listener once it is over (audit, metrics). */
+export interface AssociationSummary {
+  site: Site;
+  callingAeTitle: string;
+  remoteAddress?: string;
+  outcomes: InstanceOutcome[];
+}
+
+export interface StoreScpContext {
+  decide: (request: AssociationRequest) => AssociationDecision;
+  ingest: IngestDependencies;
+  spoolDir: string;
+  log: Logger;
+  onStudyActivity?: (studyInstanceUID: string, site: string) => void;
+  onAssociationEnd?: (summary: AssociationSummary) => void;
+  /** Every ingest under way, so that a shutdown waits for them before the database closes. */
+  track: (work: Promise<unknown>) => void;
+}
+
+/**
+ * One association of the C-ECHO / C-STORE SCP, on dcmjs-dimse's network layer. The data set of a C-STORE is not
+ * gathered in memory: its P-DATA fragments go to a spool file behind the preamble and File Meta Information we
+ * write, the socket pausing while the disk catches up; then the spool file goes through the same ingest as a STOW-RS
+ * part, and only a durable instance is answered with success.
+ */
+export class StoreScp extends Scp {
+  declare protected socket: Socket;
+  declare protected association: Association;
+  private site: Site | undefined;
+  private callingAeTitle = '';
+  private readonly sinks = new WeakMap<CStoreRequest, SpoolSink>();
+  private current: SpoolSink | undefined;
+  private readonly outcomes: InstanceOutcome[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    socket: Socket,
+    private readonly context: StoreScpContext,
+  ) {
+    // Timeouts: a modality may pause between series; a stuck peer is dropped after 5 minutes without a PDU.
+    super(socket, { associationTimeout: 30_000, pduTimeout: 5 * 60_000, connectTimeout: 5 * 60_000 });
+    socket.once('close', () => void this.closed());
+  }
+
+  override associationRequested(association: Association): void {
+    this.association = association;
+    this.callingAeTitle = association.getCallingAeTitle().trim();
+    const decision = this.context.decide({
+      callingAeTitle: association.getCallingAeTitle(),
+      calledAeTitle: association.getCalledAeTitle(),
+      remoteAddress: this.socket.remoteAddress,
+      clientCertificateName: clientCertificateName(this.socket),
+    });
+    if (decision.kind === 'reject') {
+      this.context.log.warn({ callingAeTitle: this.callingAeTitle, address: this.socket.remoteAddress, reason: decision.why }, 'DICOM association rejected');
+      this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, decision.reason);
+      // The requestor closes the connection on a rejection (PS3.8 7.1.1.9); one that does not is closed for it.
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+      return;
+    }
+    this.site = decision.site;
+    for (const { context } of association.getPresentationContexts()) {
+      const answer = answerPresentationContext(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
+      if (answer.result === PresentationContextResult.Accept) context.setResult(answer.result, answer.transferSyntaxUid);
+      else context.setResult(answer.result);
+    }
+    // The library would announce the smaller of the two sides' maxima; a sender may use our full PDU size (fewer
+    // PDUs to read), and our own answers (C-ECHO, C-STORE responses) are far below the requestor's maximum anyway.
+    association.setMaxPduLength(MAX_PDATA_LENGTH);
+    this.sendAssociationAccept();
+  }
+
+  override associationReleaseRequested(): void {
+    // Answered once every C-STORE of the association has its response: a release never overtakes an ingest.
+    void Promise.allSettled([...this.inFlight]).then(() => this.sendAssociationReleaseResponse());
+  }
+
+  override cEchoRequest(request: CEchoRequest, callback: (response: InstanceType<typeof responses.CEchoResponse>) => void): void {
+    const response = responses.CEchoResponse.fromRequest(request);
+    response.setStatus(constants.Status.Success);
+    callback(response);
+  }
+
+  override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
+    const header = fileMetaInformation({
+      mediaStorageSopClassUid: request.getAffectedSopClassUid(),
+      mediaStorageSopInstanceUid: request.getAffectedSopInstanceUid(),
+      transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '',
+      sourceAeTitle: this.callingAeTitle,
+    });
+    const sink = new SpoolSink(new SpoolFile(this.context.spoolDir), header, this.socket);
+    this.sinks.set(request, sink);
+    this.current = sink;
+    // Duck-typed: the library only calls write() (never told false: the socket is paused instead, so fragments
+    // are never reordered while it would wait for 'drain') and end().
+    return sink as unknown as Writable;
+  }
+
+  override createDatasetFromStoreWritableStream(_writable: Writable, context: PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
+    this.current = undefined;
+    // The data set is in the spool file; the request carries an empty placeholder so nothing is parsed twice.
+    callback(new Dataset({}, context.getAcceptedTransferSyntaxUid() ?? ''));
+  }
+
+  override cStoreRequest(request: CStoreRequest, callback: (response: InstanceType<typeof responses.CStoreResponse>) => void): void {
+    const sink = this.sinks.get(request);
+    const work = this.store(request, sink).then(
+      ({ status, comment }) => {
+        const response = responses.CStoreResponse.fromRequest(request);
+        response.setStatus(status);
+        if (comment) response.setErrorComment(comment);
+        if (!this.socket.destroyed) callback(response);
+      },
+      (error: unknown) => this.context.log.error({ err: error }, 'C-STORE failed unexpectedly'),
+    );
+    this.inFlight.add(work);
+    this.context.track(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  // Query/retrieve commands sent on a storage context (their own SOP classes are never accepted): refused as
+  // "unrecognized operation" (PS3.7 C.4.x) rather than the library's default empty success.
+  override cFindRequest(request: requests.CFindRequest, callback: (answers: InstanceType<typeof responses.CFindResponse>[]) => void): void {
+    callback([unrecognized(responses.CFindResponse.fromRequest(request))]);
+  }
+
+  override cMoveRequest(request: requests.CMoveRequest, callback: (answers: InstanceType<typeof responses.CMoveResponse>[]) => void): void {
+    callback([unrecognized(responses.CMoveResponse.fromRequest(request))]);
+  }
+
+  override cGetRequest(request: requests.CGetRequest, callback: (answers: InstanceType<typeof responses.CGetResponse>[]) => void): void {
+    callback([unrecognized(responses.CGetResponse.fromRequest(request))]);
+  }
+
+  override abort(): void {
+    this.socket.destroy();
+  }
+
+  private async store(request: CStoreRequest, sink: SpoolSink | undefined) {
+    const site = this.site;
+    if (!sink || !site) return { status: FailureReason.ProcessingFailure, comment: 'no data set was received for this C-STORE' };
+    let outcome: InstanceOutcome;
+    try {
+      const spooled = await timedStep(this.context.ingest, 'spool', () => sink.spool.complete());
+      outcome = await ingestInstance(this.outcomes.length + 1, spooled, { site: site.finess, affectedSopClassUID: request.getAffectedSopClassUid() }, this.context.ingest);
+    } catch (error) {
+      await sink.spool.discard();
+      this.context.log.error({ err: error }, 'C-STORE data set could not be spooled');
+      const outOfSpace = (error as NodeJS.ErrnoException).code === 'ENOSPC';
+      outcome = {
+        kind: 'failed',
+        part: this.outcomes.length + 1,
+        failureReason: outOfSpace ? FailureReason.OutOfResources : FailureReason.ProcessingFailure,
+        message: outOfSpace ? 'the archive is out of storage space; send it again later' : 'the archive could not receive this instance; send it again',
+      };
+    }
+    this.outcomes.push(outcome);
+    if (outcome.kind !== 'failed') this.context.onStudyActivity?.(outcome.studyInstanceUID, site.finess);
+    else this.context.log.info({ status: outcome.failureReason, reason: outcome.message, callingAeTitle: this.callingAeTitle }, 'C-STORE refused');
+    return cStoreStatusOf(outcome);
+  }
+
+  private async closed(): Promise<void> {
+    // A data set cut by the connection's end: nothing of it is kept.
+    if (this.current) await this.current.spool.discard();
+    this.current = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    if (this.site && this.outcomes.length > 0) {
+      this.context.onAssociationEnd?.({ site: this.site, callingAeTitle: this.callingAeTitle, remoteAddress: this.socket.remoteAddress, outcomes: this.outcomes });
+    }
+  }
+}
+
+/** What dcmjs-dimse writes a C-STORE data set into: our spool file, with backpressure on the socket. */
+class SpoolSink extends EventEmitter {
+  private paused = false;
+
+  constructor(
+    readonly spool: SpoolFile,
+    header: Buffer,
+    private readonly socket: Socket,
+  ) {
+    super();
+    spool.write(header);
+  }
+
+  write(chunk: Buffer): boolean {
+    if (!this.spool.write(chunk) && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      void this.spool.drained().then(() => {
+        this.paused = false;
+        if (!this.socket.destroyed) this.socket.resume();
+      });
+    }
+    return true;
+  }
+
+  end(): void {}
+}
+
+const UNRECOGNIZED_OPERATION = 0x0211;
+
+function unrecognized<T extends { setStatus(status: number): void; setErrorComment(comment: string): void }>(response: T): T {
+  response.setStatus(UNRECOGNIZED_OPERATION);
+  response.setErrorComment('this archive only stores (C-STORE) and answers C-ECHO');
+  return response;
+}
+
+function clientCertificateName(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
