@@ -21,6 +21,7 @@ import type { StudyActivityNotifier } from '../ingest/study-activity-notifier.ts
 import { qidoRoutes, type QidoSearch } from '../read/query/qido-routes.ts';
 import { createAccessScopes } from '../read/retrieve/access-scope.ts';
 import { wadoRoutes } from '../read/retrieve/wado-routes.ts';
+import { renderedRoutes } from '../read/retrieve/rendered-routes.ts';
 import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistRoutes } from '../read/worklist/worklist-routes.ts';
@@ -110,6 +111,7 @@ export function createApp(deps: AppDependencies): express.Express {
   dicomweb.post('/studies/:study', stow);
   dicomweb.use(qidoRoutes(deps.search, accessScope));
   dicomweb.use(wadoRoutes({ index: deps.index, objects: deps.objects, log: deps.log, accessScope }));
+  dicomweb.use(renderedRoutes({ index: deps.index, objects: deps.objects, accessScope }));
   app.use(DICOMWEB_PATH, dicomweb);
   app.use(
     '/api',

@@ -1,0 +1,254 @@
+import { Router, type Request, type Response } from 'express';
+import type { DicomJsonDataset, FileSpan } from '../../../core/dicom/parsed-instance.ts';
+import { isValidUid } from '../../../core/dicom/uid.ts';
+import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
+import { BadRequest, NotAcceptable, NotFound } from '../../http/problem.ts';
+import type { AccessScope, DicomIndex, StoredInstance } from '../../../storage/index/dicom-index.ts';
+import type { ObjectStore } from '../../../storage/objects/object-store.ts';
+import type { AccessScopeResolver } from './access-scope.ts';
+import { parseFrameList } from './frame-list.ts';
+import { newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
+import type { RenderedMediaType } from './render/image-encoder.ts';
+import { pixelModuleOf, UnrenderableInstance } from './render/pixel-module.ts';
+import type { RenderJob } from './render/render-job.ts';
+import { RenderPool } from './render/render-pool.ts';
+import { chooseRenderedRepresentation, chooseThumbnailType, parseRenderedQuery, type RenderedQuery } from './render/rendered-query.ts';
+
+export interface RenderedDependencies {
+  index: DicomIndex;
+  objects: ObjectStore;
+  accessScope: AccessScopeResolver;
+  /** Where frames are rendered (worker threads); one is made when not given. */
+  pool?: { render(job: RenderJob): Promise<Uint8Array> };
+}
+
+/** Thumbnails without a viewport fit in this square. */
+export const THUMBNAIL_SIZE = 128;
+
+interface Target {
+  studyInstanceUID: string;
+  seriesInstanceUID?: string;
+  sopInstanceUID?: string;
+}
+
+/**
+ * WADO-RS rendered resources and thumbnails (PS3.18 10.4.1, Retrieve Rendered and Thumbnail): frames decoded on
+ * the server whatever their transfer syntax, windowed, scaled to the viewport, sent as JPEG or PNG.
+ */
+export function renderedRoutes(deps: RenderedDependencies): Router {
+  const router = Router();
+  const pool = deps.pool ?? new RenderPool();
+  const study = '/studies/:study';
+  const series = `${study}/series/:series`;
+  const instance = `${series}/instances/:instance`;
+  const frames = `${instance}/frames/:frames`;
+  for (const level of [study, series]) {
+    router.get(`${level}/rendered`, (req, res) => renderedSet(req, res, deps, pool));
+    router.get(`${level}/thumbnail`, (req, res) => thumbnail(req, res, deps, pool));
+  }
+  router.get(`${instance}/rendered`, (req, res) => renderedInstance(req, res, deps, pool));
+  router.get(`${instance}/thumbnail`, (req, res) => thumbnail(req, res, deps, pool));
+  router.get(`${frames}/rendered`, (req, res) => renderedFrames(req, res, deps, pool));
+  router.get(`${frames}/thumbnail`, (req, res) => thumbnail(req, res, deps, pool));
+  return router;
+}
+
+type Pool = NonNullable<RenderedDependencies['pool']>;
+
+function targetOf(req: Request): Target {
+  const target: Target = {
+    studyInstanceUID: req.params.study as string,
+    seriesInstanceUID: req.params.series as string | undefined,
+    sopInstanceUID: req.params.instance as string | undefined,
+  };
+  for (const [name, uid] of Object.entries(target)) {
+    if (uid !== undefined && !isValidUid(uid)) {
+      throw new BadRequest(`The ${name.replace('InstanceUID', '')} UID in the URL is not a valid DICOM UID: ${JSON.stringify(String(uid).slice(0, 80))}`);
+    }
+  }
+  return target;
+}
+
+function notFound(target: Target): NotFound {
+  if (target.sopInstanceUID) return new NotFound(`Instance ${target.sopInstanceUID} was not found in this series, or you may not see it.`);
+  if (target.seriesInstanceUID) return new NotFound(`Series ${target.seriesInstanceUID} was not found in this study, or you may not see it.`);
+  return new NotFound(`Study ${target.studyInstanceUID} was not found, or you may not see it.`);
+}
+
+async function instancesOf(deps: RenderedDependencies, scope: AccessScope, target: Target): Promise<StoredInstance[]> {
+  const instances = await deps.index.findInstances(scope, target);
+  if (instances.length === 0) throw notFound(target);
+  return instances;
+}
+
+function hasImage(i: StoredInstance): boolean {
+  return i.frames.length > 0;
+}
+
+async function metadataOf(deps: RenderedDependencies, scope: AccessScope, i: StoredInstance): Promise<DicomJsonDataset> {
+  const [text] = await deps.index.findMetadata(scope, { studyInstanceUID: i.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID });
+  if (text === undefined) throw new NotFound(`Instance ${i.sopInstanceUID} was not found, or you may not see it.`);
+  return JSON.parse(text) as DicomJsonDataset;
+}
+
+async function readFrame(objects: ObjectStore, objectKey: string, spans: FileSpan[]): Promise<Uint8Array> {
+  const parts = await Promise.all(
+    spans.map((s) => (s.length === 0 ? Buffer.alloc(0) : objects.readBytes(objectKey, { start: s.offset, end: s.offset + s.length - 1 }))),
+  );
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/** Renders one frame (1-based) of an instance whose metadata is known. */
+async function renderOne(
+  deps: RenderedDependencies,
+  pool: Pool,
+  instance: StoredInstance,
+  metadata: DicomJsonDataset,
+  frameNumber: number,
+  mediaType: RenderedMediaType,
+  query: RenderedQuery,
+): Promise<Buffer> {
+  let pixel;
+  try {
+    pixel = pixelModuleOf(metadata, frameNumber - 1);
+  } catch (error) {
+    throw unrenderable(instance, error);
+  }
+  const spans = instance.frames[frameNumber - 1];
+  const job: RenderJob = {
+    frame: await readFrame(deps.objects, instance.objectKey, spans),
+    firstBit: spans[0]?.firstBit,
+    transferSyntaxUID: instance.transferSyntaxUID,
+    pixel,
+    window: query.window,
+    viewport: query.viewport,
+    mediaType,
+    quality: query.quality,
+  };
+  try {
+    const image = await pool.render(job);
+    return Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+  } catch (error) {
+    throw unrenderable(instance, error);
+  }
+}
+
+function unrenderable(instance: StoredInstance, error: unknown): Error {
+  if (error instanceof UnrenderableInstance) {
+    return new NotAcceptable(`Instance ${instance.sopInstanceUID} cannot be rendered as an image: ${error.message}.`, 'not-renderable');
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function noImage(instance: StoredInstance): NotAcceptable {
+  return new NotAcceptable(`Instance ${instance.sopInstanceUID} has no pixel data (SOP Class ${instance.sopClassUID}): there is no image to render.`, 'not-renderable');
+}
+
+function sendImage(res: Response, mediaType: RenderedMediaType, image: Buffer): void {
+  res.status(200).set('Content-Type', mediaType).set('Content-Length', String(image.length)).end(image);
+}
+
+/** Study or series: every frame of every image instance, one part each, in series and instance order. */
+async function renderedSet(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const query = parseRenderedQuery(req, { thumbnail: false });
+  const instances = (await instancesOf(deps, scope, target)).filter(hasImage);
+  const representation = chooseRenderedRepresentation(req, target.seriesInstanceUID ? 'series' : 'study', true);
+  if (instances.length === 0) throw new NotAcceptable('This resource holds no image instance to render (only documents or other non-image objects).', 'not-renderable');
+  const root = dicomwebRootOf(req);
+  const metadata = new Map<string, Promise<DicomJsonDataset>>();
+  const metadataFor = (i: StoredInstance) => {
+    let m = metadata.get(i.sopInstanceUID);
+    if (!m) metadata.set(i.sopInstanceUID, (m = metadataOf(deps, scope, i)));
+    return m;
+  };
+  const parts: OutgoingPart[] = instances.flatMap((i) =>
+    i.frames.map((_, f) => ({
+      contentType: representation.mediaType,
+      contentLocation: `${instanceUrl(root, i)}/frames/${f + 1}/rendered`,
+      body: async () => renderOne(deps, pool, i, await metadataFor(i), f + 1, representation.mediaType, query),
+    })),
+  );
+  await sendParts(res, representation.mediaType, parts);
+}
+
+/** An instance: its first frame as one image, or every frame as multipart when that is what is asked. */
+async function renderedInstance(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const query = parseRenderedQuery(req, { thumbnail: false });
+  const [instance] = await instancesOf(deps, scope, target);
+  const representation = chooseRenderedRepresentation(req, 'instance', false);
+  if (!hasImage(instance)) throw noImage(instance);
+  const metadata = await metadataOf(deps, scope, instance);
+  if (!representation.multipart) {
+    sendImage(res, representation.mediaType, await renderOne(deps, pool, instance, metadata, 1, representation.mediaType, query));
+    return;
+  }
+  const root = dicomwebRootOf(req);
+  const parts = instance.frames.map((_, f) => ({
+    contentType: representation.mediaType,
+    contentLocation: `${instanceUrl(root, instance)}/frames/${f + 1}/rendered`,
+    body: () => renderOne(deps, pool, instance, metadata, f + 1, representation.mediaType, query),
+  }));
+  await sendParts(res, representation.mediaType, parts);
+}
+
+async function renderedFrames(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const query = parseRenderedQuery(req, { thumbnail: false });
+  const [instance] = await instancesOf(deps, scope, target);
+  if (!hasImage(instance)) throw noImage(instance);
+  const frameNumbers = parseFrameList(req.params.frames as string, instance.frames.length);
+  const representation = chooseRenderedRepresentation(req, frameNumbers.length === 1 ? 'frame' : 'frame list', frameNumbers.length > 1);
+  const metadata = await metadataOf(deps, scope, instance);
+  if (!representation.multipart) {
+    sendImage(res, representation.mediaType, await renderOne(deps, pool, instance, metadata, frameNumbers[0], representation.mediaType, query));
+    return;
+  }
+  const root = dicomwebRootOf(req);
+  const parts = frameNumbers.map((n) => ({
+    contentType: representation.mediaType,
+    contentLocation: `${instanceUrl(root, instance)}/frames/${n}/rendered`,
+    body: () => renderOne(deps, pool, instance, metadata, n, representation.mediaType, query),
+  }));
+  await sendParts(res, representation.mediaType, parts);
+}
+
+/**
+ * One small image: a study's representative instance is the middle image of its first series that has images,
+ * a series' its middle image, an instance's its middle frame (the middle slice of a CT volume says more than
+ * its first).
+ */
+async function thumbnail(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const query = parseRenderedQuery(req, { thumbnail: true });
+  query.viewport ??= { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE };
+  const mediaType = chooseThumbnailType(req);
+  const instances = await instancesOf(deps, scope, target);
+  const images = instances.filter(hasImage);
+  if (images.length === 0) {
+    if (target.sopInstanceUID) throw noImage(instances[0]);
+    throw new NotAcceptable('This resource holds no image instance to make a thumbnail of.', 'not-renderable');
+  }
+  const firstSeries = images.filter((i) => i.seriesInstanceUID === images[0].seriesInstanceUID);
+  const instance = firstSeries[Math.floor((firstSeries.length - 1) / 2)];
+  const frameNumber = req.params.frames
+    ? parseFrameList(req.params.frames as string, instance.frames.length)[0]
+    : Math.floor((instance.frames.length - 1) / 2) + 1;
+  const metadata = await metadataOf(deps, scope, instance);
+  sendImage(res, mediaType, await renderOne(deps, pool, instance, metadata, frameNumber, mediaType, query));
+}
+
+async function sendParts(res: Response, partType: RenderedMediaType, parts: OutgoingPart[]): Promise<void> {
+  const boundary = newBoundary();
+  res.status(200).set('Content-Type', `multipart/related; type="${partType}"; boundary=${boundary}`);
+  await writeMultipart(res, parts, boundary);
+}
+
+function instanceUrl(root: string, i: StoredInstance): string {
+  return `${root}/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
+}
