@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UnrenderableInstance } from './pixel-module.ts';
 import type { RenderJob } from './render-job.ts';
@@ -84,11 +85,12 @@ export class RenderPool {
 }
 
 /**
- * The compiled gateway runs render-worker.js; from the TypeScript sources the thread needs tsx's loader, which a
- * worker does not inherit from a loader registered in the main thread.
+ * The compiled gateway runs render-worker.js. From the TypeScript sources the thread needs tsx, and a loader
+ * registered in the main thread does not reach workers on Node 20: the thread loads tsx's require hook itself.
  */
 function startWorker(): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const url = new URL(`./render-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  return new Worker(url, { execArgv: fromSources ? ['--import', import.meta.resolve('tsx/esm')] : [] });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./render-worker.js', import.meta.url));
+  const file = fileURLToPath(new URL('./render-worker.ts', import.meta.url));
+  const tsx = fileURLToPath(import.meta.resolve('tsx/cjs/api'));
+  return new Worker(`require(${JSON.stringify(tsx)}).require(${JSON.stringify(file)}, ${JSON.stringify(file)});`, { eval: true });
 }
