@@ -26,8 +26,8 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.get(dicomweb(`${instance}/frames/:frames`), auditor.audit(read('110104', 'wado-frames')));
   router.get(dicomweb(`${instance}/bulkdata/*path`), auditor.audit(read('110104', 'wado-bulkdata')));
   const rendered = [study, series, instance, `${instance}/frames/:frames`];
-  router.get(rendered.map((p) => dicomweb(`${p}/rendered`)), auditor.audit(read('110104', 'wado-rendered')));
-  router.get(rendered.map((p) => dicomweb(`${p}/thumbnail`)), auditor.audit(read('110104', 'wado-thumbnail')));
+  router.get(rendered.map((p) => dicomweb(`${p}/rendered`)), auditor.audit(read('110103', 'wado-rendered')));
+  router.get(rendered.map((p) => dicomweb(`${p}/thumbnail`)), auditor.audit(read('110103', 'wado-thumbnail')));
 
   router.get('/api/worklist', auditor.audit(query('worklist', 'worklist')));
   router.get('/api/worklist/events', auditor.audit(() => ({ type: '110112', subtype: 'worklist-events', action: 'E' })));

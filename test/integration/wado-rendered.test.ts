@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSettings } from '../../config/settings.ts';
+import { openDatabase } from '../../storage/database/database.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { parseMultipart, referencedInstances, stow } from '../support/dicomweb-http.ts';
 import { DICOM_SAMPLES } from '../support/shared-samples.ts';
@@ -296,6 +298,29 @@ describe('what cannot be rendered, bad parameters, access', () => {
     for (const target of [url(ct, '/rendered'), url(ct, '/frames/1/rendered'), `${gw.dicomweb}/studies/${ct.study}/thumbnail`]) {
       const res = await get(target, undefined, tokenB);
       expect(res.status, target).toBe(404);
+    }
+  });
+
+  it('each rendered frame or thumbnail is audited as 110103 DICOM Instances Accessed, naming the study', async () => {
+    const ct = stored.ct;
+    expect((await get(url(ct, '/frames/1/rendered'))).status).toBe(200);
+    expect((await get(`${gw.dicomweb}/studies/${ct.study}/thumbnail`)).status).toBe(200);
+    // Audit events are appended once the response is over: wait for them.
+    const database = await openDatabase(loadSettings(gw.env).database, { maxConnections: 1 });
+    try {
+      let rows: { type: string; subtype: string; study: string }[] = [];
+      for (let attempt = 0; attempt < 50 && rows.length < 2; attempt++) {
+        ({ rows } = await database.pool.query(
+          `SELECT type_code AS type, event->>'subtype' AS subtype, event->'entities'->0->>'studyUid' AS study FROM audit_event
+            WHERE event->>'subtype' IN ('wado-rendered', 'wado-thumbnail') AND event->'entities'->0->>'studyUid' = $1`,
+          [ct.study],
+        ));
+        if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rows.map((r) => r.subtype)).toEqual(expect.arrayContaining(['wado-rendered', 'wado-thumbnail']));
+      expect(new Set(rows.map((r) => r.type))).toEqual(new Set(['110103']));
+    } finally {
+      await database.close();
     }
   });
 });
