@@ -284,6 +284,20 @@ describe('what cannot be rendered, bad parameters, access', () => {
     expect((await get(`${url(stored.ct, '/rendered')}?annotation=patient,technique`)).status).toBe(200);
   });
 
+  it('a series leaves out what cannot be rendered (12-bit lossy JPEG beside a JPEG 2000) and says so', async () => {
+    const nm = stored['nm-j2k'];
+    expect(stored['jpeg-12bit'].series).toBe(nm.series);
+    const res = await get(`${gw.dicomweb}/studies/${nm.study}/series/${nm.series}/rendered`, 'multipart/related; type="image/png"');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('warning')).toMatch(/^299 astreinte "1 instance\(s\) left out, e\.g\. .*12-bit lossy JPEG/);
+    const parts = parseMultipart(Buffer.from(await res.arrayBuffer()), res.headers.get('content-type')!);
+    expect(parts.map((p) => p.headers['content-location'])).toEqual([expect.stringContaining(`/instances/${nm.sop}/frames/1/rendered`)]);
+    const thumb = await get(`${gw.dicomweb}/studies/${nm.study}/series/${nm.series}/thumbnail`);
+    expect(thumb.status).toBe(200);
+    const only12 = await get(url(stored['jpeg-12bit'], '/thumbnail'));
+    expect(only12.status).toBe(406);
+  });
+
   it('a series renders as multipart/related, one part per frame', async () => {
     const mr = stored.mr;
     const res = await get(`${gw.dicomweb}/studies/${mr.study}/series/${mr.series}/rendered`, 'multipart/related; type="image/jpeg"');

@@ -11,6 +11,7 @@ import { newBoundary, writeMultipart, type OutgoingPart } from './multipart-writ
 import type { RenderedMediaType } from './render/image-encoder.ts';
 import { pixelModuleOf, UnrenderableInstance } from './render/pixel-module.ts';
 import type { RenderJob } from './render/render-job.ts';
+import { whyNotRenderable } from './render/renderability.ts';
 import { RenderPool } from './render/render-pool.ts';
 import { chooseRenderedRepresentation, chooseThumbnailType, parseRenderedQuery, type RenderedQuery } from './render/rendered-query.ts';
 
@@ -148,28 +149,56 @@ function sendImage(res: Response, mediaType: RenderedMediaType, image: Buffer): 
   res.status(200).set('Content-Type', mediaType).set('Content-Length', String(image.length)).end(image);
 }
 
-/** Study or series: every frame of every image instance, one part each, in series and instance order. */
+/** An image instance with its metadata, or why it cannot be rendered. */
+interface Candidate {
+  instance: StoredInstance;
+  metadata: DicomJsonDataset;
+  whyNot?: string;
+}
+
+function candidate(instance: StoredInstance, metadata: DicomJsonDataset): Candidate {
+  try {
+    return { instance, metadata, whyNot: whyNotRenderable(instance.transferSyntaxUID, pixelModuleOf(metadata)) };
+  } catch (error) {
+    return { instance, metadata, whyNot: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Study or series: every frame of every image instance, one part each, in series and instance order. Instances
+ * that cannot be rendered (a 12-bit lossy JPEG among them) are left out, and a Warning header says so.
+ */
 async function renderedSet(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
   const scope = deps.accessScope(res);
   const target = targetOf(req);
   const query = parseRenderedQuery(req, { thumbnail: false });
   const instances = (await instancesOf(deps, scope, target)).filter(hasImage);
   const representation = chooseRenderedRepresentation(req, target.seriesInstanceUID ? 'series' : 'study', true);
-  if (instances.length === 0) throw new NotAcceptable('This resource holds no image instance to render (only documents or other non-image objects).', 'not-renderable');
+  const texts = await deps.index.findMetadata(scope, target);
+  const bySop = new Map<string, DicomJsonDataset>();
+  for (const text of texts) {
+    const dataset = JSON.parse(text) as DicomJsonDataset;
+    bySop.set(String(dataset['00080018']?.Value?.[0]), dataset);
+  }
+  const candidates = instances.filter((i) => bySop.has(i.sopInstanceUID)).map((i) => candidate(i, bySop.get(i.sopInstanceUID)!));
+  const renderable = candidates.filter((c) => !c.whyNot);
+  const left = candidates.filter((c) => c.whyNot);
+  if (renderable.length === 0) {
+    const why = left.length > 0 ? `: instance ${left[0].instance.sopInstanceUID} cannot be rendered, ${left[0].whyNot}` : ' (only documents or other non-image objects)';
+    throw new NotAcceptable(`This ${target.seriesInstanceUID ? 'series' : 'study'} holds no image that can be rendered${why}.`, 'not-renderable');
+  }
+  if (left.length > 0) {
+    const reason = `${left.length} instance(s) left out, e.g. ${left[0].instance.sopInstanceUID}: ${left[0].whyNot}`.replace(/["\\]/g, "'");
+    res.set('Warning', `299 astreinte "${reason}"`);
+  }
   const root = dicomwebRootOf(req);
-  const metadata = new Map<string, Promise<DicomJsonDataset>>();
-  const metadataFor = (i: StoredInstance) => {
-    let m = metadata.get(i.sopInstanceUID);
-    if (!m) metadata.set(i.sopInstanceUID, (m = metadataOf(deps, scope, i)));
-    return m;
-  };
-  const parts: OutgoingPart[] = instances.flatMap((i) =>
+  const parts: OutgoingPart[] = renderable.flatMap(({ instance: i, metadata }) =>
     i.frames.map((_, f) => ({
       contentType: representation.mediaType,
       contentLocation: `${instanceUrl(root, i)}/frames/${f + 1}/rendered`,
-      body: async () => renderOne(deps, pool, i, await metadataFor(i), f + 1, representation.mediaType, query),
+      body: () => renderOne(deps, pool, i, metadata, f + 1, representation.mediaType, query),
     })),
-  );
+  )
   await sendParts(res, representation.mediaType, parts);
 }
 
@@ -217,10 +246,24 @@ async function renderedFrames(req: Request, res: Response, deps: RenderedDepende
   await sendParts(res, representation.mediaType, parts);
 }
 
+/** Instances checked, at most, for a renderable representative image before a thumbnail gives up. */
+const THUMBNAIL_TRIES = 20;
+
+/** Series in order; in each, its middle image first, then the others in order. */
+function thumbnailCandidates(images: StoredInstance[]): StoredInstance[] {
+  const order: StoredInstance[] = [];
+  for (const uid of new Set(images.map((i) => i.seriesInstanceUID))) {
+    const inSeries = images.filter((i) => i.seriesInstanceUID === uid);
+    const middle = Math.floor((inSeries.length - 1) / 2);
+    order.push(inSeries[middle], ...inSeries.filter((_, n) => n !== middle));
+  }
+  return order;
+}
+
 /**
- * One small image: a study's representative instance is the middle image of its first series that has images,
- * a series' its middle image, an instance's its middle frame (the middle slice of a CT volume says more than
- * its first).
+ * One small image: a study's representative instance is the middle image of its first series that has one that
+ * can be rendered, a series' its middle image, an instance's its middle frame (the middle slice of a CT volume
+ * says more than its first). Only the chosen instances' metadata is read.
  */
 async function thumbnail(req: Request, res: Response, deps: RenderedDependencies, pool: Pool): Promise<void> {
   const scope = deps.accessScope(res);
@@ -234,12 +277,21 @@ async function thumbnail(req: Request, res: Response, deps: RenderedDependencies
     if (target.sopInstanceUID) throw noImage(instances[0]);
     throw new NotAcceptable('This resource holds no image instance to make a thumbnail of.', 'not-renderable');
   }
-  const firstSeries = images.filter((i) => i.seriesInstanceUID === images[0].seriesInstanceUID);
-  const instance = firstSeries[Math.floor((firstSeries.length - 1) / 2)];
+  let chosen: Candidate | undefined;
+  let refused: Candidate | undefined;
+  for (const next of thumbnailCandidates(images).slice(0, THUMBNAIL_TRIES)) {
+    const c = candidate(next, await metadataOf(deps, scope, next));
+    if (!c.whyNot) {
+      chosen = c;
+      break;
+    }
+    refused ??= c;
+  }
+  if (!chosen) throw unrenderable(refused!.instance, new UnrenderableInstance(refused!.whyNot));
+  const { instance, metadata } = chosen;
   const frameNumber = req.params.frames
     ? parseFrameList(req.params.frames as string, instance.frames.length)[0]
     : Math.floor((instance.frames.length - 1) / 2) + 1;
-  const metadata = await metadataOf(deps, scope, instance);
   sendImage(res, mediaType, await renderOne(deps, pool, instance, metadata, frameNumber, mediaType, query));
 }
 

@@ -3,6 +3,7 @@ import { EXPLICIT_VR_BIG_ENDIAN, transferSyntax } from '../../../../core/dicom/t
 import { UnrenderableInstance, type PixelModule } from './pixel-module.ts';
 import { decodeRle } from './rle-decoder.ts';
 import { decodeWithWasm, type WasmCodec } from './wasm-codecs.ts';
+import { TWELVE_BIT_JPEG, whyNotRenderable } from './renderability.ts';
 
 /** A frame's samples as native little endian bytes, whatever it was stored as. */
 export interface DecodedFrame {
@@ -19,19 +20,11 @@ export interface DecodedFrame {
   colorSpace: string;
 }
 
-/** Why a transfer syntax has no decoder here (answered with 406 naming it). */
-const NO_DECODER: Record<string, string> = {
-  'jpeg-xl':
-    'JPEG XL frames cannot be rendered: the only maintained WebAssembly decoder (@cornerstonejs/codec-libjxl) needs Node.js 24, the gateway runs on Node.js 20',
-  video: 'video (MPEG-2, H.264, H.265) is not rendered as still images; retrieve the instance and play it in a video-capable viewer',
-};
-
 /** `firstBit`: for bit-packed frames (Bits Allocated 1), where in the first byte the frame starts. */
 export async function decodeFrame(frame: Uint8Array, transferSyntaxUID: string, pixel: PixelModule, firstBit = 0): Promise<DecodedFrame> {
-  const syntax = transferSyntax(transferSyntaxUID);
-  if (!syntax) throw new UnrenderableInstance(`its transfer syntax ${transferSyntaxUID} is unknown`);
-  const reason = NO_DECODER[syntax.pixelEncoding];
+  const reason = whyNotRenderable(transferSyntaxUID, pixel);
   if (reason) throw new UnrenderableInstance(reason);
+  const syntax = transferSyntax(transferSyntaxUID)!;
   switch (syntax.pixelEncoding) {
     case 'native':
     case 'encapsulated-uncompressed':
@@ -125,11 +118,7 @@ export function jpegProcess(frame: Uint8Array): JpegProcess {
 
 async function decodeJpegLossy(frame: Uint8Array, pixel: PixelModule): Promise<DecodedFrame> {
   if (jpegProcess(frame) === 'extended-12') {
-    throw new UnrenderableInstance(
-      'its frames are 12-bit lossy JPEG (JPEG Extended, Process 4): no maintained decoder of 12-bit lossy JPEG runs in ' +
-        'Node.js 20 without a native build (the WebAssembly libjpeg-turbo is built for 8 bits). Retrieve the frames as stored ' +
-        '(transfer-syntax=*) and let the viewer decode them',
-    );
+    throw new UnrenderableInstance(TWELVE_BIT_JPEG);
   }
   // libjpeg-turbo converts YCbCr to RGB as the stream says (JFIF, Adobe marker), whatever the DICOM label.
   return fromWasm('jpeg', frame, pixel, pixel.samplesPerPixel === 3 ? 'RGB' : pixel.photometricInterpretation);
