@@ -22,5 +22,5 @@ export async function runRenderJob(job: RenderJob): Promise<Uint8Array> {
   const decoded = await decodeFrame(job.frame, job.transferSyntaxUID, job.pixel, job.firstBit);
   let raster = renderFrame(decoded, job.pixel, job.window);
   if (job.viewport) raster = applyViewport(raster, job.viewport);
-  return encodeImage(raster, job.mediaType, job.quality);
+  return await encodeImage(raster, job.mediaType, job.quality);
 }

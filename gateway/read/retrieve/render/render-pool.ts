@@ -18,7 +18,8 @@ interface Thread {
 
 /**
  * Worker threads that render frames, so that decoding a JPEG 2000 CT slice (tens of milliseconds of WebAssembly)
- * never holds the event loop that serves the other requests. Threads start on first use and are unref'd: an
+ * never holds the event loop that serves the other requests. One thread per core, at most 4: the main thread
+ * mostly waits on storage and sockets. Threads start on first use and are unref'd: an
  * idle pool keeps no process alive. Jobs go to the least busy thread.
  */
 export class RenderPool {
@@ -26,7 +27,7 @@ export class RenderPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {}
+  constructor(private readonly size = Math.min(4, availableParallelism())) {}
 
   render(job: RenderJob): Promise<Uint8Array> {
     const thread = this.pick();
