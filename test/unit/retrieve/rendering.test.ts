@@ -109,3 +109,30 @@ describe('viewport', () => {
     expect(() => parseWindow('40,0.5,linear')).toThrow(/at least 1 wide/);
   });
 });
+
+describe('HTJ2K frames (no shared sample has that syntax): a stream made by OpenJPH decodes to the same samples', () => {
+  it('16-bit signed 64x48 grey, lossless (1.2.840.10008.1.2.4.201)', async () => {
+    const { decodeFrame } = await import('../../../gateway/read/retrieve/render/frame-decoder.ts');
+    const factory = (await import('@cornerstonejs/codec-openjph/wasmjs')).default;
+    const codec = await factory({ print: () => undefined, printErr: () => undefined });
+    type Encoder = { getDecodedBuffer(i: object): Uint8Array; setQuality(lossless: boolean, q: number): void; encode(): void; getEncodedBuffer(): Uint8Array; delete(): void };
+    const encoder = new (codec.HTJ2KEncoder as new () => Encoder)();
+    const [width, height] = [64, 48];
+    const samples = new Int16Array(width * height).map((_, i) => Math.round(1500 * Math.sin(i / 50)) - 200);
+    encoder.getDecodedBuffer({ width, height, bitsPerSample: 16, componentCount: 1, isSigned: true, isUsingColorTransform: false }).set(new Uint8Array(samples.buffer));
+    encoder.setQuality(true, 0);
+    encoder.encode();
+    const stream = encoder.getEncodedBuffer().slice();
+    encoder.delete();
+    const pixel = pixelModuleOf({
+      '00280010': { vr: 'US', Value: [height] },
+      '00280011': { vr: 'US', Value: [width] },
+      '00280100': { vr: 'US', Value: [16] },
+      '00280101': { vr: 'US', Value: [16] },
+      '00280103': { vr: 'US', Value: [1] },
+    });
+    const decoded = await decodeFrame(stream, '1.2.840.10008.1.2.4.201', pixel);
+    expect(decoded.bytesPerSample).toBe(2);
+    expect([...new Int16Array(decoded.bytes.slice().buffer)]).toEqual([...samples]);
+  });
+});
