@@ -225,6 +225,19 @@ describe('viewport, quality and thumbnails', () => {
     expect(flipped.data[0]).toBe(full.data[63 * 4]);
   });
 
+  it('GIF is offered too; tiny and noisy images encode (10x10 dose frames, a narrow window on 16 pixels)', async () => {
+    const gif = await get(url(stored.ct, '/rendered'), 'image/gif');
+    expect(gif.status).toBe(200);
+    expect(gif.headers.get('content-type')).toBe('image/gif');
+    expect(Buffer.from(await gif.arrayBuffer()).subarray(0, 6).toString('latin1')).toBe('GIF89a');
+    const dose = await rendered(url(stored.rtdose, '/frames/3/rendered?quality=100'), 'image/jpeg');
+    expect([dose.width, dose.height]).toEqual([10, 10]);
+    const tiny = await get(`${url(stored.ct, '/thumbnail')}?viewport=4,4`);
+    expect(tiny.status).toBe(200);
+    const noisy = await rendered(url(stored.ct, '/rendered?window=40,2,linear&quality=100&viewport=16,16'), 'image/jpeg');
+    expect([noisy.width, noisy.height]).toEqual([16, 16]);
+  });
+
   it('quality changes the JPEG size', async () => {
     const low = await get(url(stored.ct, '/rendered?quality=10'), 'image/jpeg');
     const high = await get(url(stored.ct, '/rendered?quality=100'), 'image/jpeg');
@@ -259,9 +272,9 @@ describe('viewport, quality and thumbnails', () => {
 
 describe('what cannot be rendered, bad parameters, access', () => {
   it('406 naming what can be sent for an unsupported type, and why for 12-bit lossy JPEG and SR', async () => {
-    const gif = await get(url(stored.ct, '/rendered'), 'image/gif');
-    expect(gif.status).toBe(406);
-    expect(((await gif.json()) as { detail: string }).detail).toMatch(/image\/jpeg.*image\/png/);
+    const webp = await get(url(stored.ct, '/rendered'), 'image/webp');
+    expect(webp.status).toBe(406);
+    expect(((await webp.json()) as { detail: string }).detail).toMatch(/image\/jpeg.*image\/png.*image\/gif/);
     const viaParam = await get(`${url(stored.ct, '/rendered')}?accept=application/dicom`);
     expect(viaParam.status).toBe(406);
     const twelve = await get(url(stored['jpeg-12bit'], '/rendered'));
@@ -296,6 +309,16 @@ describe('what cannot be rendered, bad parameters, access', () => {
     expect(thumb.status).toBe(200);
     const only12 = await get(url(stored['jpeg-12bit'], '/thumbnail'));
     expect(only12.status).toBe(406);
+  });
+
+  it('a study renders as multipart/related, one part per frame of each image, in series order', async () => {
+    const ct = stored.ct;
+    const res = await get(`${gw.dicomweb}/studies/${ct.study}/rendered`);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.status, body.toString().slice(0, 300)).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^multipart\/related; type="image\/jpeg"; boundary=/);
+    const parts = parseMultipart(body, res.headers.get('content-type')!);
+    expect(parts.map((p) => p.headers['content-location'])).toEqual([expect.stringContaining(`/instances/${ct.sop}/frames/1/rendered`)]);
   });
 
   it('a series renders as multipart/related, one part per frame', async () => {

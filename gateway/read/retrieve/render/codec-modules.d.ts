@@ -16,7 +16,3 @@ declare module '@cornerstonejs/codec-openjph/wasmjs' {
   const factory: import('./wasm-codecs.ts').CodecFactory;
   export default factory;
 }
-declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/wasmjs' {
-  const factory: import('./wasm-codecs.ts').CodecFactory;
-  export default factory;
-}

@@ -22,7 +22,7 @@ export interface RenderedRepresentation {
 const DEFAULT_QUALITY = 90;
 /** Largest viewport side: a rendered image is built in memory, its size is bounded. */
 const MAX_VIEWPORT = 8192;
-const IMAGE_TYPES: RenderedMediaType[] = ['image/jpeg', 'image/png'];
+const IMAGE_TYPES: RenderedMediaType[] = ['image/jpeg', 'image/png', 'image/gif'];
 
 const FUNCTIONS: Record<string, WindowSetting['function']> = {
   linear: 'LINEAR',
@@ -121,7 +121,7 @@ export function chooseRenderedRepresentation(req: Request, resource: string, sev
   return { mediaType: (multipart ? choice.partType : choice.mediaType) as RenderedMediaType, multipart };
 }
 
-/** Thumbnails are one image, JPEG or PNG. */
+/** Thumbnails are one image: JPEG, PNG or GIF. */
 export function chooseThumbnailType(req: Request): RenderedMediaType {
   const accept = single(req, 'accept') ?? req.get('accept');
   return negotiateOrThrow(accept, IMAGE_TYPES.map((mediaType) => ({ mediaType })), 'thumbnail').mediaType as RenderedMediaType;

@@ -67,35 +67,3 @@ export async function decodeWithWasm(codec: WasmCodec, frame: Uint8Array): Promi
     decoder.delete();
   }
 }
-
-/** libjpeg-turbo's encoder, from the full build of the same package (the decode-only build has none). */
-interface WasmJpegEncoder {
-  getDecodedBuffer(info: FrameInfo): Uint8Array;
-  setQuality(quality: number): void;
-  encode(): void;
-  getEncodedBuffer(): Uint8Array;
-  delete(): void;
-}
-
-let jpegEncoderClass: Promise<new () => WasmJpegEncoder> | undefined;
-
-/** Baseline JPEG of 8-bit grey (1 channel) or interleaved RGB (3) pixels at `quality` (1-100). */
-export async function encodeJpegWithWasm(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Promise<Uint8Array> {
-  if (!jpegEncoderClass) {
-    const quiet = { print: () => undefined, printErr: () => undefined };
-    jpegEncoderClass = import('@cornerstonejs/codec-libjpeg-turbo-8bit/wasmjs').then(
-      async (m) => (await m.default(quiet)).JPEGEncoder as new () => WasmJpegEncoder,
-    );
-    jpegEncoderClass.catch(() => (jpegEncoderClass = undefined));
-  }
-  const Encoder = await jpegEncoderClass;
-  const encoder = new Encoder();
-  try {
-    encoder.getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: channels, isSigned: false }).set(pixels);
-    encoder.setQuality(quality);
-    encoder.encode();
-    return encoder.getEncodedBuffer().slice();
-  } finally {
-    encoder.delete();
-  }
-}
