@@ -15,7 +15,9 @@ export type RenderResultMessage =
 parentPort?.on('message', async ({ id, job }: RenderRequestMessage) => {
   let answer: RenderResultMessage;
   try {
-    answer = { id, image: await runRenderJob(job) };
+    // A copy of its own: an encoder's buffer may share its memory (Node's buffer pool, native memory), which
+    // must not be transferred away from this thread.
+    answer = { id, image: new Uint8Array(await runRenderJob(job)) };
   } catch (error) {
     answer = { id, error: error instanceof Error ? error.message : String(error), unrenderable: error instanceof UnrenderableInstance };
   }
