@@ -104,6 +104,7 @@ describe('viewport', () => {
     expect(parseViewport('256,128')).toEqual({ width: 256, height: 128 });
     expect(parseViewport('10,10,1,2,,-5')).toEqual({ width: 10, height: 10, source: { x: 1, y: 2, width: undefined, height: -5 } });
     expect(() => parseViewport('10,10,1')).toThrow(/2 or 6 values/);
+    expect(() => parseViewport('4097,10')).toThrow(/from 1 to 4096/);
     expect(parseWindow('40,400,SIGMOID')).toEqual({ center: 40, width: 400, function: 'SIGMOID' });
     expect(parseWindow('-600.5,1500')).toEqual({ center: -600.5, width: 1500, function: 'LINEAR' });
     expect(() => parseWindow('40,0.5,linear')).toThrow(/at least 1 wide/);

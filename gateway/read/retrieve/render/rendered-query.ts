@@ -20,8 +20,8 @@ export interface RenderedRepresentation {
 }
 
 const DEFAULT_QUALITY = 90;
-/** Largest viewport side: a rendered image is built in memory, its size is bounded. */
-const MAX_VIEWPORT = 8192;
+/** Largest viewport side: a rendered image is built in memory (4096x4096 RGB: 48 MiB), its size is bounded. */
+const MAX_VIEWPORT = 4096;
 const IMAGE_TYPES: RenderedMediaType[] = ['image/jpeg', 'image/png', 'image/gif'];
 
 const FUNCTIONS: Record<string, WindowSetting['function']> = {
