@@ -18,6 +18,15 @@ import { parseMultipart, referencedInstances, stow } from '../support/dicomweb-h
 import { DICOM_SAMPLES } from '../support/shared-samples.ts';
 
 const run = promisify(execFile);
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+const PYDICOM_FILES = [
+  'SC_ybr_full_422_uncompressed',
+  'SC_rgb_rle_16bit',
+  'SC_rgb_rle_32bit',
+  'SC_rgb_small_odd',
+  'SC_jpeg_no_color_transform',
+  'SC_rgb_dcmtk_+eb+cy+s2',
+];
 const SITE_A = '310780010';
 const SITE_B = '310781406';
 
@@ -135,6 +144,8 @@ beforeAll(async () => {
     ['jpeg-12bit', sample('JPEG-lossy.dcm')],
     ['rtdose', sample('rtdose.dcm')],
     ['sr', sample('test-SR.dcm')],
+    // pydicom's test files (python3-pydicom, installed by scripts/test.sh): layouts no shared sample has.
+    ...PYDICOM_FILES.map((name): [string, string] => [name, path.join(PYDICOM, `${name}.dcm`)]),
   ];
   let n = 0;
   for (const [name, file] of files) await store(name, file, ++n);
@@ -191,6 +202,18 @@ describe('rendered frames match DCMTK in every transfer syntax', () => {
     const m = mean(image);
     expect(m).toBeGreaterThan(1);
     expect(m).toBeLessThan(254);
+  });
+
+  it.each([
+    ['SC_ybr_full_422_uncompressed', [], 2],
+    ['SC_rgb_rle_16bit', [], 1],
+    ['SC_rgb_rle_32bit', [], 1],
+    ['SC_rgb_small_odd', [], 0],
+    ['SC_jpeg_no_color_transform', [], 8],
+    ['SC_rgb_dcmtk_+eb+cy+s2', [], 8],
+  ] as const)('pydicom %s (native YBR 4:2:2, RGB RLE 16/32-bit, odd sizes, RGB and YBR 4:2:2 JPEG) as dcmj2pnm', async (name, options, tolerance) => {
+    const ours = await rendered(url(stored[name], '/rendered'));
+    expect(difference(ours, await dcmtk(stored[name].file, ...options)).max).toBeLessThanOrEqual(tolerance);
   });
 
   it('a multi-frame RT dose: one frame as PNG, the instance as one part per frame', async () => {

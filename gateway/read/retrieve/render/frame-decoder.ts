@@ -1,4 +1,5 @@
 import { Decoder as JpegLosslessDecoder } from '@cornerstonejs/jpeg-lossless-decoder-js';
+import jpeg from 'jpeg-js';
 import { EXPLICIT_VR_BIG_ENDIAN, transferSyntax } from '../../../../core/dicom/transfer-syntax.ts';
 import { UnrenderableInstance, type PixelModule } from './pixel-module.ts';
 import { decodeRle } from './rle-decoder.ts';
@@ -120,8 +121,33 @@ async function decodeJpegLossy(frame: Uint8Array, pixel: PixelModule): Promise<D
   if (jpegProcess(frame) === 'extended-12') {
     throw new UnrenderableInstance(TWELVE_BIT_JPEG);
   }
+  if (pixel.samplesPerPixel === 3 && pixel.photometricInterpretation === 'RGB' && libjpegGuessesYcbcr(frame)) {
+    // Without a JFIF or Adobe marker libjpeg guesses YCbCr (unless the components are named R, G, B) and converts,
+    // and the WebAssembly build cannot be told otherwise; a DICOM RGB label means the samples are RGB (PS3.5
+    // 8.2.1), as DCMTK and pydicom read them: jpeg-js decodes them without a colour transform.
+    const image = jpeg.decode(frame, { colorTransform: false, formatAsRGBA: false, useTArray: true });
+    return { bytes: image.data, bytesPerSample: 1, bitsStored: 8, signed: false, planar: false, colorSpace: 'RGB' };
+  }
   // libjpeg-turbo converts YCbCr to RGB as the stream says (JFIF, Adobe marker), whatever the DICOM label.
   return fromWasm('jpeg', frame, pixel, pixel.samplesPerPixel === 3 ? 'RGB' : pixel.photometricInterpretation);
+}
+
+/** A 3-component stream with neither JFIF (APP0) nor Adobe (APP14) marker and components not named R, G, B. */
+function libjpegGuessesYcbcr(frame: Uint8Array): boolean {
+  for (let i = 2; i + 4 < frame.length; ) {
+    if (frame[i] !== 0xff) return false;
+    const marker = frame[i + 1];
+    const length = (frame[i + 2] << 8) | frame[i + 3];
+    const text = (from: number, n: number) => String.fromCharCode(...frame.subarray(from, from + n));
+    if (marker === 0xe0 && text(i + 4, 4) === 'JFIF') return false;
+    if (marker === 0xee && text(i + 4, 5) === 'Adobe') return false;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const ids = [frame[i + 10], frame[i + 13], frame[i + 16]];
+      return frame[i + 9] === 3 && !(ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42);
+    }
+    i += 2 + length;
+  }
+  return false;
 }
 
 function decodeJpegLossless(frame: Uint8Array, pixel: PixelModule): DecodedFrame {

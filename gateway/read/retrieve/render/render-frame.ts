@@ -93,7 +93,8 @@ function toRgb(frame: DecodedFrame, pixels: number): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sample = (p: number, s: number) => {
     const index = planar ? s * pixels + p : p * 3 + s;
-    return bytesPerSample === 1 ? bytes[index] : (view.getUint16(index * 2, true) >> shift) & 0xff;
+    if (bytesPerSample === 1) return bytes[index];
+    return bytesPerSample === 2 ? (view.getUint16(index * 2, true) >> shift) & 0xff : (view.getUint32(index * 4, true) >>> shift) & 0xff;
   };
   const out = new Uint8Array(pixels * 3);
   const ybr = frame.colorSpace === 'YBR_FULL' || frame.colorSpace === 'YBR_FULL_422';
