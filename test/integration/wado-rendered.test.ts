@@ -129,7 +129,20 @@ beforeAll(async () => {
   const sample = (name: string) => path.join(DICOM_SAMPLES, name);
   // A JPEG Lossless (Process 14 SV1) copy of MR_small, made by DCMTK: no shared sample has that syntax.
   await run('dcmcjpeg', ['-q', '+e1', sample('MR_small.dcm'), path.join(work, 'mr-jpeg-lossless-source.dcm')]);
+  // A PALETTE COLOR copy of MR_small (no sample has one): 4096-entry 16-bit tables, so read as bulk data.
+  const paletteSource = path.join(work, 'mr-palette-source.dcm');
+  await copyFile(sample('MR_small.dcm'), paletteSource);
+  const table = (f: (i: number) => number) => Array.from({ length: 4096 }, (_, i) => f(i).toString(16)).join('\\');
+  await run('dcmodify', [
+    '-q', '-nb', '-m', '(0028,0004)=PALETTE COLOR', '-m', '(0028,0103)=0', '-e', '(0028,1050)', '-e', '(0028,1051)',
+    ...['(0028,1101)', '(0028,1102)', '(0028,1103)'].flatMap((tag) => ['-i', `${tag}=4096\\0\\16`]),
+    '-i', `(0028,1201)=${table((i) => Math.min(65535, i * 16))}`,
+    '-i', `(0028,1202)=${table((i) => 65535 - Math.min(65535, i * 16))}`,
+    '-i', `(0028,1203)=${table((i) => (i * 64) % 65536)}`,
+    paletteSource,
+  ]);
   const files: Array<[string, string]> = [
+    ['mr-palette', paletteSource],
     ['mr', sample('MR_small.dcm')],
     ['mr-implicit', sample('MR_small_implicit.dcm')],
     ['mr-bigendian', sample('MR_small_bigendian.dcm')],
@@ -214,6 +227,11 @@ describe('rendered frames match DCMTK in every transfer syntax', () => {
   ] as const)('pydicom %s (native YBR 4:2:2, RGB RLE 16/32-bit, odd sizes, RGB and YBR 4:2:2 JPEG) as dcmj2pnm', async (name, options, tolerance) => {
     const ours = await rendered(url(stored[name], '/rendered'));
     expect(difference(ours, await dcmtk(stored[name].file, ...options)).max).toBeLessThanOrEqual(tolerance);
+  });
+
+  it('PALETTE COLOR: each stored value looks up its colour in the tables (read as bulk data), as dcmj2pnm', async () => {
+    const ours = await rendered(url(stored['mr-palette'], '/rendered'));
+    expect(difference(ours, await dcmtk(stored['mr-palette'].file)).max).toBe(0);
   });
 
   it('a multi-frame RT dose: one frame as PNG, the instance as one part per frame', async () => {

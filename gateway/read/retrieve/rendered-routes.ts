@@ -9,7 +9,8 @@ import type { AccessScopeResolver } from './access-scope.ts';
 import { parseFrameList } from './frame-list.ts';
 import { newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
 import type { RenderedMediaType } from './render/image-encoder.ts';
-import { pixelModuleOf, UnrenderableInstance } from './render/pixel-module.ts';
+import { PALETTE_DATA_TAGS, pixelModuleOf, UnrenderableInstance, type Palette, type PixelModule } from './render/pixel-module.ts';
+import { EXPLICIT_VR_BIG_ENDIAN } from '../../../core/dicom/transfer-syntax.ts';
 import type { RenderJob } from './render/render-job.ts';
 import { whyNotRenderable } from './render/renderability.ts';
 import { RenderPool } from './render/render-pool.ts';
@@ -116,7 +117,9 @@ async function renderOne(
     throw unrenderable(instance, error);
   }
   const spans = instance.frames[frameNumber - 1];
+  const palette = pixel.photometricInterpretation === 'PALETTE COLOR' ? await paletteOf(deps, instance, metadata, pixel) : undefined;
   const job: RenderJob = {
+    palette,
     frame: await readFrame(deps.objects, instance.objectKey, spans),
     firstBit: spans[0]?.firstBit,
     transferSyntaxUID: instance.transferSyntaxUID,
@@ -132,6 +135,38 @@ async function renderOne(
   } catch (error) {
     throw unrenderable(instance, error);
   }
+}
+
+const palettes = new WeakMap<DicomJsonDataset, Promise<Palette | undefined>>();
+
+/**
+ * The three Palette Color Lookup Table Data values: inline in the metadata when small (256 entries), else read
+ * from the object as bulk data (up to 65536 entries). Undefined when one is missing (segmented palettes).
+ */
+function paletteOf(deps: RenderedDependencies, instance: StoredInstance, metadata: DicomJsonDataset, pixel: PixelModule): Promise<Palette | undefined> {
+  let palette = palettes.get(metadata);
+  if (!palette) {
+    palette = (async () => {
+      if (!pixel.paletteDescriptors) return undefined;
+      const tables: Uint16Array[] = [];
+      for (const tag of PALETTE_DATA_TAGS) {
+        const attribute = metadata[tag];
+        const bulk = instance.bulkData.find((b) => b.path.toUpperCase() === tag);
+        let bytes: Uint8Array | undefined;
+        if (attribute?.InlineBinary !== undefined) bytes = Buffer.from(attribute.InlineBinary, 'base64');
+        else if (bulk) bytes = await readFrame(deps.objects, instance.objectKey, [bulk.span]);
+        if (!bytes) return undefined;
+        const words = new Uint16Array(bytes.length >> 1);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const littleEndian = instance.transferSyntaxUID !== EXPLICIT_VR_BIG_ENDIAN || attribute?.InlineBinary !== undefined;
+        for (let i = 0; i < words.length; i++) words[i] = view.getUint16(i * 2, littleEndian);
+        tables.push(words);
+      }
+      return { descriptors: pixel.paletteDescriptors, red: tables[0], green: tables[1], blue: tables[2] };
+    })();
+    palettes.set(metadata, palette);
+  }
+  return palette;
 }
 
 function unrenderable(instance: StoredInstance, error: unknown): Error {

@@ -27,6 +27,36 @@ export interface PixelModule {
   rescaleIntercept: number;
   /** The instance's windows (first one is the default), from the VOI LUT module or the functional groups. */
   windows: WindowSetting[];
+  /** PALETTE COLOR: the red, green and blue descriptors (entries, first value mapped, bits per entry). */
+  paletteDescriptors?: [PaletteDescriptor, PaletteDescriptor, PaletteDescriptor];
+}
+
+export interface PaletteDescriptor {
+  entries: number;
+  firstMapped: number;
+  bits: number;
+}
+
+/** Palette Color Lookup Table Data (PS3.3 C.7.6.3.1.6): one 16-bit word per entry, red, green, blue. */
+export interface Palette {
+  descriptors: [PaletteDescriptor, PaletteDescriptor, PaletteDescriptor];
+  red: Uint16Array;
+  green: Uint16Array;
+  blue: Uint16Array;
+}
+
+export const PALETTE_DATA_TAGS = ['00281201', '00281202', '00281203'] as const;
+const PALETTE_DESCRIPTOR_TAGS = ['00281101', '00281102', '00281103'] as const;
+
+function paletteDescriptorsOf(dataset: DicomJsonDataset): PixelModule['paletteDescriptors'] {
+  const descriptors = PALETTE_DESCRIPTOR_TAGS.map((tag) => numbers(dataset[tag]));
+  if (descriptors.some((d) => d.length !== 3)) return undefined;
+  // An entry count of 0 means 65536 (C.7.6.3.1.5); a first value read as signed is the same 16 bits.
+  return descriptors.map(([n, first, bits]) => ({ entries: n === 0 ? 65536 : n, firstMapped: first < 0 ? first + 65536 : first, bits })) as [
+    PaletteDescriptor,
+    PaletteDescriptor,
+    PaletteDescriptor,
+  ];
 }
 
 const tags = {
@@ -118,5 +148,6 @@ export function pixelModuleOf(dataset: DicomJsonDataset, frameIndex = 0): PixelM
     rescaleSlope: first(transformation, tags.rescaleSlope) ?? 1,
     rescaleIntercept: first(transformation, tags.rescaleIntercept) ?? 0,
     windows: windows.length > 0 ? windows : windowsOf(dataset),
+    paletteDescriptors: paletteDescriptorsOf(dataset),
   };
 }

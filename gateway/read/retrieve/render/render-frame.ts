@@ -1,5 +1,5 @@
 import type { DecodedFrame } from './frame-decoder.ts';
-import { UnrenderableInstance, type PixelModule, type WindowSetting } from './pixel-module.ts';
+import { UnrenderableInstance, type Palette, type PixelModule, type WindowSetting } from './pixel-module.ts';
 import { voiFunction } from './voi-lut.ts';
 
 /** 8-bit pixels, one (grey) or three (RGB) interleaved samples each. */
@@ -15,12 +15,13 @@ export interface Raster {
  * Representation), Modality LUT (rescale), VOI (the requested window, else the instance's first, else the
  * frame's minimum and maximum), MONOCHROME1 inverted; colour frames converted to RGB.
  */
-export function renderFrame(frame: DecodedFrame, pixel: PixelModule, window?: WindowSetting): Raster {
+export function renderFrame(frame: DecodedFrame, pixel: PixelModule, window?: WindowSetting, palette?: Palette): Raster {
   const width = pixel.columns;
   const height = pixel.rows;
   const pixels = width * height;
   if (pixel.photometricInterpretation === 'PALETTE COLOR') {
-    throw new UnrenderableInstance('PALETTE COLOR images are not rendered yet (their lookup tables are not applied)');
+    if (!palette) throw new UnrenderableInstance('it is PALETTE COLOR and its lookup tables could not be read');
+    return { width, height, channels: 3, data: applyPalette(storedValues(frame, pixels), palette) };
   }
   if (pixel.samplesPerPixel === 3) return { width, height, channels: 3, data: toRgb(frame, pixels) };
   if (pixel.samplesPerPixel !== 1) throw new UnrenderableInstance(`images of ${pixel.samplesPerPixel} samples per pixel are not rendered`);
@@ -117,4 +118,20 @@ function toRgb(frame: DecodedFrame, pixels: number): Uint8Array {
 
 function clamp(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+}
+
+/** PALETTE COLOR (PS3.3 C.7.6.3.1.5-6): each stored value looks up red, green and blue; out of range clamps. */
+function applyPalette(stored: Int32Array | Float64Array, palette: Palette): Uint8Array {
+  const out = new Uint8Array(stored.length * 3);
+  const tables = [palette.red, palette.green, palette.blue];
+  tables.forEach((table, c) => {
+    const { entries, firstMapped, bits } = palette.descriptors[c];
+    const last = Math.min(entries, table.length) - 1;
+    const shift = bits > 8 ? bits - 8 : 0;
+    for (let i = 0; i < stored.length; i++) {
+      const index = Math.min(Math.max(stored[i] - firstMapped, 0), last);
+      out[i * 3 + c] = (table[index] >> shift) & 0xff;
+    }
+  });
+  return out;
 }

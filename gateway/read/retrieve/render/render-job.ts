@@ -1,6 +1,6 @@
 import { decodeFrame } from './frame-decoder.ts';
 import { encodeImage, type RenderedMediaType } from './image-encoder.ts';
-import type { PixelModule, WindowSetting } from './pixel-module.ts';
+import type { Palette, PixelModule, WindowSetting } from './pixel-module.ts';
 import { renderFrame } from './render-frame.ts';
 import { applyViewport, type Viewport } from './viewport.ts';
 
@@ -13,6 +13,8 @@ export interface RenderJob {
   transferSyntaxUID: string;
   pixel: PixelModule;
   window?: WindowSetting;
+  /** PALETTE COLOR images: their lookup tables. */
+  palette?: Palette;
   viewport?: Viewport;
   mediaType: RenderedMediaType;
   quality: number;
@@ -20,7 +22,7 @@ export interface RenderJob {
 
 export async function runRenderJob(job: RenderJob): Promise<Uint8Array> {
   const decoded = await decodeFrame(job.frame, job.transferSyntaxUID, job.pixel, job.firstBit);
-  let raster = renderFrame(decoded, job.pixel, job.window);
+  let raster = renderFrame(decoded, job.pixel, job.window, job.palette);
   if (job.viewport) raster = applyViewport(raster, job.viewport);
   return await encodeImage(raster, job.mediaType, job.quality);
 }

@@ -23,7 +23,9 @@ export function whyNotRenderable(transferSyntaxUID: string, pixel: PixelModule):
   const reason = NO_DECODER[syntax.pixelEncoding];
   if (reason) return reason;
   if (syntax.pixelEncoding === 'jpeg' && LOSSY_JPEG.has(transferSyntaxUID) && pixel.bitsStored > 8) return TWELVE_BIT_JPEG;
-  if (pixel.photometricInterpretation === 'PALETTE COLOR') return 'PALETTE COLOR images are not rendered yet (their lookup tables are not applied)';
+  if (pixel.photometricInterpretation === 'PALETTE COLOR' && !pixel.paletteDescriptors) {
+    return 'it is PALETTE COLOR without the three Palette Color Lookup Table Descriptors (segmented palettes are not rendered)';
+  }
   if (pixel.samplesPerPixel !== 1 && pixel.samplesPerPixel !== 3) return `images of ${pixel.samplesPerPixel} samples per pixel are not rendered`;
   if (pixel.bitsAllocated > 32) return `Bits Allocated ${pixel.bitsAllocated} is not rendered (at most 32)`;
   return undefined;
