@@ -137,3 +137,24 @@ describe('HTJ2K frames (no shared sample has that syntax): a stream made by Open
     expect([...new Int16Array(decoded.bytes.slice().buffer)]).toEqual([...samples]);
   });
 });
+
+describe('corrupt compressed frames', () => {
+  it('a truncated JPEG 2000 stream is an error naming the decoder, and the next frame still decodes', async () => {
+    const { decodeFrame } = await import('../../../gateway/read/retrieve/render/frame-decoder.ts');
+    const { readFileSync } = await import('node:fs');
+    const dicomParser = (await import('dicom-parser')).default;
+    const { DICOM_SAMPLES } = await import('../../support/shared-samples.ts');
+    const file = readFileSync(`${DICOM_SAMPLES}/MR_small_jp2klossless.dcm`);
+    const dataSet = dicomParser.parseDicom(new Uint8Array(file));
+    const frame = dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, dataSet.elements.x7fe00010, 0);
+    const pixel = pixelModuleOf({
+      '00280010': { vr: 'US', Value: [64] },
+      '00280011': { vr: 'US', Value: [64] },
+      '00280100': { vr: 'US', Value: [16] },
+      '00280103': { vr: 'US', Value: [1] },
+    });
+    await expect(decodeFrame(frame.subarray(0, 40), '1.2.840.10008.1.2.4.90', pixel)).rejects.toThrow();
+    const good = await decodeFrame(frame, '1.2.840.10008.1.2.4.90', pixel);
+    expect(good.bytes.length).toBe(64 * 64 * 2);
+  });
+});

@@ -63,7 +63,15 @@ export async function decodeWithWasm(codec: WasmCodec, frame: Uint8Array): Promi
     const info = { ...decoder.getFrameInfo() };
     // The decoded buffer is a view of the module's memory, reused by the next decode: copy it out.
     return { info, bytes: decoder.getDecodedBuffer().slice() };
+  } catch (error) {
+    // A corrupt stream can leave the module's heap in any state: the next frame gets a fresh instance.
+    modules.delete(codec);
+    throw error;
   } finally {
-    decoder.delete();
+    try {
+      decoder.delete();
+    } catch {
+      // the module is being dropped anyway
+    }
   }
 }
