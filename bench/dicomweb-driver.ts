@@ -115,6 +115,17 @@ export async function retrieveFrame(target: DicomwebTarget, uids: InstanceUids, 
   return { ms: result.totalMs, bytes: result.bytes, firstByteMs: result.firstByteMs };
 }
 
+/** WADO-RS rendered frame (PS3.18 10.4.1): decoded, windowed and encoded as JPEG by the server. */
+export async function retrieveRenderedFrame(target: DicomwebTarget, uids: InstanceUids, frame = 1): Promise<Timed> {
+  const result = await send(target.agent, {
+    url: `${target.root}/studies/${uids.study}/series/${uids.series}/instances/${uids.instance}/frames/${frame}/rendered`,
+    headers: { ...target.headers, accept: 'image/jpeg' },
+    keepBody: false,
+  });
+  expectStatus(result, [200], `WADO-RS rendered frame from ${target.name}`);
+  return { ms: result.totalMs, bytes: result.bytes, firstByteMs: result.firstByteMs };
+}
+
 /** GET returning a DICOM JSON array; returns its length. 204 counts as an empty list. */
 export async function getJsonList(target: DicomwebTarget, pathAndQuery: string): Promise<Timed & { count: number }> {
   const result = await send(target.agent, {

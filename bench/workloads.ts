@@ -1,6 +1,6 @@
 // The workloads run against each server, identical for every server, each yielding named metrics.
 import dicomParser from 'dicom-parser';
-import { getJsonList, instanceUids, retrieveFrame, retrieveSeries, seriesMetadata, stow, type DicomwebTarget, type InstanceUids } from './dicomweb-driver.ts';
+import { getJsonList, instanceUids, retrieveFrame, retrieveRenderedFrame, retrieveSeries, seriesMetadata, stow, type DicomwebTarget, type InstanceUids } from './dicomweb-driver.ts';
 import { startFrameViewer } from './frame-viewer.ts';
 import { runPool } from './http-client.ts';
 import { waitUntilIdle } from './process-cpu.ts';
@@ -189,6 +189,11 @@ export async function retrieveWorkloads(target: DicomwebTarget, data: BenchData,
   const framesMs = performance.now() - started;
   const frameBytes = frames.reduce((sum, frame) => sum + frame.bytes, 0);
 
+  // Rendered frames: the same CT slices decoded, windowed and encoded as JPEG by the server (thumbnails, key images).
+  const renderedStarted = performance.now();
+  const rendered = await runPool(uidsA, options.concurrency, (uids: InstanceUids) => retrieveRenderedFrame(target, uids));
+  const renderedMs = performance.now() - renderedStarted;
+
   const seriesBytes = median(retrieves.map((result) => result.bytes));
   return [
     { key: 'wado.series.mbps', label: 'WADO-RS series retrieve', unit: 'MB/s', value: median(retrieves.map((result) => megabytesPerSecond(result.bytes, result.ms))), higherIsBetter: true, ceiling: 'loopbackGet', detail: `${mb(seriesBytes)}, median of ${retrieves.length}` },
@@ -196,6 +201,8 @@ export async function retrieveWorkloads(target: DicomwebTarget, data: BenchData,
     { key: 'wado.frames.fps', label: 'WADO-RS frames, one per request', unit: 'frames/s', value: perSecond(frames.length, framesMs), higherIsBetter: true, detail: `${frames.length} frames, ${options.concurrency} clients` },
     { key: 'wado.frames.mbps', label: 'WADO-RS frames, one per request', unit: 'MB/s', value: megabytesPerSecond(frameBytes, framesMs), higherIsBetter: true, ceiling: 'loopbackGet' },
     { key: 'wado.frames.p50', label: 'WADO-RS frames, one per request, p50', unit: 'ms', value: median(frames.map((frame) => frame.ms)), higherIsBetter: false },
+    { key: 'wado.rendered.fps', label: 'WADO-RS rendered frames (JPEG), one per request', unit: 'frames/s', value: perSecond(rendered.length, renderedMs), higherIsBetter: true, detail: `${rendered.length} 512x512 CT slices, ${options.concurrency} clients` },
+    { key: 'wado.rendered.p50', label: 'WADO-RS rendered frames (JPEG), p50', unit: 'ms', value: median(rendered.map((frame) => frame.ms)), higherIsBetter: false },
     { key: 'metadata.300', label: `WADO-RS series metadata, ${uidsA.length} instances`, unit: 'ms', value: median(metadata.slice(1).map((result) => result.ms)), higherIsBetter: false, detail: `first call ${metadata[0].ms.toFixed(0)} ms` },
     { key: 'metadata.600', label: `WADO-RS series metadata, ${data.series600.length} instances`, unit: 'ms', value: median(metadata600.slice(1).map((result) => result.ms)), higherIsBetter: false, detail: `first call ${metadata600[0].ms.toFixed(0)} ms` },
     { key: 'qido.instances', label: `QIDO-RS instances of the ${uidsA.length}-slice series, p50`, unit: 'ms', value: median(instances.map((result) => result.ms)), higherIsBetter: false },

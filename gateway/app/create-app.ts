@@ -22,6 +22,7 @@ import type { QidoSearch } from '../read/query/qido-routes.ts';
 import { createAccessScopes } from '../read/retrieve/access-scope.ts';
 import { MetadataCache } from '../read/retrieve/metadata-cache.ts';
 import { DEFAULT_METADATA_CACHE_BYTES } from '../read/retrieve/wado-routes.ts';
+import { renderedHandlers } from '../read/retrieve/rendered-routes.ts';
 import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistServices } from '../read/worklist/worklist-services.ts';
@@ -128,6 +129,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
     search: deps.search,
     accessScope,
     retrieve: { index: deps.index, objects: deps.objects, log: deps.log, accessScope, metadataCache: new MetadataCache(DEFAULT_METADATA_CACHE_BYTES) },
+    rendered: renderedHandlers({ index: deps.index, objects: deps.objects, accessScope }),
     ...worklistServices({
       database: deps.database,
       regionConfig: deps.regionConfig,

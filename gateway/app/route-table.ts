@@ -31,6 +31,7 @@ import { readinessHandler } from './readiness.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
 import type { AccessScopeResolver } from '../read/retrieve/access-scope.ts';
+import type { RenderedHandlers } from '../read/retrieve/rendered-routes.ts';
 import {
   retrieveBulkDataHandler,
   retrieveFramesHandler,
@@ -108,6 +109,7 @@ export interface DicomwebServices {
   search: QidoSearch;
   accessScope: AccessScopeResolver;
   retrieve: RetrieveDependencies;
+  rendered: RenderedHandlers;
 }
 
 export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices {}
@@ -167,6 +169,15 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     route({ method: 'GET', path: `${instance}/metadata`, what: 'WADO-RS instance metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
     route({ method: 'GET', path: `${instance}/frames/:frames`, what: 'WADO-RS frames', access: images, audit: readEvent('110104', 'wado-frames'), handler: (s: DicomwebServices) => retrieveFramesHandler(s.retrieve) }),
     route({ method: 'GET', path: `${instance}/bulkdata/*path`, what: 'WADO-RS bulk data', access: images, audit: readEvent('110104', 'wado-bulkdata'), handler: (s: DicomwebServices) => retrieveBulkDataHandler(s.retrieve) }),
+    // Rendered resources and thumbnails (PS3.18 10.4.1): pixels shown, audited as instances accessed.
+    route({ method: 'GET', path: `${study}/rendered`, what: 'WADO-RS rendered study', access: images, audit: readEvent('110103', 'wado-rendered'), handler: (s: DicomwebServices) => s.rendered.set }),
+    route({ method: 'GET', path: `${series}/rendered`, what: 'WADO-RS rendered series', access: images, audit: readEvent('110103', 'wado-rendered'), handler: (s: DicomwebServices) => s.rendered.set }),
+    route({ method: 'GET', path: `${instance}/rendered`, what: 'WADO-RS rendered instance', access: images, audit: readEvent('110103', 'wado-rendered'), handler: (s: DicomwebServices) => s.rendered.instance }),
+    route({ method: 'GET', path: `${instance}/frames/:frames/rendered`, what: 'WADO-RS rendered frames', access: images, audit: readEvent('110103', 'wado-rendered'), handler: (s: DicomwebServices) => s.rendered.frames }),
+    route({ method: 'GET', path: `${study}/thumbnail`, what: 'WADO-RS study thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
+    route({ method: 'GET', path: `${series}/thumbnail`, what: 'WADO-RS series thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
+    route({ method: 'GET', path: `${instance}/thumbnail`, what: 'WADO-RS instance thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
+    route({ method: 'GET', path: `${instance}/frames/:frames/thumbnail`, what: 'WADO-RS frame thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
 
     ...worklistRouteTable(options),
   ];

@@ -330,6 +330,14 @@ const PROBES: Record<string, Probe> = {
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/*path': images((t) =>
     get(`${instance(t)}/bulkdata/${t.bulkDataPath}`),
   ),
+  'GET /dicomweb/studies/:study/rendered': images((t) => get(`${study(t)}/rendered`)),
+  'GET /dicomweb/studies/:study/series/:series/rendered': images((t) => get(`${series(t)}/rendered`)),
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/rendered': images((t) => get(`${instance(t)}/rendered`)),
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/rendered': images((t) => get(`${instance(t)}/frames/1/rendered`)),
+  'GET /dicomweb/studies/:study/thumbnail': images((t) => get(`${study(t)}/thumbnail`)),
+  'GET /dicomweb/studies/:study/series/:series/thumbnail': images((t) => get(`${series(t)}/thumbnail`)),
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/thumbnail': images((t) => get(`${instance(t)}/thumbnail`)),
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail': images((t) => get(`${instance(t)}/frames/1/thumbnail`)),
 
   'GET /api/worklist': { kinds: dicomweb, request: () => get('/api/worklist?limit=2000'), lists: listsItem },
   'GET /api/worklist/events': { kinds: dicomweb, request: () => get('/api/worklist/events'), runAll: (cells) => runEventCells(cells) },
