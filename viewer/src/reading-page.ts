@@ -1,0 +1,509 @@
+import {
+  Enums,
+  eventTarget,
+  getShouldUseCPURendering,
+  metaData,
+  RenderingEngine,
+  utilities,
+  type StackViewport,
+  type Types,
+} from '@cornerstonejs/core';
+import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import {
+  annotation,
+  AngleTool,
+  Enums as ToolEnums,
+  EllipticalROITool,
+  LengthTool,
+  PanTool,
+  RectangleROITool,
+  StackScrollTool,
+  ToolGroupManager,
+  utilities as toolUtilities,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+import { ApiError, apiJson, authorizedImageUrl, DICOMWEB } from './api.ts';
+import { initCornerstone } from './cornerstone-setup.ts';
+import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
+import { h } from './dom.ts';
+import { t, type MessageKey } from './i18n.ts';
+import { orientationMarkers } from './orientation.ts';
+import { PRESETS } from './presets.ts';
+
+const RENDERING_ENGINE_ID = 'astreinte-reading';
+const VIEWPORT_ID = 'main';
+const TOOL_GROUP_ID = 'reading-tools';
+
+/** Modalities whose series are shown as images (reports, SR, documents are not). */
+const IMAGE_MODALITIES = new Set(['CT', 'CR', 'DX', 'MR', 'NM', 'PT', 'XA', 'RF', 'MG', 'US', 'OT', 'SC', 'PX', 'IO', 'RG']);
+
+type PrimaryTool = 'window' | 'pan' | 'zoom' | 'length' | 'angle' | 'ellipse' | 'rectangle';
+
+const PRIMARY_TOOLS: Record<PrimaryTool, { toolName: string; label: MessageKey; key: string }> = {
+  window: { toolName: WindowLevelTool.toolName, label: 'windowLevel', key: 'w' },
+  pan: { toolName: PanTool.toolName, label: 'pan', key: 'x' },
+  zoom: { toolName: ZoomTool.toolName, label: 'zoom', key: 'z' },
+  length: { toolName: LengthTool.toolName, label: 'length', key: 'l' },
+  angle: { toolName: AngleTool.toolName, label: 'angle', key: 'a' },
+  ellipse: { toolName: EllipticalROITool.toolName, label: 'ellipse', key: 'e' },
+  rectangle: { toolName: RectangleROITool.toolName, label: 'rectangle', key: 'b' },
+};
+
+interface SeriesEntry {
+  uid: string;
+  modality: string;
+  number: string;
+  description: string;
+  count: number;
+}
+
+/** What the end-to-end tests and the bench read from the page (never patient data beyond what is drawn). */
+export interface ReadingProbe {
+  renders: number;
+  firstImageMs?: number;
+  metadataRequestedAt?: number;
+  imageIndex: number;
+  imageCount: number;
+  voi?: { lower: number; upper: number };
+  rendering: 'cpu' | 'webgl';
+  seriesUid?: string;
+  imageToClient(column: number, row: number): [number, number] | undefined;
+}
+
+declare global {
+  interface Window {
+    astreinteReading?: ReadingProbe;
+  }
+}
+
+export async function renderReadingPage(root: HTMLElement, study: string, go: (path: string) => void): Promise<() => void> {
+  const status = h('p', { class: 'status', role: 'status' });
+  const seriesList = h('ul', { class: 'series-list', 'aria-label': t('series') });
+  const element = h('div', { class: 'viewport', tabindex: 0, 'data-viewport': VIEWPORT_ID });
+  const overlay = {
+    topLeft: h('div', { class: 'overlay top-left' }),
+    topRight: h('div', { class: 'overlay top-right' }),
+    bottomLeft: h('div', { class: 'overlay bottom-left' }),
+    bottomRight: h('div', { class: 'overlay bottom-right' }),
+    left: h('div', { class: 'marker marker-left' }),
+    right: h('div', { class: 'marker marker-right' }),
+    top: h('div', { class: 'marker marker-top' }),
+    bottom: h('div', { class: 'marker marker-bottom' }),
+  };
+  const stage = h('div', { class: 'stage' }, element, ...Object.values(overlay));
+  const measurements = h('ol', { class: 'measurements', 'aria-label': t('measurements') });
+  const toolbar = h('div', { class: 'tools', role: 'toolbar' });
+  const help = shortcutsHelp();
+  root.replaceChildren(
+    h(
+      'main',
+      { class: 'reading-page' },
+      h(
+        'aside',
+        { class: 'side' },
+        h('a', { href: '/', class: 'back', onclick: (e: Event) => (e.preventDefault(), go('/')) }, t('backToWorklist')),
+        h('h2', {}, t('series')),
+        seriesList,
+        h('h2', {}, t('measurements')),
+        measurements,
+      ),
+      h('section', { class: 'reader' }, toolbar, status, stage),
+      help,
+    ),
+  );
+
+  const probe: ReadingProbe = {
+    renders: 0,
+    imageIndex: 0,
+    imageCount: 0,
+    rendering: 'webgl',
+    imageToClient: () => undefined,
+  };
+  window.astreinteReading = probe;
+
+  const cleanups: (() => void)[] = [];
+  const cleanup = (): void => {
+    for (const fn of cleanups.splice(0).reverse()) fn();
+  };
+
+  let seriesJson: DicomJson[];
+  try {
+    seriesJson = await apiJson<DicomJson[]>(
+      `/dicomweb/studies/${study}/series?includefield=00201209&includefield=0008103E&includefield=00200011`,
+    );
+  } catch (error) {
+    showRefusal(status, stage, error);
+    return cleanup;
+  }
+  const series: SeriesEntry[] = seriesJson
+    .map((s) => ({
+      uid: text(s, TAGS.seriesInstanceUid),
+      modality: text(s, TAGS.modality),
+      number: text(s, TAGS.seriesNumber),
+      description: text(s, TAGS.seriesDescription),
+      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
+    }))
+    .filter((s) => IMAGE_MODALITIES.has(s.modality))
+    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
+  if (series.length === 0) {
+    status.textContent = t('noImages');
+    return cleanup;
+  }
+
+  await initCornerstone();
+  const cpu = getShouldUseCPURendering();
+  probe.rendering = cpu ? 'cpu' : 'webgl';
+  element.dataset.rendering = probe.rendering;
+  const engine = new RenderingEngine(RENDERING_ENGINE_ID);
+  cleanups.push(() => engine.destroy());
+  engine.enableElement({
+    viewportId: VIEWPORT_ID,
+    type: Enums.ViewportType.STACK,
+    element,
+    defaultOptions: { background: [0, 0, 0] as Types.Point3 },
+  });
+  const viewport = engine.getViewport(VIEWPORT_ID) as StackViewport;
+
+  const toolGroup = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
+  cleanups.push(() => ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID));
+  for (const { toolName } of Object.values(PRIMARY_TOOLS)) toolGroup.addTool(toolName);
+  toolGroup.addTool(StackScrollTool.toolName);
+  toolGroup.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
+  const { MouseBindings } = ToolEnums;
+  const setPrimary = (tool: PrimaryTool): void => {
+    for (const [name, entry] of Object.entries(PRIMARY_TOOLS)) {
+      if (name === 'pan' || name === 'zoom') continue;
+      if (name === tool) toolGroup.setToolActive(entry.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+      else toolGroup.setToolPassive(entry.toolName);
+    }
+    // Middle button pans and right button zooms whatever the left button does (OHIF's defaults).
+    toolGroup.setToolActive(PanTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Auxiliary }, ...(tool === 'pan' ? [{ mouseButton: MouseBindings.Primary }] : [])],
+    });
+    toolGroup.setToolActive(ZoomTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Secondary }, ...(tool === 'zoom' ? [{ mouseButton: MouseBindings.Primary }] : [])],
+    });
+    for (const button of toolbar.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.tool === tool));
+    }
+  };
+  toolGroup.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  for (const [name, entry] of Object.entries(PRIMARY_TOOLS) as [PrimaryTool, (typeof PRIMARY_TOOLS)[PrimaryTool]][]) {
+    toolbar.append(h('button', { 'data-tool': name, title: `${t(entry.label)} (${entry.key.toUpperCase()})`, onclick: () => setPrimary(name) }, t(entry.label)));
+  }
+  setPrimary('window');
+
+  let studyAttributes: DicomJson = {};
+  let playing = false;
+  let instancesOfSeries: DicomJson[] = [];
+
+  const applyPreset = (index: number): void => {
+    const preset = PRESETS[index];
+    if (!preset) return;
+    viewport.setProperties({ voiRange: { lower: preset.center - preset.width / 2, upper: preset.center + preset.width / 2 } });
+    viewport.render();
+    status.textContent = `${preset.label} ${preset.width}/${preset.center}`;
+  };
+  const actions: Record<string, () => void> = {
+    invert: () => {
+      viewport.setProperties({ invert: !viewport.getProperties().invert });
+      viewport.render();
+    },
+    reset: () => {
+      viewport.resetProperties();
+      viewport.resetCamera();
+      viewport.render();
+    },
+    flipH: () => {
+      viewport.setCamera({ flipHorizontal: !viewport.getCamera().flipHorizontal });
+      viewport.render();
+    },
+    flipV: () => {
+      viewport.setCamera({ flipVertical: !viewport.getCamera().flipVertical });
+      viewport.render();
+    },
+    rotate: () => {
+      const { rotation = 0 } = viewport.getViewPresentation();
+      viewport.setViewPresentation({ rotation: (rotation + 90) % 360 });
+      viewport.render();
+    },
+    cine: () => {
+      playing = !playing;
+      if (playing) toolUtilities.cine.playClip(element, { framesPerSecond: 15, loop: true });
+      else toolUtilities.cine.stopClip(element);
+    },
+  };
+  for (const [name, label] of [
+    ['invert', 'invert'],
+    ['reset', 'reset'],
+    ['flipH', 'flipH'],
+    ['flipV', 'flipV'],
+    ['rotate', 'rotate'],
+    ['cine', 'cine'],
+  ] as const) {
+    toolbar.append(h('button', { 'data-action': name, onclick: () => actions[name]() }, t(label)));
+  }
+  toolbar.append(
+    ...PRESETS.map((preset, index) =>
+      h('button', { 'data-preset': String(index + 1), title: `${preset.label} ${preset.width}/${preset.center} (${index + 1})`, onclick: () => applyPreset(index) }, `${index + 1} ${preset.label}`),
+    ),
+    h('button', { class: 'help-button', onclick: () => (help.hidden = !help.hidden) }, '?'),
+  );
+
+  const scrollBy = (delta: number): void => {
+    utilities.scroll(viewport, { delta });
+  };
+
+  const updateOverlay = (): void => {
+    const imageId = viewport.getCurrentImageId();
+    const index = viewport.getCurrentImageIdIndex();
+    const count = viewport.getImageIds().length;
+    const voi = viewport.getProperties().voiRange;
+    probe.imageIndex = index;
+    probe.imageCount = count;
+    probe.voi = voi ? { lower: voi.lower, upper: voi.upper } : undefined;
+    const instance = instancesOfSeries[index] ?? {};
+    const age = text(studyAttributes, TAGS.patientAge);
+    overlay.topLeft.replaceChildren(
+      line(personName(text(studyAttributes, TAGS.patientName))),
+      line(`ID ${text(studyAttributes, TAGS.patientId)}`),
+      line([age ? formatAge(age) : '', text(studyAttributes, TAGS.patientSex)].filter(Boolean).join(' · ')),
+    );
+    overlay.topRight.replaceChildren(
+      line(text(studyAttributes, TAGS.institutionName)),
+      line(`${dicomDate(text(studyAttributes, TAGS.studyDate))} ${dicomTime(text(studyAttributes, TAGS.studyTime))}`),
+      line(text(studyAttributes, TAGS.studyDescription)),
+    );
+    const plane = imageId ? metaData.get('imagePlaneModule', imageId) as { sliceLocation?: number; imagePositionPatient?: number[] } | undefined : undefined;
+    const position = plane?.sliceLocation ?? number(instance, TAGS.sliceLocation);
+    overlay.bottomLeft.replaceChildren(
+      line(`Série ${text(instance, TAGS.seriesNumber) || '?'} ${text(instance, TAGS.seriesDescription)}`),
+      line(`${t('slice')} ${index + 1}/${count}${position !== undefined ? ` · ${position.toFixed(1)} mm` : ''}`),
+    );
+    overlay.bottomRight.replaceChildren(
+      line(voi ? `W ${Math.round(voi.upper - voi.lower)} L ${Math.round((voi.upper + voi.lower) / 2)}` : ''),
+      line(`${t('zoom')} ${(viewport.getZoom() * 100).toFixed(0)} %`),
+      line(probe.rendering === 'cpu' ? t('renderingCpu') : t('renderingGpu')),
+    );
+    const camera = viewport.getCamera();
+    const markers = camera.viewUp && camera.viewPlaneNormal ? orientationMarkers(camera.viewUp, camera.viewPlaneNormal) : { left: '', right: '', top: '', bottom: '' };
+    overlay.left.textContent = markers.left;
+    overlay.right.textContent = markers.right;
+    overlay.top.textContent = markers.top;
+    overlay.bottom.textContent = markers.bottom;
+  };
+
+  const onRendered = (): void => {
+    probe.renders += 1;
+    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined) {
+      probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+    }
+    element.dataset.renders = String(probe.renders);
+    updateOverlay();
+  };
+  element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
+  element.addEventListener(Enums.Events.VOI_MODIFIED, updateOverlay);
+  element.addEventListener(Enums.Events.STACK_NEW_IMAGE, updateOverlay);
+
+  const listMeasurements = (): void => {
+    const items = annotation.state.getAllAnnotations().map((a) => measurementText(a.metadata?.toolName ?? '', a.data as { cachedStats?: Record<string, StatsEntry> }));
+    measurements.replaceChildren(...items.filter((s): s is string => Boolean(s)).map((s) => h('li', { class: 'measurement' }, s)));
+  };
+  const measurementEvents = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
+  for (const name of measurementEvents) eventTarget.addEventListener(name, listMeasurements);
+  cleanups.push(() => {
+    for (const name of measurementEvents) eventTarget.removeEventListener(name, listMeasurements);
+    annotation.state.removeAllAnnotations();
+  });
+
+  probe.imageToClient = (column, row) => {
+    const imageId = viewport.getCurrentImageId();
+    if (!imageId) return undefined;
+    const world = utilities.imageToWorldCoords(imageId, [column, row]);
+    if (!world) return undefined;
+    const canvas = viewport.worldToCanvas(world);
+    const box = element.getBoundingClientRect();
+    return [box.left + canvas[0], box.top + canvas[1]];
+  };
+
+  const openSeries = async (entry: SeriesEntry): Promise<void> => {
+    probe.seriesUid = entry.uid;
+    probe.firstImageMs = undefined;
+    for (const item of seriesList.querySelectorAll('li')) item.classList.toggle('current', item.dataset.series === entry.uid);
+    status.textContent = '';
+    probe.metadataRequestedAt = performance.now();
+    let instances: DicomJson[];
+    try {
+      instances = await apiJson<DicomJson[]>(`/dicomweb/studies/${study}/series/${entry.uid}/metadata`);
+    } catch (error) {
+      showRefusal(status, stage, error);
+      return;
+    }
+    instances.sort(byPosition);
+    const imageIds: string[] = [];
+    const perImage: DicomJson[] = [];
+    for (const instance of instances) {
+      const sop = text(instance, TAGS.sopInstanceUid);
+      const frames = number(instance, TAGS.numberOfFrames) ?? 1;
+      for (let frame = 1; frame <= frames; frame++) {
+        const imageId = `wadors:${DICOMWEB}/studies/${study}/series/${entry.uid}/instances/${sop}/frames/${frame}`;
+        dicomImageLoader.wadors.metaDataManager.add(imageId, instance as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1]);
+        imageIds.push(imageId);
+        perImage.push(instance);
+      }
+    }
+    instancesOfSeries = perImage;
+    studyAttributes = instances[0] ?? {};
+    await viewport.setStack(imageIds, Math.floor(imageIds.length / 2));
+    toolUtilities.stackContextPrefetch.enable(element);
+    viewport.render();
+  };
+
+  for (const entry of series) {
+    const thumb = h('img', { class: 'thumb', alt: '', width: 96, height: 96 });
+    void authorizedImageUrl(`/dicomweb/studies/${study}/series/${entry.uid}/thumbnail?viewport=96,96`).then((url) => {
+      if (url) thumb.src = url;
+      else thumb.replaceWith(h('span', { class: 'thumb thumb-missing' }, entry.modality));
+    });
+    seriesList.append(
+      h(
+        'li',
+        { 'data-series': entry.uid },
+        h(
+          'button',
+          { class: 'series', onclick: () => void openSeries(entry) },
+          thumb,
+          h('span', {}, `${entry.modality} ${entry.number} ${entry.description}`.trim()),
+          h('span', { class: 'detail' }, `${entry.count} images`),
+        ),
+      ),
+    );
+  }
+
+  const onKey = (event: KeyboardEvent): void => {
+    if (event.target instanceof HTMLInputElement) return;
+    const key = event.key;
+    const presetIndex = '1234567'.indexOf(key);
+    if (presetIndex >= 0 && key !== '') applyPreset(presetIndex);
+    else if (key === 'ArrowDown' || key === 'PageDown') scrollBy(1);
+    else if (key === 'ArrowUp' || key === 'PageUp') scrollBy(-1);
+    else if (key === 'Home') void viewport.setImageIdIndex(0);
+    else if (key === 'End') void viewport.setImageIdIndex(viewport.getImageIds().length - 1);
+    else if (key === 'i') actions.invert();
+    else if (key === ' ') actions.reset();
+    else if (key === 'h') actions.flipH();
+    else if (key === 'v') actions.flipV();
+    else if (key === 'r') actions.rotate();
+    else if (key === 'c') actions.cine();
+    else if (key === '?') help.hidden = !help.hidden;
+    else if (key === 'Escape') help.hidden = true;
+    else {
+      const tool = (Object.entries(PRIMARY_TOOLS) as [PrimaryTool, { key: string }][]).find(([, entry]) => entry.key === key)?.[0];
+      if (!tool) return;
+      setPrimary(tool);
+    }
+    event.preventDefault();
+  };
+  document.addEventListener('keydown', onKey);
+  cleanups.push(() => document.removeEventListener('keydown', onKey));
+  cleanups.push(() => {
+    try {
+      toolUtilities.cine.stopClip(element);
+    } catch {
+      // no clip playing
+    }
+  });
+
+  await openSeries(series[0]);
+  return cleanup;
+}
+
+function line(content: string): HTMLElement {
+  return h('div', {}, content);
+}
+
+function formatAge(age: string): string {
+  const match = /^(\d{3})([DWMY])$/.exec(age);
+  if (!match) return age;
+  const value = Number(match[1]);
+  return match[2] === 'Y' ? `${value} ${t('years')}` : `${value}${match[2].toLowerCase()}`;
+}
+
+/** Slices in the order of their position along the normal, else by instance number. */
+function byPosition(a: DicomJson, b: DicomJson): number {
+  const pa = a[TAGS.imagePositionPatient]?.Value as number[] | undefined;
+  const pb = b[TAGS.imagePositionPatient]?.Value as number[] | undefined;
+  const orientation = a[TAGS.imageOrientationPatient]?.Value as number[] | undefined;
+  if (pa?.length === 3 && pb?.length === 3 && orientation?.length === 6) {
+    const [r1, r2, r3, c1, c2, c3] = orientation;
+    const normal = [r2 * c3 - r3 * c2, r3 * c1 - r1 * c3, r1 * c2 - r2 * c1];
+    const da = pa[0] * normal[0] + pa[1] * normal[1] + pa[2] * normal[2];
+    const db = pb[0] * normal[0] + pb[1] * normal[1] + pb[2] * normal[2];
+    if (da !== db) return da - db;
+  }
+  return (number(a, TAGS.instanceNumber) ?? 0) - (number(b, TAGS.instanceNumber) ?? 0);
+}
+
+interface StatsEntry {
+  length?: number;
+  angle?: number;
+  mean?: number;
+  stdDev?: number;
+  area?: number;
+  unit?: string;
+  areaUnit?: string;
+  modalityUnit?: string;
+}
+
+function measurementText(toolName: string, data: { cachedStats?: Record<string, StatsEntry> }): string | undefined {
+  const stats = Object.values(data.cachedStats ?? {})[0];
+  if (!stats) return undefined;
+  const fixed = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+  switch (toolName) {
+    case LengthTool.toolName:
+      return `${t('length')} : ${fixed(stats.length)} ${stats.unit ?? 'mm'}`;
+    case AngleTool.toolName:
+      return `${t('angle')} : ${fixed(stats.angle)}°`;
+    case EllipticalROITool.toolName:
+    case RectangleROITool.toolName: {
+      const label = toolName === EllipticalROITool.toolName ? t('ellipse') : t('rectangle');
+      const unit = stats.modalityUnit ?? '';
+      return `${label} : moy. ${fixed(stats.mean)} ${unit}, σ ${fixed(stats.stdDev)} ${unit}, ${fixed(stats.area)} ${stats.areaUnit ?? 'mm²'}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function showRefusal(status: HTMLElement, stage: HTMLElement, error: unknown): void {
+  const refused = error instanceof ApiError && (error.status === 404 || error.status === 403);
+  const message = refused ? (error.status === 404 ? t('notYours') : t('notAllowed')) : `${t('loadFailed')} : ${(error as Error).message}`;
+  status.textContent = '';
+  stage.replaceChildren(h('p', { class: 'refusal', role: 'alert' }, message));
+}
+
+function shortcutsHelp(): HTMLElement {
+  const rows: [string, string][] = [
+    ['1–7', PRESETS.map((p) => `${p.label} ${p.width}/${p.center}`).join(' · ')],
+    ['↑ ↓ PgUp PgDn, molette', t('slice')],
+    ['Home / End', `${t('slice')} 1 / N`],
+    ...(Object.values(PRIMARY_TOOLS).map((entry) => [entry.key.toUpperCase(), t(entry.label)]) as [string, string][]),
+    ['I', t('invert')],
+    ['Espace', t('reset')],
+    ['H / V', `${t('flipH')} / ${t('flipV')}`],
+    ['R', t('rotate')],
+    ['C', t('cine')],
+    ['?', t('shortcuts')],
+  ];
+  const panel = h(
+    'div',
+    { class: 'help', role: 'dialog', 'aria-label': t('shortcuts') },
+    h('h2', {}, t('shortcuts')),
+    h('table', {}, h('tbody', {}, ...rows.map(([key, what]) => h('tr', {}, h('th', {}, h('kbd', {}, key)), h('td', {}, what))))),
+    h('p', {}, 'Souris : gauche outil actif, milieu déplacer, droit zoom, molette coupes.'),
+  );
+  panel.append(h('button', { onclick: () => (panel.hidden = true) }, t('close')));
+  panel.hidden = true;
+  return panel;
+}
