@@ -32,6 +32,16 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.post('/api/worklist/:id/:action', auditor.audit((req, res, ctx) => item('U', `worklist-${String(ctx.params.action)}`)(req, res, ctx)));
   router.post('/api/studies/:study/complete', auditor.audit(studyEvent('110111', 'U', 'study-complete')));
   router.get('/api/studies/:study/routing', auditor.audit(studyEvent('110111', 'R', 'routing-explanation')));
+  // Embedded default only: who picked which person of the regional configuration (id only, no patient data).
+  router.post(
+    '/api/sign-in',
+    auditor.audit((req) => ({
+      type: '110114',
+      subtype: 'sign-in',
+      action: 'E',
+      outcomeDescription: `embedded sign-in as ${String((req.body as { id?: unknown } | undefined)?.id ?? '?').slice(0, 80)}`,
+    })),
+  );
   router.post('/api/oppositions', auditor.audit(() => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' })));
   router.delete('/api/oppositions/:issuer/:patientId', auditor.audit(opposition));
   return router;

@@ -25,6 +25,8 @@ import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistRoutes } from '../read/worklist/worklist-routes.ts';
 import { auditRoutes } from '../account/audit-routes.ts';
+import { signInRoutes } from '../auth/sign-in-routes.ts';
+import { viewerRoutes } from './viewer-routes.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -46,6 +48,8 @@ export interface AppDependencies {
   metrics?: GatewayMetrics;
   /** Tells routing, off the response path, which studies received instances. */
   studyActivity?: StudyActivityNotifier;
+  /** The built reading web app (default: viewer/dist of this checkout). */
+  viewerDir?: string;
 }
 
 /**
@@ -80,9 +84,16 @@ export function createApp(deps: AppDependencies): express.Express {
     }
   });
 
+  // The reading web app's pages and files: public, no patient data (gateway/app/viewer-routes.ts).
+  app.use(viewerRoutes(deps.viewerDir));
+
   app.use(deps.auditor.audit(describeAuthenticationFailure));
   app.use(auditRoutes(deps.auditor));
   app.use(limits.byAddress);
+  // Picking who one is from the regional configuration: only on the embedded default, never with OIDC.
+  if (deps.settings.auth.kind === 'embedded') {
+    app.use(signInRoutes({ regionConfig: deps.regionConfig, keyDir: deps.settings.auth.keyDir, audience: deps.settings.auth.audience }));
+  }
   app.use(authenticate(deps.verifier));
   app.use(limits.byPrincipal);
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });

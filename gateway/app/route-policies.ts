@@ -59,13 +59,18 @@ export interface RoutePolicy {
   route: RouteKey;
   /** What the route is, for people reading the matrix. */
   what: string;
-  /** `public`: answered without a token (health checks only). */
+  /** `public`: answered without a token (health checks, the web app's pages and files, the embedded sign-in). */
   access: 'public' | RoleAccess;
 }
 
 export interface PolicyOptions {
   /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
   adminSeesPatientData: boolean;
+  /**
+   * The embedded sign-in routes exist (no OpenID Connect provider configured: the default). With OIDC they are
+   * not mounted at all. Default true.
+   */
+  embeddedSignIn?: boolean;
 }
 
 const site = (own: Access, other: Access): Record<SiteRelation, Access> => ({ 'own-site': own, 'other-site': other });
@@ -157,6 +162,18 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     { route: 'GET /healthz', what: 'liveness probe', access: 'public' },
     { route: 'GET /readyz', what: 'readiness probe (database and object store answer)', access: 'public' },
     { route: 'GET /metrics', what: 'Prometheus metrics (no patient data)', access: indicators },
+
+    // The reading web app: pages and files without patient data; the app calls the APIs below with a token.
+    { route: 'GET /', what: 'web app: worklist page', access: 'public' },
+    { route: 'GET /sign-in', what: 'web app: sign-in page', access: 'public' },
+    { route: 'GET /studies/:study', what: 'web app: reading page (the images come from WADO-RS, with a token)', access: 'public' },
+    { route: 'GET /assets/*path', what: 'web app: scripts, styles, decode worker, codecs', access: 'public' },
+    ...(options.embeddedSignIn === false
+      ? []
+      : ([
+          { route: 'GET /api/sign-in/people', what: 'embedded default only: the people one may sign in as', access: 'public' },
+          { route: 'POST /api/sign-in', what: 'embedded default only: a token for the person picked', access: 'public' },
+        ] satisfies RoutePolicy[])),
 
     { route: 'POST /dicomweb/studies', what: 'STOW-RS', access: store },
     { route: `POST ${study}`, what: 'STOW-RS into a study', access: store },

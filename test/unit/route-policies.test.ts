@@ -11,6 +11,7 @@ import {
   type RoutePolicy,
 } from '../../gateway/app/route-policies.ts';
 import { ROLES } from '../../core/identity/roles.ts';
+import { loadSettings } from '../../config/settings.ts';
 
 const policy = (route: string): RoutePolicy => {
   const found = ROUTE_POLICIES.find((p) => p.route === route);
@@ -26,8 +27,25 @@ describe('the route table', () => {
     expect(comparison.duplicated).toEqual([]);
   });
 
-  it('makes only the health checks public', () => {
-    expect(ROUTE_POLICIES.filter((p) => p.access === 'public').map((p) => p.route)).toEqual(['GET /healthz', 'GET /readyz']);
+  it('makes only the health checks, the web app and the embedded sign-in public', () => {
+    expect(ROUTE_POLICIES.filter((p) => p.access === 'public').map((p) => p.route)).toEqual([
+      'GET /healthz',
+      'GET /readyz',
+      'GET /',
+      'GET /sign-in',
+      'GET /studies/:study',
+      'GET /assets/*path',
+      'GET /api/sign-in/people',
+      'POST /api/sign-in',
+    ]);
+  });
+
+  it('has no sign-in route when an OpenID Connect provider signs people in', () => {
+    const settings = loadSettings({ OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', OIDC_JWKS_URL: 'https://auth.esante.gouv.fr/jwks', OIDC_AUDIENCE: 'astreinte' });
+    const routes = listGatewayRoutes(settings);
+    expect(routes.filter((r) => r.includes('sign-in'))).toEqual(['GET /sign-in']);
+    const comparison = compareRoutesWithPolicies(routes, routePolicies({ adminSeesPatientData: false, embeddedSignIn: false }));
+    expect(comparison).toEqual({ withoutPolicy: [], withoutRoute: [], duplicated: [] });
   });
 
   it('never hides from a caller what is theirs: hidden is only for other sites, territories and unrouted items', () => {
