@@ -32,7 +32,7 @@ export async function apiJson<T>(path: string, init: RequestInit = {}): Promise<
   return (await res.json()) as T;
 }
 
-async function problemDetail(res: Response): Promise<string> {
+export async function problemDetail(res: Response): Promise<string> {
   try {
     const body = (await res.json()) as { detail?: string };
     return body.detail ?? `HTTP ${res.status}`;

@@ -12,21 +12,10 @@ import {
   WindowLevelTool,
   ZoomTool,
 } from '@cornerstonejs/tools';
+import { cpuRenderingRequested } from './rendering-choice.ts';
 import { currentSession } from './session.ts';
 
-const RENDERING_KEY = 'astreinte.rendering';
-
 let ready: Promise<void> | undefined;
-
-/**
- * `?rendering=cpu` (kept for the tab) forces Cornerstone's CPU rendering, as a machine without WebGL gets
- * anyway: headless Chromium still has SwiftShader WebGL, so the tests reach the CPU path this way.
- */
-export function cpuRenderingRequested(): boolean {
-  const asked = new URLSearchParams(location.search).get('rendering');
-  if (asked === 'cpu' || asked === 'webgl') sessionStorage.setItem(RENDERING_KEY, asked);
-  return sessionStorage.getItem(RENDERING_KEY) === 'cpu';
-}
 
 export function webGlAvailable(): boolean {
   try {

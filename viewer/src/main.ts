@@ -1,3 +1,4 @@
+import { cpuRenderingRequested } from './rendering-choice.ts';
 import { h } from './dom.ts';
 import { language, setLanguage, t } from './i18n.ts';
 import { clearSession, currentSession } from './session.ts';
@@ -71,5 +72,7 @@ function header(name: string, role: string): HTMLElement {
   );
 }
 
+// Read `?rendering=cpu|webgl` on arrival: it is kept for the tab, whichever page was asked for first.
+cpuRenderingRequested();
 addEventListener('popstate', () => void route());
 void route();

@@ -1,4 +1,4 @@
-import { ApiError, apiJson, authorizedImageUrl } from './api.ts';
+import { ApiError, apiFetch, apiJson, authorizedImageUrl, problemDetail } from './api.ts';
 import { h } from './dom.ts';
 import { parisDateTime, t } from './i18n.ts';
 import { followWorklistEvents } from './worklist-events.ts';
@@ -44,7 +44,7 @@ function statusText(status: WorklistItem['status']): string {
 }
 
 /** "1 h 05 min 12 s", or "dépassée de 3 min 02 s" once past. */
-export function countdown(deadline: string, now = Date.now()): { text: string; overdue: boolean } {
+export function countdown(deadline: string, now = Date.now() + serverClockOffsetMs): { text: string; overdue: boolean } {
   const ms = Date.parse(deadline) - now;
   const total = Math.floor(Math.abs(ms) / 1000);
   const hours = Math.floor(total / 3600);
@@ -54,6 +54,9 @@ export function countdown(deadline: string, now = Date.now()): { text: string; o
   const text = hours > 0 ? `${hours} h ${pad(minutes)} min ${pad(seconds)} s` : `${minutes} min ${pad(seconds)} s`;
   return ms >= 0 ? { text, overdue: false } : { text: `${t('overdue')} ${text}`, overdue: true };
 }
+
+/** The gateway's clock minus this browser's (header Astreinte-Now of the worklist). */
+let serverClockOffsetMs = 0;
 
 const thumbnails = new Map<string, Promise<string | undefined>>();
 
@@ -201,7 +204,11 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
   async function reload(): Promise<void> {
     try {
       const query = filters.scope ? `?scope=${filters.scope}` : '';
-      items = (await apiJson<{ items: WorklistItem[] }>(`/api/worklist${query}`)).items;
+      const res = await apiFetch(`/api/worklist${query}`);
+      if (!res.ok) throw new ApiError(res.status, await problemDetail(res));
+      const serverNow = Date.parse(res.headers.get('Astreinte-Now') ?? '');
+      if (Number.isFinite(serverNow)) serverClockOffsetMs = serverNow - Date.now();
+      items = ((await res.json()) as { items: WorklistItem[] }).items;
       message.textContent = '';
       draw();
     } catch (error) {

@@ -49,6 +49,12 @@ export function worklistRoutes(deps: WorklistRouteDeps): Router {
   const hub = deps.notifications ?? createWorklistNotificationHub(deps.database, deps.log);
   const items = { database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock };
 
+  // The system's instant, so that a page counts down to deadlines on the server's clock (ASTREINTE_NOW rehearsals,
+  // a laptop whose clock is off), not the browser's.
+  router.get('/worklist', (_req, res, next) => {
+    res.set('Astreinte-Now', deps.clock.now().toISOString());
+    next();
+  });
   router.get('/worklist', listWorklistHandler(items));
   router.get('/worklist/events', worklistEventsHandler({ regionConfig: deps.regionConfig, hub }));
   router.get('/worklist/:id', itemDetailHandler(items));
