@@ -22,6 +22,7 @@ export interface ReadingProbe {
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
   imageToClient(column: number, row: number): [number, number] | undefined;
+  annotationHandles(): { tool: string; points: [number, number][] }[];
 }
 
 /**

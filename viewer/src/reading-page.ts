@@ -69,6 +69,8 @@ export interface ReadingProbe {
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
   imageToClient(column: number, row: number): [number, number] | undefined;
+  /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
+  annotationHandles(): { tool: string; points: [number, number][] }[];
 }
 
 declare global {
@@ -119,6 +121,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     imageCount: 0,
     rendering: 'webgl',
     imageToClient: () => undefined,
+    annotationHandles: () =>
+      annotation.state.getAllAnnotations().map((a) => {
+        const imageId = viewport.getCurrentImageId();
+        const points = (a.data.handles?.points ?? []).map((p) => utilities.worldToImageCoords(imageId, p) as [number, number]);
+        return { tool: a.metadata?.toolName ?? '', points };
+      }),
   };
   window.astreinteReading = probe;
 
@@ -146,6 +154,11 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     }))
     .filter((s) => IMAGE_MODALITIES.has(s.modality))
     .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
+  if (seriesJson.length === 0) {
+    // A search answers an empty list, not 404, for a study one may not see: the same words as a refusal.
+    showRefusal(status, stage, new ApiError(404, t('notYours')));
+    return cleanup;
+  }
   if (series.length === 0) {
     status.textContent = t('noImages');
     return cleanup;
@@ -312,6 +325,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   };
   const measurementEvents = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
   for (const name of measurementEvents) eventTarget.addEventListener(name, listMeasurements);
+  // Statistics are recomputed when annotations are drawn, after the completed event: list them again then.
+  element.addEventListener(ToolEnums.Events.ANNOTATION_RENDERED, listMeasurements);
   cleanups.push(() => {
     for (const name of measurementEvents) eventTarget.removeEventListener(name, listMeasurements);
     annotation.state.removeAllAnnotations();
