@@ -249,3 +249,72 @@ describe('the reading web app (CPU rendering)', () => {
     }
   });
 });
+
+describe('the reading web app (WebGL through SwiftShader)', () => {
+  let webgl: Browser;
+  const slices = [...generateCtSeries({ kind: 'ct-head', slices: SLICES, rows: 128, columns: 128, seed: 'viewer-webgl', site: SITES['saint-girons'] })];
+  const study = studyOf(slices[0]);
+
+  beforeAll(async () => {
+    webgl = await launchChromium('webgl');
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await webgl?.close();
+  });
+
+  it('draws the stack with WebGL, plays cine, and opens MPR with three reformats', async () => {
+    const reader = await gw.token('--role', 'reader', '--user', ON_CALL, '--rpps', ON_CALL);
+    // Routed within a second or two of the last instance (stability 1 s).
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${gw.dicomweb}/studies/${study}/series`, { headers: { authorization: `Bearer ${reader}` } });
+        return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
+      }, { timeout: 15_000 })
+      .toBe(1);
+    const context = await webgl.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.addInitScript((token) => {
+      (globalThis as unknown as PageGlobals).sessionStorage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
+    }, reader);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await page.goto(`${gw.url}/studies/${study}?rendering=webgl`);
+      await waitForRenders(page, 0);
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.rendering)).toBe('webgl');
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
+      const first = await canvasStats(page);
+      await page.keyboard.press('5');
+      const lung = await statsAfterChange(page, first);
+      expect(lung.digest, 'the lung window changes the picture').not.toBe(first.digest);
+      await screenshot(page, '10-webgl-stack-lung');
+
+      const index = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex);
+      await page.keyboard.press('c');
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex), { timeout: 5_000, message: 'cine scrolls' }).not.toBe(index);
+      await page.keyboard.press('c');
+
+      await page.keyboard.press('m');
+      await page.waitForFunction(
+        () => {
+          const mpr = (globalThis as unknown as PageGlobals).astreinteReading?.mpr;
+          return Boolean(mpr?.open && ['mpr-axial', 'mpr-coronal', 'mpr-sagittal'].every((id) => (mpr.renders[id] ?? 0) > 0));
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      for (const id of ['mpr-axial', 'mpr-coronal', 'mpr-sagittal']) {
+        await expect
+          .poll(async () => (await canvasStats(page, `.mpr-viewport[data-viewport="${id}"] canvas`)).nonBlack, { timeout: 15_000, message: `${id} is drawn` })
+          .toBeGreaterThan(0.02);
+      }
+      await screenshot(page, '11-webgl-mpr');
+      await page.keyboard.press('m');
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'back to the stack' }).toBeGreaterThan(0.05);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

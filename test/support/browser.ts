@@ -21,6 +21,7 @@ export interface ReadingProbe {
   voi?: { lower: number; upper: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
+  mpr: { open: boolean; renders: Record<string, number> };
   imageToClient(column: number, row: number): [number, number] | undefined;
   annotationHandles(): { tool: string; points: [number, number][] }[];
 }

@@ -3,6 +3,7 @@ import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import {
   AngleTool,
   addTool,
+  CrosshairsTool,
   EllipticalROITool,
   init as initTools,
   LengthTool,
@@ -46,7 +47,7 @@ export function initCornerstone(): Promise<void> {
       },
     });
     initTools();
-    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool]) {
+    for (const tool of [CrosshairsTool, WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool]) {
       addTool(tool);
     }
   })();

@@ -29,7 +29,10 @@ export function number(dataset: DicomJson, tag: string): number | undefined {
 /** DUPONT^JEAN -> DUPONT Jean */
 export function personName(value: string): string {
   const [family = '', given = ''] = value.split('^');
-  return [family.toUpperCase(), given.replace(/\b\p{L}/gu, (c) => c.toUpperCase())].filter(Boolean).join(' ');
+  const capitalised = given
+    .toLowerCase()
+    .replace(/(^|[\s'-])(\p{L})/gu, (_match, before: string, letter: string) => before + letter.toUpperCase());
+  return [family.toUpperCase(), capitalised].filter(Boolean).join(' ');
 }
 
 /** 20261122 -> 22/11/2026 and 021000 -> 02:10 */

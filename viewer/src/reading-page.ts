@@ -28,6 +28,7 @@ import { initCornerstone } from './cornerstone-setup.ts';
 import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
 import { h } from './dom.ts';
 import { t, type MessageKey } from './i18n.ts';
+import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
 
@@ -68,6 +69,8 @@ export interface ReadingProbe {
   voi?: { lower: number; upper: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
+  /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
+  mpr: { open: boolean; renders: Record<string, number> };
   imageToClient(column: number, row: number): [number, number] | undefined;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
   annotationHandles(): { tool: string; points: [number, number][] }[];
@@ -93,7 +96,9 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     top: h('div', { class: 'marker marker-top' }),
     bottom: h('div', { class: 'marker marker-bottom' }),
   };
-  const stage = h('div', { class: 'stage' }, element, ...Object.values(overlay));
+  const mprContainer = h('div', { class: 'mpr' });
+  mprContainer.hidden = true;
+  const stage = h('div', { class: 'stage' }, element, ...Object.values(overlay), mprContainer);
   const measurements = h('ol', { class: 'measurements', 'aria-label': t('measurements') });
   const toolbar = h('div', { class: 'tools', role: 'toolbar' });
   const help = shortcutsHelp();
@@ -120,6 +125,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     imageIndex: 0,
     imageCount: 0,
     rendering: 'webgl',
+    mpr: { open: false, renders: {} },
     imageToClient: () => undefined,
     annotationHandles: () =>
       annotation.state.getAllAnnotations().map((a) => {
@@ -209,6 +215,34 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
 
   let studyAttributes: DicomJson = {};
   let playing = false;
+  let current: { entry: SeriesEntry; imageIds: string[] } | undefined;
+  let closeMpr: (() => void) | undefined;
+  const toggleMpr = async (): Promise<void> => {
+    if (closeMpr) {
+      closeMpr();
+      closeMpr = undefined;
+      probe.mpr.open = false;
+      for (const part of [element, ...Object.values(overlay)]) part.hidden = false;
+      return;
+    }
+    if (cpu) {
+      status.textContent = t('mprNeedsWebgl');
+      return;
+    }
+    if (!current || current.entry.modality !== 'CT' || current.imageIds.length < 3) {
+      status.textContent = t('mprCtOnly');
+      return;
+    }
+    for (const part of [element, ...Object.values(overlay)]) part.hidden = true;
+    probe.mpr = { open: true, renders: {} };
+    closeMpr = await openMpr(engine, mprContainer, current.entry.uid, current.imageIds);
+    for (const id of MPR_VIEWPORTS) {
+      mprContainer.querySelector(`[data-viewport="${id}"]`)?.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
+        probe.mpr.renders[id] = (probe.mpr.renders[id] ?? 0) + 1;
+      });
+    }
+  };
+  cleanups.push(() => closeMpr?.());
   let instancesOfSeries: DicomJson[] = [];
 
   const applyPreset = (index: number): void => {
@@ -246,6 +280,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       if (playing) toolUtilities.cine.playClip(element, { framesPerSecond: 15, loop: true });
       else toolUtilities.cine.stopClip(element);
     },
+    mpr: () => void toggleMpr(),
   };
   for (const [name, label] of [
     ['invert', 'invert'],
@@ -254,6 +289,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     ['flipV', 'flipV'],
     ['rotate', 'rotate'],
     ['cine', 'cine'],
+    ['mpr', 'mpr'],
   ] as const) {
     toolbar.append(h('button', { 'data-action': name, onclick: () => actions[name]() }, t(label)));
   }
@@ -369,6 +405,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       }
     }
     instancesOfSeries = perImage;
+    current = { entry, imageIds };
     studyAttributes = instances[0] ?? {};
     await viewport.setStack(imageIds, Math.floor(imageIds.length / 2));
     toolUtilities.stackContextPrefetch.enable(element);
@@ -411,6 +448,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     else if (key === 'v') actions.flipV();
     else if (key === 'r') actions.rotate();
     else if (key === 'c') actions.cine();
+    else if (key === 'm') actions.mpr();
     else if (key === '?') help.hidden = !help.hidden;
     else if (key === 'Escape') help.hidden = true;
     else {
@@ -509,6 +547,7 @@ function shortcutsHelp(): HTMLElement {
     ['H / V', `${t('flipH')} / ${t('flipV')}`],
     ['R', t('rotate')],
     ['C', t('cine')],
+    ['M', t('mpr')],
     ['?', t('shortcuts')],
   ];
   const panel = h(
