@@ -10,7 +10,7 @@ import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCtSeries, SITES } from '../../test-data/generate-study.ts';
+import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
 import { canvasStats, launchChromium, screenshot, type CanvasStats, type PageGlobals } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -134,7 +134,7 @@ describe('the reading web app (CPU rendering)', () => {
 
       // Scrolling changes the slice and what is drawn.
       const indexBefore = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex);
-      await page.locator('.viewport').click({ button: 'middle' });
+      await page.locator('.viewport:not(.prior)').click({ button: 'middle' });
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex)).toBe(indexBefore + 3);
       const scrolled = await statsAfterChange(page, first);
@@ -188,6 +188,58 @@ describe('the reading web app (CPU rendering)', () => {
     }
   });
 
+  it('opens the same patient\'s prior side by side, scrolled together', async () => {
+    const prior = [
+      ...generateCtSeries({ kind: 'ct-head', slices: SLICES, rows: 128, columns: 128, seed: 'viewer-night-prior', patient: patientFor('viewer-night'), site: SITES['saint-girons'] }),
+    ];
+    const priorStudy = studyOf(prior[0]);
+    // The study itself was stored by the test above; sent again (identical bytes: stored already) so that this test stands alone.
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    expect((await stow(gw.dicomweb, sender, prior)).status).toBe(200);
+    const reader = await gw.token('--role', 'reader', '--user', ON_CALL, '--rpps', ON_CALL);
+    for (const uid of [study, priorStudy]) {
+      await expect
+        .poll(async () => {
+          const res = await fetch(`${gw.dicomweb}/studies/${uid}/series`, { headers: { authorization: `Bearer ${reader}` } });
+          return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
+        }, { timeout: 15_000, message: 'both studies are routed to the on-call reader' })
+        .toBe(1);
+    }
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.addInitScript((token) => {
+      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
+      storage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
+      storage.setItem('astreinte.rendering', 'cpu');
+    }, reader);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const probe = () => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!);
+    try {
+      await page.goto(`${gw.url}/studies/${study}`);
+      await waitForRenders(page, 0);
+      await page.keyboard.press('p');
+      await page
+        .waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.prior?.renders ?? 0) > 0, undefined, { timeout: 20_000 })
+        .catch(async (error: Error) => {
+          throw new Error(`${error.message}; the page says: ${await page.locator('.status').first().textContent()}`);
+        });
+      expect((await probe()).prior!.study).toBe(priorStudy);
+      await expect
+        .poll(async () => (await canvasStats(page, '.viewport.prior canvas')).nonBlack, { timeout: 10_000, message: 'the prior is drawn' })
+        .toBeGreaterThan(0.05);
+      const before = (await probe()).prior!.imageIndex;
+      for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowUp');
+      await expect.poll(async () => (await probe()).prior!.imageIndex, { timeout: 5_000, message: 'the prior scrolls with the study' }).toBe(before - 2);
+      await screenshot(page, '08-reading-prior-side-by-side');
+      await page.keyboard.press('p');
+      await expect.poll(async () => (await probe()).prior).toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('tells a reader the study is not theirs, and the APIs refuse it', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
@@ -198,7 +250,7 @@ describe('the reading web app (CPU rendering)', () => {
       const refusal = page.locator('.refusal');
       await refusal.waitFor({ timeout: 10_000 });
       expect(await refusal.textContent()).toMatch(/ne pouvez pas ouvrir cet examen/);
-      await screenshot(page, '08-reading-refused');
+      await screenshot(page, '09-reading-refused');
       const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
       const headers = { authorization: `Bearer ${token}` };
       const search = await fetch(`${gw.dicomweb}/studies/${study}/series`, { headers });
@@ -241,7 +293,7 @@ describe('the reading web app (CPU rendering)', () => {
         await expect
           .poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: `${samples[index]} (${sop}) is drawn` })
           .toBeGreaterThan(0.02);
-        await screenshot(page, `09-compressed-${samples[index].replace(/\.dcm$/, '')}`);
+        await screenshot(page, `10-compressed-${samples[index].replace(/\.dcm$/, '')}`);
       }
       expect(errors).toEqual([]);
     } finally {
@@ -288,7 +340,7 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
       await page.keyboard.press('5');
       const lung = await statsAfterChange(page, first);
       expect(lung.digest, 'the lung window changes the picture').not.toBe(first.digest);
-      await screenshot(page, '10-webgl-stack-lung');
+      await screenshot(page, '11-webgl-stack-lung');
 
       const index = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex);
       await page.keyboard.press('c');
@@ -309,7 +361,7 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
           .poll(async () => (await canvasStats(page, `.mpr-viewport[data-viewport="${id}"] canvas`)).nonBlack, { timeout: 15_000, message: `${id} is drawn` })
           .toBeGreaterThan(0.02);
       }
-      await screenshot(page, '11-webgl-mpr');
+      await screenshot(page, '12-webgl-mpr');
       await page.keyboard.press('m');
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'back to the stack' }).toBeGreaterThan(0.05);
       expect(errors).toEqual([]);

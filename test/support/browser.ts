@@ -22,6 +22,7 @@ export interface ReadingProbe {
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
   mpr: { open: boolean; renders: Record<string, number> };
+  prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
   annotationHandles(): { tool: string; points: [number, number][] }[];
 }
@@ -63,7 +64,7 @@ export interface CanvasStats {
 }
 
 /** What the viewport's canvas holds, read from its pixels in the page. */
-export async function canvasStats(page: Page, selector = '.viewport canvas'): Promise<CanvasStats> {
+export async function canvasStats(page: Page, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
   // A string, run in the page: the DOM's types are not the project's (Node) types.
   return page.evaluate(`(() => {
     const canvas = document.querySelector(${JSON.stringify(selector)});

@@ -9,6 +9,7 @@ import {
   LengthTool,
   PanTool,
   RectangleROITool,
+  ReferenceLinesTool,
   StackScrollTool,
   WindowLevelTool,
   ZoomTool,
@@ -47,7 +48,7 @@ export function initCornerstone(): Promise<void> {
       },
     });
     initTools();
-    for (const tool of [CrosshairsTool, WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool]) {
+    for (const tool of [CrosshairsTool, WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool, RectangleROITool, ReferenceLinesTool]) {
       addTool(tool);
     }
   })();

@@ -17,6 +17,7 @@ import {
   LengthTool,
   PanTool,
   RectangleROITool,
+  ReferenceLinesTool,
   StackScrollTool,
   ToolGroupManager,
   utilities as toolUtilities,
@@ -35,6 +36,7 @@ import { PRESETS } from './presets.ts';
 const RENDERING_ENGINE_ID = 'astreinte-reading';
 const VIEWPORT_ID = 'main';
 const TOOL_GROUP_ID = 'reading-tools';
+const PRIOR_VIEWPORT_ID = 'prior';
 
 /** Modalities whose series are shown as images (reports, SR, documents are not). */
 const IMAGE_MODALITIES = new Set(['CT', 'CR', 'DX', 'MR', 'NM', 'PT', 'XA', 'RF', 'MG', 'US', 'OT', 'SC', 'PX', 'IO', 'RG']);
@@ -71,6 +73,8 @@ export interface ReadingProbe {
   seriesUid?: string;
   /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
   mpr: { open: boolean; renders: Record<string, number> };
+  /** The prior shown side by side, when one is. */
+  prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
   annotationHandles(): { tool: string; points: [number, number][] }[];
@@ -150,16 +154,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     showRefusal(status, stage, error);
     return cleanup;
   }
-  const series: SeriesEntry[] = seriesJson
-    .map((s) => ({
-      uid: text(s, TAGS.seriesInstanceUid),
-      modality: text(s, TAGS.modality),
-      number: text(s, TAGS.seriesNumber),
-      description: text(s, TAGS.seriesDescription),
-      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
-    }))
-    .filter((s) => IMAGE_MODALITIES.has(s.modality))
-    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
+  const series = seriesEntries(seriesJson);
   if (seriesJson.length === 0) {
     // A search answers an empty list, not 404, for a study one may not see: the same words as a refusal.
     showRefusal(status, stage, new ApiError(404, t('notYours')));
@@ -188,6 +183,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   cleanups.push(() => ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID));
   for (const { toolName } of Object.values(PRIMARY_TOOLS)) toolGroup.addTool(toolName);
   toolGroup.addTool(StackScrollTool.toolName);
+  toolGroup.addTool(ReferenceLinesTool.toolName);
   toolGroup.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
   const { MouseBindings } = ToolEnums;
   const setPrimary = (tool: PrimaryTool): void => {
@@ -243,6 +239,75 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     }
   };
   cleanups.push(() => closeMpr?.());
+
+  const priorElement = h('div', { class: 'viewport prior', 'data-viewport': PRIOR_VIEWPORT_ID });
+  const priorLabel = h('div', { class: 'overlay prior-label' });
+  priorElement.hidden = true;
+  priorLabel.hidden = true;
+  stage.append(priorElement, priorLabel);
+  let closePrior: (() => void) | undefined;
+  const togglePrior = async (): Promise<void> => {
+    if (closePrior) {
+      closePrior();
+      closePrior = undefined;
+      return;
+    }
+    const patientId = text(studyAttributes, TAGS.patientId);
+    const studies = patientId
+      ? await apiJson<DicomJson[]>(`/dicomweb/studies?PatientID=${encodeURIComponent(patientId)}&includefield=00081030`).catch(() => [] as DicomJson[])
+      : [];
+    const prior = studies
+      .filter((s) => text(s, TAGS.studyInstanceUid) !== study)
+      .sort((a, b) => `${text(b, TAGS.studyDate)}${text(b, TAGS.studyTime)}`.localeCompare(`${text(a, TAGS.studyDate)}${text(a, TAGS.studyTime)}`))[0];
+    if (!prior) {
+      status.textContent = t('noPrior');
+      return;
+    }
+    const priorStudy = text(prior, TAGS.studyInstanceUid);
+    const priorSeries = seriesEntries(await apiJson<DicomJson[]>(`/dicomweb/studies/${priorStudy}/series?includefield=00201209`));
+    const match = priorSeries.find((s) => s.modality === current?.entry.modality) ?? priorSeries[0];
+    if (!match) {
+      status.textContent = t('noPrior');
+      return;
+    }
+    const { imageIds } = registerSeries(priorStudy, match.uid, await apiJson<DicomJson[]>(`/dicomweb/studies/${priorStudy}/series/${match.uid}/metadata`));
+    stage.classList.add('split');
+    priorElement.hidden = false;
+    priorLabel.hidden = false;
+    priorLabel.textContent = `${t('prior')} ${dicomDate(text(prior, TAGS.studyDate))} ${text(prior, TAGS.studyDescription)}`;
+    engine.enableElement({ viewportId: PRIOR_VIEWPORT_ID, type: Enums.ViewportType.STACK, element: priorElement, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
+    engine.resize(true, false);
+    const priorViewport = engine.getViewport(PRIOR_VIEWPORT_ID) as StackViewport;
+    priorElement.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
+      probe.prior = { study: priorStudy, renders: (probe.prior?.renders ?? 0) + 1, imageIndex: priorViewport.getCurrentImageIdIndex() };
+    });
+    toolGroup.addViewport(PRIOR_VIEWPORT_ID, RENDERING_ENGINE_ID);
+    await priorViewport.setStack(imageIds, Math.min(viewport.getCurrentImageIdIndex(), imageIds.length - 1));
+    // Scrolling the study scrolls the prior by as many slices, keeping the offset they had when the prior opened
+    // (two studies have two frames of reference: positions do not compare). The reader realigns by scrolling the
+    // prior alone with the wheel. Reference lines show where the main slice cuts the prior when planes differ.
+    const offset = priorViewport.getCurrentImageIdIndex() - viewport.getCurrentImageIdIndex();
+    const follow = (): void => {
+      const target = Math.max(0, Math.min(imageIds.length - 1, viewport.getCurrentImageIdIndex() + offset));
+      if (target !== priorViewport.getCurrentImageIdIndex()) void priorViewport.setImageIdIndex(target);
+    };
+    element.addEventListener(Enums.Events.STACK_NEW_IMAGE, follow);
+    toolGroup.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId: VIEWPORT_ID });
+    toolGroup.setToolEnabled(ReferenceLinesTool.toolName);
+    priorViewport.render();
+    closePrior = () => {
+      toolGroup.setToolDisabled(ReferenceLinesTool.toolName);
+      element.removeEventListener(Enums.Events.STACK_NEW_IMAGE, follow);
+      toolGroup.removeViewports(RENDERING_ENGINE_ID, PRIOR_VIEWPORT_ID);
+      engine.disableElement(PRIOR_VIEWPORT_ID);
+      stage.classList.remove('split');
+      priorElement.hidden = true;
+      priorLabel.hidden = true;
+      probe.prior = undefined;
+      engine.resize(true, false);
+    };
+  };
+  cleanups.push(() => closePrior?.());
   let instancesOfSeries: DicomJson[] = [];
 
   const applyPreset = (index: number): void => {
@@ -280,7 +345,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       if (playing) toolUtilities.cine.playClip(element, { framesPerSecond: 15, loop: true });
       else toolUtilities.cine.stopClip(element);
     },
-    mpr: () => void toggleMpr(),
+    mpr: () => void toggleMpr().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
+    prior: () => void togglePrior().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
   };
   for (const [name, label] of [
     ['invert', 'invert'],
@@ -290,6 +356,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     ['rotate', 'rotate'],
     ['cine', 'cine'],
     ['mpr', 'mpr'],
+    ['prior', 'prior'],
   ] as const) {
     toolbar.append(h('button', { 'data-action': name, onclick: () => actions[name]() }, t(label)));
   }
@@ -391,19 +458,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       showRefusal(status, stage, error);
       return;
     }
-    instances.sort(byPosition);
-    const imageIds: string[] = [];
-    const perImage: DicomJson[] = [];
-    for (const instance of instances) {
-      const sop = text(instance, TAGS.sopInstanceUid);
-      const frames = number(instance, TAGS.numberOfFrames) ?? 1;
-      for (let frame = 1; frame <= frames; frame++) {
-        const imageId = `wadors:${DICOMWEB}/studies/${study}/series/${entry.uid}/instances/${sop}/frames/${frame}`;
-        dicomImageLoader.wadors.metaDataManager.add(imageId, instance as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1]);
-        imageIds.push(imageId);
-        perImage.push(instance);
-      }
-    }
+    const { imageIds, perImage } = registerSeries(study, entry.uid, instances);
     instancesOfSeries = perImage;
     current = { entry, imageIds };
     studyAttributes = instances[0] ?? {};
@@ -449,6 +504,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     else if (key === 'r') actions.rotate();
     else if (key === 'c') actions.cine();
     else if (key === 'm') actions.mpr();
+    else if (key === 'p') actions.prior();
     else if (key === '?') help.hidden = !help.hidden;
     else if (key === 'Escape') help.hidden = true;
     else {
@@ -470,6 +526,37 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
 
   await openSeries(series[0]);
   return cleanup;
+}
+
+/** Registers each frame's metadata with the image loader (before any frame loads) and returns the image ids in slice order. */
+function registerSeries(study: string, seriesUid: string, instances: DicomJson[]): { imageIds: string[]; perImage: DicomJson[] } {
+  instances.sort(byPosition);
+  const imageIds: string[] = [];
+  const perImage: DicomJson[] = [];
+  for (const instance of instances) {
+    const sop = text(instance, TAGS.sopInstanceUid);
+    const frames = number(instance, TAGS.numberOfFrames) ?? 1;
+    for (let frame = 1; frame <= frames; frame++) {
+      const imageId = `wadors:${DICOMWEB}/studies/${study}/series/${seriesUid}/instances/${sop}/frames/${frame}`;
+      dicomImageLoader.wadors.metaDataManager.add(imageId, instance as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1]);
+      imageIds.push(imageId);
+      perImage.push(instance);
+    }
+  }
+  return { imageIds, perImage };
+}
+
+function seriesEntries(seriesJson: DicomJson[]): SeriesEntry[] {
+  return seriesJson
+    .map((s) => ({
+      uid: text(s, TAGS.seriesInstanceUid),
+      modality: text(s, TAGS.modality),
+      number: text(s, TAGS.seriesNumber),
+      description: text(s, TAGS.seriesDescription),
+      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
+    }))
+    .filter((s) => IMAGE_MODALITIES.has(s.modality))
+    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
 }
 
 function line(content: string): HTMLElement {
@@ -548,6 +635,7 @@ function shortcutsHelp(): HTMLElement {
     ['R', t('rotate')],
     ['C', t('cine')],
     ['M', t('mpr')],
+    ['P', t('prior')],
     ['?', t('shortcuts')],
   ];
   const panel = h(
