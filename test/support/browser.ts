@@ -24,6 +24,7 @@ export interface ReadingProbe {
   mpr: { open: boolean; renders: Record<string, number> };
   prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
+  cachedCount(): number;
   annotationHandles(): { tool: string; points: [number, number][] }[];
 }
 

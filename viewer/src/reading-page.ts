@@ -1,4 +1,5 @@
 import {
+  cache,
   Enums,
   eventTarget,
   getShouldUseCPURendering,
@@ -76,6 +77,8 @@ export interface ReadingProbe {
   /** The prior shown side by side, when one is. */
   prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
+  /** How many slices of the shown series are in Cornerstone's cache (scrolling them needs no request). */
+  cachedCount(): number;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
   annotationHandles(): { tool: string; points: [number, number][] }[];
 }
@@ -131,6 +134,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     rendering: 'webgl',
     mpr: { open: false, renders: {} },
     imageToClient: () => undefined,
+    cachedCount: () => (current ? current.imageIds.filter((id) => cache.isLoaded(id)).length : 0),
     annotationHandles: () =>
       annotation.state.getAllAnnotations().map((a) => {
         const imageId = viewport.getCurrentImageId();
@@ -412,7 +416,10 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
 
   const onRendered = (): void => {
     probe.renders += 1;
-    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined) {
+    // The first render that shows a loaded image (not the empty render of a viewport just enabled), as OHIF's
+    // STUDY_TO_FIRST_IMAGE skips preRender events.
+    const shown = viewport.getCurrentImageId();
+    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined && current && shown && cache.isLoaded(shown)) {
       probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
     }
     element.dataset.renders = String(probe.renders);
@@ -463,7 +470,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     current = { entry, imageIds };
     studyAttributes = instances[0] ?? {};
     await viewport.setStack(imageIds, Math.floor(imageIds.length / 2));
-    toolUtilities.stackContextPrefetch.enable(element);
+    // The whole series, nearest slices first: a 300-slice CT then scrolls end to end without waiting.
+    toolUtilities.stackPrefetch.enable(element);
     viewport.render();
   };
 
