@@ -37,6 +37,8 @@ export interface ViewerRun {
   bundle: { worklistPage: number; readingPage: number; decodeWorker: number; codecs: number };
   /** Serving the worklist page's script (brotli), milliseconds over 50 requests. */
   serveScript: { p50: number; p95: number };
+  /** 1-minute load average when the run ended, and the CPUs: other work makes the figures noisy. */
+  load: { average: number; cpus: number };
 }
 
 export async function benchViewer(repoRoot: string, workDir: string, quick: boolean): Promise<ViewerRun> {
@@ -104,6 +106,7 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
       wholeSeriesCached: { p50: percentile(cached, 50), p95: percentile(cached, 95), max: Math.max(...cached) },
       bundle: bundleSizes(path.join(repoRoot, 'viewer/dist/assets')),
       serveScript: { p50: percentile(serve, 50), p95: percentile(serve, 95) },
+      load: { average: os.loadavg()[0], cpus: os.availableParallelism() },
     };
   } finally {
     await browser.close();
@@ -131,7 +134,8 @@ export function viewerMarkdown(result: ViewerRun, date: string): string {
 
 Run of ${date} by \`npm run bench\` (or \`npm run bench:viewer\`), bench/viewer-bench.ts. ${result.renderPath};
 a ${result.slices}-slice CT series of ${result.rows}×${result.rows} (uncompressed) on loopback, opened ${result.opens} times
-(after one warm-up open). Ours only: OHIF in the same run is not measured yet.
+(after one warm-up open); 1-minute load average ${result.load.average.toFixed(1)} on ${result.load.cpus} CPUs at the end.
+Ours only: OHIF in the same run is not measured yet.
 
 | measure | p50 | p95 |
 | --- | --- | --- |
