@@ -144,10 +144,10 @@ describe('the reading web app (CPU rendering)', () => {
 
       // Presets: brain (1) then lung (5) give different pictures and the W/L shown.
       await page.keyboard.press('1');
-      await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.voi)).toEqual({ lower: 0, upper: 80 });
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.window)).toEqual({ width: 80, center: 40 });
       const brain = await statsAfterChange(page, scrolled);
       await page.keyboard.press('5');
-      await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.voi)).toEqual({ lower: -1350, upper: 150 });
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.window)).toEqual({ width: 1500, center: -600 });
       const lung = await statsAfterChange(page, brain);
       expect(lung.digest).not.toBe(brain.digest);
       expect(Math.abs(lung.mean - brain.mean), 'the window changes the brightness').toBeGreaterThan(3);

@@ -18,7 +18,7 @@ export interface ReadingProbe {
   firstImageMs?: number;
   imageIndex: number;
   imageCount: number;
-  voi?: { lower: number; upper: number };
+  window?: { width: number; center: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
   mpr: { open: boolean; renders: Record<string, number> };

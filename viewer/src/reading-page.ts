@@ -69,7 +69,8 @@ export interface ReadingProbe {
   metadataRequestedAt?: number;
   imageIndex: number;
   imageCount: number;
-  voi?: { lower: number; upper: number };
+  /** Window width and center shown (DICOM linear convention). */
+  window?: { width: number; center: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
   /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
@@ -317,7 +318,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const applyPreset = (index: number): void => {
     const preset = PRESETS[index];
     if (!preset) return;
-    viewport.setProperties({ voiRange: { lower: preset.center - preset.width / 2, upper: preset.center + preset.width / 2 } });
+    // PS3.3 C.11.2.1.2.1 (linear): the same convention as the image's own Window Center/Width.
+    viewport.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
     viewport.render();
     status.textContent = `${preset.label} ${preset.width}/${preset.center}`;
   };
@@ -382,7 +384,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     const voi = viewport.getProperties().voiRange;
     probe.imageIndex = index;
     probe.imageCount = count;
-    probe.voi = voi ? { lower: voi.lower, upper: voi.upper } : undefined;
+    const window = voi ? utilities.windowLevel.toWindowLevel(voi.lower, voi.upper) : undefined;
+    probe.window = window ? { width: Math.round(window.windowWidth), center: Math.round(window.windowCenter) } : undefined;
     const instance = instancesOfSeries[index] ?? {};
     const age = text(studyAttributes, TAGS.patientAge);
     overlay.topLeft.replaceChildren(
@@ -402,8 +405,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       line(`${t('slice')} ${index + 1}/${count}${position !== undefined ? ` · ${position.toFixed(1)} mm` : ''}`),
     );
     overlay.bottomRight.replaceChildren(
-      line(voi ? `W ${Math.round(voi.upper - voi.lower)} L ${Math.round((voi.upper + voi.lower) / 2)}` : ''),
-      line(`${t('zoom')} ${(viewport.getZoom() * 100).toFixed(0)} %`),
+      line(probe.window ? `W ${probe.window.width} L ${probe.window.center}` : ''),
       line(probe.rendering === 'cpu' ? t('renderingCpu') : t('renderingGpu')),
     );
     const camera = viewport.getCamera();
