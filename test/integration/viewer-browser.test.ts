@@ -188,7 +188,7 @@ describe('the reading web app (CPU rendering)', () => {
     }
   });
 
-  it('opens the same patient\'s prior side by side, scrolled together', async () => {
+  it('opens the same patient\'s prior side by side, scrolled together, and keeps the stack view where MPR needs WebGL', async () => {
     const prior = [
       ...generateCtSeries({ kind: 'ct-head', slices: SLICES, rows: 128, columns: 128, seed: 'viewer-night-prior', patient: patientFor('viewer-night'), site: SITES['saint-girons'] }),
     ];
@@ -234,6 +234,12 @@ describe('the reading web app (CPU rendering)', () => {
       await screenshot(page, '08-reading-prior-side-by-side');
       await page.keyboard.press('p');
       await expect.poll(async () => (await probe()).prior).toBeUndefined();
+
+      // Without WebGL there is no MPR: the page says why and the stack view stays.
+      await page.keyboard.press('m');
+      await expect.poll(() => page.locator('.reader .status').textContent()).toMatch(/WebGL/);
+      expect((await probe()).mpr.open).toBe(false);
+      expect((await canvasStats(page)).nonBlack).toBeGreaterThan(0.05);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
