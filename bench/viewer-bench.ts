@@ -17,10 +17,12 @@ import { promisify } from 'node:util';
 import { generateCtSeries, SITES } from '../test-data/generate-study.ts';
 import { launchChromium, type PageGlobals } from '../test/support/browser.ts';
 import { instanceUids, stow } from './dicomweb-driver.ts';
-import { startGateway } from './gateway-peer.ts';
+import { mintToken, startGateway } from './gateway-peer.ts';
 import { formatNumber, percentile } from './stats.ts';
 
 const run = promisify(execFile);
+/** The Ariège on-call reader of config/examples/midi-pyrenees.yaml on Sunday night. */
+const ON_CALL = '10009000011';
 
 export interface ViewerRun {
   slices: number;
@@ -31,6 +33,8 @@ export interface ViewerRun {
   firstImage: { p50: number; p95: number };
   /** From the page's navigation start to the first image, milliseconds. */
   navigationToFirstImage: { p50: number; p95: number };
+  /** From the click on the worklist item to the first image (the on-call reader's view), milliseconds. */
+  clickToFirstImage: { p50: number; p95: number };
   /** From the series metadata request until every slice is cached, milliseconds. */
   wholeSeriesCached: { p50: number; p95: number; max: number };
   /** The app's own files, compressed as served (brotli), bytes. */
@@ -46,7 +50,18 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
   const slices = quick ? 60 : 300;
   const rows = 512;
   const opens = quick ? 5 : 20;
-  const server = await startGateway(repoRoot, path.join(workDir, 'viewer-gateway'), 4);
+  // Sunday 02:10 on the example region: a study from CH Saint-Girons (the bench's sending site) goes to the Ariège
+  // on-call reader a second after its last instance, so the worklist can be measured too.
+  const saved = { now: process.env.ASTREINTE_NOW, stability: process.env.ASTREINTE_STABILITY_SECONDS };
+  process.env.ASTREINTE_NOW = '2026-11-22T02:10:00+01:00';
+  process.env.ASTREINTE_STABILITY_SECONDS = '1';
+  const dataDir = path.join(workDir, 'viewer-gateway');
+  const server = await startGateway(repoRoot, dataDir, 4).finally(() => {
+    for (const [name, value] of [['ASTREINTE_NOW', saved.now], ['ASTREINTE_STABILITY_SECONDS', saved.stability]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
   const browser = await launchChromium('webgl');
   try {
     const instances = [...generateCtSeries({ kind: 'ct-head', slices, rows, columns: rows, seed: 'viewer-bench', site: SITES['saint-girons'] })];
@@ -86,6 +101,27 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
     }
     await context.close();
 
+    // The on-call reader's path: the worklist, a click on the study, its first slice.
+    const reader = await mintToken(repoRoot, dataDir, '--role', 'reader', '--user', ON_CALL, '--rpps', ON_CALL);
+    const readerContext = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await readerContext.addInitScript((value) => {
+      (globalThis as unknown as PageGlobals).sessionStorage.setItem('astreinte.session', JSON.stringify({ token: value, role: 'reader', user: 'bench', name: 'Bench' }));
+    }, reader);
+    const clicks: number[] = [];
+    for (let open = -1; open < opens; open++) {
+      const page = await readerContext.newPage();
+      await page.goto(`${origin}/`);
+      const openButton = page.locator(`tr.item[data-study="${study}"] button.open`);
+      await openButton.waitFor({ timeout: 60_000 });
+      const clickedAt = (await page.evaluate('performance.now()')) as number;
+      await openButton.click();
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).astreinteReading?.firstImageMs !== undefined, undefined, { timeout: 60_000 });
+      const shownAt = (await page.evaluate('globalThis.astreinteReading.metadataRequestedAt + globalThis.astreinteReading.firstImageMs')) as number;
+      if (open >= 0) clicks.push(shownAt - clickedAt);
+      await page.close();
+    }
+    await readerContext.close();
+
     const html = await (await fetch(`${origin}/`)).text();
     const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1];
     if (!script) throw new Error('no script in the served page');
@@ -103,6 +139,7 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
       renderPath: 'WebGL (SwiftShader, headless Chromium)',
       firstImage: { p50: percentile(firstImage, 50), p95: percentile(firstImage, 95) },
       navigationToFirstImage: { p50: percentile(navigation, 50), p95: percentile(navigation, 95) },
+      clickToFirstImage: { p50: percentile(clicks, 50), p95: percentile(clicks, 95) },
       wholeSeriesCached: { p50: percentile(cached, 50), p95: percentile(cached, 95), max: Math.max(...cached) },
       bundle: bundleSizes(path.join(repoRoot, 'viewer/dist/assets')),
       serveScript: { p50: percentile(serve, 50), p95: percentile(serve, 95) },
@@ -141,6 +178,7 @@ Ours only: OHIF in the same run is not measured yet.
 | --- | --- | --- |
 | time to first image (OHIF's STUDY_TO_FIRST_IMAGE: series metadata request → first rendered image) | ${ms(result.firstImage.p50)} | ${ms(result.firstImage.p95)} |
 | page navigation → first image | ${ms(result.navigationToFirstImage.p50)} | ${ms(result.navigationToFirstImage.p95)} |
+| click on the worklist item → first image (on-call reader) | ${ms(result.clickToFirstImage.p50)} | ${ms(result.clickToFirstImage.p95)} |
 | series metadata request → every slice cached (scrollable end to end) | ${ms(result.wholeSeriesCached.p50)} | ${ms(result.wholeSeriesCached.p95)} |
 | serving the worklist page's script (brotli, 50 requests) | ${ms(result.serveScript.p50)} | ${ms(result.serveScript.p95)} |
 
