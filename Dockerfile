@@ -17,6 +17,9 @@ COPY audit ./audit
 COPY test/support ./test/support
 COPY test-data ./test-data
 RUN node scripts/build.mjs
+# The reading web app (Vite + Cornerstone3D) served at /.
+COPY viewer ./viewer
+RUN node scripts/build-viewer.mjs
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -32,6 +35,7 @@ COPY scripts ./scripts
 # Install scripts run (the embedded PostgreSQL binaries); the build step finds no TypeScript here and skips.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/.build ./.build
+COPY --from=build /app/viewer/dist ./viewer/dist
 
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
 import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
+import { benchViewer, viewerMarkdown } from './viewer-bench.ts';
 import { bestCeilings, measureCeilings, type StowRequestSample } from './machine-ceilings.ts';
 import { dimseWorkloads } from './dimse-workload.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
@@ -191,6 +192,17 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ROUTING !== '0') {
       log('measuring routing latency on PostgreSQL and Redis queues');
       routing = await benchRoutingBackends(quick ? 100 : 500, 50);
+    }
+    if (process.env.BENCH_VIEWER !== '0') {
+      log('measuring the reading web app in Chromium (time to first image, whole series cached, bundle)');
+      try {
+        const viewer = await benchViewer(repoRoot, workDir as string, quick);
+        const writeDocs = process.env.BENCH_WRITE_DOCS === undefined ? !quick : process.env.BENCH_WRITE_DOCS === '1';
+        if (writeDocs) writeFileSync(path.join(repoRoot, 'docs/benchmarks-viewer.md'), viewerMarkdown(viewer, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'));
+        log(`viewer: first image p50 ${viewer.firstImage.p50.toFixed(0)} ms, p95 ${viewer.firstImage.p95.toFixed(0)} ms; every slice cached p95 ${viewer.wholeSeriesCached.p95.toFixed(0)} ms`);
+      } catch (error) {
+        notes.push(`Reading web app not measured: ${(error as Error).message}`);
+      }
     }
     log('measuring machine ceilings again');
     const ceilingsAfter = await measureCeilings(workDir as string, ceilingOptions);

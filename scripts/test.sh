@@ -16,10 +16,13 @@ bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromi
 
 echo "Type-checking..."
 npx tsc --noEmit -p .
+npx tsc --noEmit -p viewer
 echo "Checking the layers (imports point down, no cycles: .dependency-cruiser.cjs)..."
 npm run --silent check:layers
 # The gateways the tests start run the compiled JavaScript, as `npm start` does.
 node scripts/build.mjs --if-stale
+# The web app the gateway serves at / (viewer/dist), which the browser tests drive.
+node scripts/build-viewer.mjs --if-stale
 
 mkdir -p .tmp
 set +e

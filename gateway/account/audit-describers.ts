@@ -40,6 +40,14 @@ export function studyEvent(action: 'R' | 'U', subtype: string): AuditDescribe {
   return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'study', studyUid: String(ctx.params.study) }] });
 }
 
+/** Embedded default only: who picked which person of the regional configuration (the id only, no patient data). */
+export const signInEvent: AuditDescribe = (req) => ({
+  type: '110114',
+  subtype: 'sign-in',
+  action: 'E',
+  outcomeDescription: `embedded sign-in as ${String((req.body as { id?: unknown } | undefined)?.id ?? '?').slice(0, 80)}`,
+});
+
 /** A patient's objection recorded (110110, C); the handler's events name the patient. */
 export const oppositionRecordedEvent: AuditDescribe = () => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' });
 

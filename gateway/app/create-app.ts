@@ -29,6 +29,8 @@ import { worklistServices } from '../read/worklist/worklist-services.ts';
 import { auditRoutes, mountRoutes } from './mount-routes.ts';
 import { routeTable, type RouteEntry, type RouteServices } from './route-table.ts';
 import { RETRY_AFTER_SECONDS, transientFailure } from '../http/transient-failure.ts';
+import { signInHandlers } from '../auth/sign-in-routes.ts';
+import { viewerHandlers } from './viewer-routes.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -50,6 +52,8 @@ export interface AppDependencies {
   metrics?: GatewayMetrics;
   /** Tells routing, off the response path, which studies received instances. */
   studyActivity?: StudyActivityNotifier;
+  /** The built reading web app (default: viewer/dist of this checkout). */
+  viewerDir?: string;
 }
 
 /**
@@ -74,20 +78,24 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
   const limits = rateLimit(deps.settings.rateLimit);
-  const table = routeTable({ adminSeesPatientData: deps.settings.adminSeesPatientData });
+  const embeddedSignIn = deps.settings.auth.kind === 'embedded';
+  const table = routeTable({ adminSeesPatientData: deps.settings.adminSeesPatientData, embeddedSignIn });
   // Uploads give way to reads: while a viewer waits for frames, a STOW body is parsed one socket read at a time.
   const reads = new ReadActivity();
   const trackRead = reads.track();
   const services = routeServices(deps, metrics, reads);
-  // Health checks answer without a token; every other route is mounted on the router of its prefix, behind authenticate.
+  // Health checks and the web app's files answer without a token; the embedded sign-in too, but audited and
+  // rate-limited by address; every other route is mounted on the router of its prefix, behind authenticate.
   const isPublic = (entry: RouteEntry) => entry.access === 'public';
+  const audited = (entry: RouteEntry) => !('notAudited' in entry.audit);
   const under = (prefix: string) => (entry: RouteEntry) => entry.path.startsWith(`${prefix}/`);
   const guarded = table.filter((entry) => !isPublic(entry));
-  mountRoutes(app, table.filter(isPublic), services);
+  mountRoutes(app, table.filter((entry) => isPublic(entry) && !audited(entry)), services);
 
   app.use(deps.auditor.audit(describeAuthenticationFailure));
   app.use(auditRoutes(table, deps.auditor));
   app.use(limits.byAddress);
+  mountRoutes(app, table.filter((entry) => isPublic(entry) && audited(entry)), services);
   app.use(authenticate(deps.verifier));
   app.use(limits.byPrincipal);
   mountRoutes(app, guarded.filter((entry) => !under(DICOMWEB_PATH)(entry) && !under(API_PATH)(entry)), services);
@@ -121,7 +129,10 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       pacing: { giveWay: reads.busy, sliceBytes: STOW_SLICE_WHILE_READING },
     },
   );
+  const auth = deps.settings.auth;
   return {
+    viewer: viewerHandlers(deps.viewerDir),
+    signIn: auth.kind === 'embedded' ? signInHandlers({ regionConfig: deps.regionConfig, keyDir: auth.keyDir, audience: auth.audience }) : undefined,
     checkReady: deps.checkReady,
     metrics,
     log: deps.log,

@@ -61,7 +61,7 @@ export function roleGate(access: RoleAccess): RequestHandler | undefined {
 export function auditRoutes<S>(entries: readonly RouteEntry<S>[], auditor: RequestAuditor): Router {
   const router = Router();
   for (const entry of [...entries].reverse()) {
-    if (entry.access === 'public' || !isDescriber(entry.audit)) continue;
+    if (!isDescriber(entry.audit)) continue;
     router[ROUTER_METHOD[entry.method]](entry.path, auditor.audit(entry.audit));
   }
   return router;

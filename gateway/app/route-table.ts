@@ -19,6 +19,7 @@ import type { AuditDescribe } from '../account/audit-middleware.ts';
 import {
   itemEvent,
   oppositionLiftedEvent,
+  signInEvent,
   oppositionRecordedEvent,
   queryEvent,
   readEvent,
@@ -28,6 +29,8 @@ import {
 } from '../account/audit-describers.ts';
 import type { GatewayMetrics } from '../account/metrics.ts';
 import { readinessHandler } from './readiness.ts';
+import type { ViewerHandlers } from './viewer-routes.ts';
+import type { SignInHandlers } from '../auth/sign-in-routes.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
 import type { AccessScopeResolver } from '../read/retrieve/access-scope.ts';
@@ -100,6 +103,10 @@ export interface GatewayServices {
   metrics: GatewayMetrics;
   /** Where a failed readiness check's cause goes (the answer names the dependency only). */
   log: Logger;
+  /** The reading web app's pages and files. */
+  viewer: ViewerHandlers;
+  /** The embedded sign-in (absent with an OpenID Connect provider: those entries are then not in the table). */
+  signIn?: SignInHandlers;
 }
 
 /** What DICOMweb's entries are built from. */
@@ -117,6 +124,11 @@ export interface RouteServices extends GatewayServices, DicomwebServices, Workli
 export interface RouteTableOptions {
   /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
   adminSeesPatientData: boolean;
+  /**
+   * The embedded sign-in routes exist (no OpenID Connect provider configured: the default). With OIDC they are
+   * not in the table, so not mounted at all. Default true.
+   */
+  embeddedSignIn?: boolean;
 }
 
 export function routeKey(route: { method: RouteMethod; path: string }): RouteKey {
@@ -130,6 +142,7 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
   const series = `${study}/series/:series` as const;
   const instance = `${series}/instances/:instance` as const;
   const health = { notAudited: 'health check, no patient data' };
+  const webApp = { notAudited: "the web app's own files, no patient data" };
   const qido = (level: QueryLevel) => (s: DicomwebServices) => qidoHandler(level, s.search, s.accessScope);
   const images = access.images;
   return [
@@ -150,6 +163,39 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
       audit: { notAudited: 'aggregate counters labelled by route pattern and status class, no patient data' },
       handler: (s: GatewayServices) => s.metrics.handler(),
     }),
+
+    // The reading web app: pages and files without patient data; the app calls the APIs below with a token.
+    route({ method: 'GET', path: '/', what: 'web app: worklist page', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.page }),
+    route({ method: 'GET', path: '/sign-in', what: 'web app: sign-in page', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.page }),
+    route({
+      method: 'GET',
+      path: '/studies/:study',
+      what: 'web app: reading page (the images come from WADO-RS, with a token)',
+      access: 'public',
+      audit: webApp,
+      handler: (s: GatewayServices) => s.viewer.page,
+    }),
+    route({ method: 'GET', path: '/assets/*path', what: 'web app: scripts, styles, decode worker, codecs', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.asset }),
+    ...(options.embeddedSignIn === false
+      ? []
+      : [
+          route({
+            method: 'GET',
+            path: '/api/sign-in/people',
+            what: 'embedded default only: the people one may sign in as',
+            access: 'public',
+            audit: { notAudited: 'the people of the regional configuration, no patient data' },
+            handler: (s: GatewayServices) => signInOf(s).people,
+          }),
+          route({
+            method: 'POST',
+            path: '/api/sign-in',
+            what: 'embedded default only: a token for the person picked',
+            access: 'public',
+            audit: signInEvent,
+            handler: (s: GatewayServices) => signInOf(s).signIn,
+          }),
+        ]),
 
     route({ method: 'POST', path: '/dicomweb/studies', what: 'STOW-RS', access: access.store, audit: stowEvent, handler: (s: DicomwebServices) => s.stow }),
     route({ method: 'POST', path: study, what: 'STOW-RS into a study', access: access.store, audit: stowEvent, handler: (s: DicomwebServices) => s.stow }),
@@ -261,6 +307,11 @@ export function worklistRouteTable(options: RouteTableOptions = { adminSeesPatie
       handler: (s: W) => [jsonBody, liftOppositionHandler(s.oppositions)],
     }),
   ];
+}
+
+function signInOf(services: GatewayServices): SignInHandlers {
+  if (!services.signIn) throw new Error('The embedded sign-in entries need the sign-in handlers: build the table with embeddedSignIn false under OIDC.');
+  return services.signIn;
 }
 
 const liveness: RequestHandler = (_req, res) => {

@@ -17,6 +17,7 @@
  */
 import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -302,6 +303,13 @@ function stowRequest(t: Target, into: boolean): Req {
   };
 }
 
+/** The web app's main script as built in viewer/dist (the page's files are public). */
+function viewerScript(): string {
+  const name = readdirSync(path.join(import.meta.dirname, '../../viewer/dist/assets')).find((file) => /^index-[\w-]+\.js$/.test(file));
+  if (!name) throw new Error('viewer/dist is not built: run npm run build');
+  return name;
+}
+
 const dicomweb = ['A', 'B', 'C'] as const;
 const images = (request: (t: Target) => Req, lists?: Probe['lists']): Probe => ({ kinds: dicomweb, request, lists });
 
@@ -309,6 +317,13 @@ const PROBES: Record<string, Probe> = {
   'GET /healthz': { kinds: ['A'], request: () => get('/healthz') },
   'GET /readyz': { kinds: ['A'], request: () => get('/readyz') },
   'GET /metrics': { kinds: ['A'], request: () => get('/metrics') },
+
+  'GET /': { kinds: ['A'], request: () => get('/') },
+  'GET /sign-in': { kinds: ['A'], request: () => get('/sign-in') },
+  'GET /studies/:study': { kinds: dicomweb, request: (t) => get(`/studies/${t.study}`) },
+  'GET /assets/*path': { kinds: ['A'], request: () => get(`/assets/${viewerScript()}`) },
+  'GET /api/sign-in/people': { kinds: ['A'], request: () => get('/api/sign-in/people') },
+  'POST /api/sign-in': { kinds: ['A'], request: () => post('/api/sign-in', { id: 'reader:10009000011' }) },
 
   'POST /dicomweb/studies': { kinds: dicomweb, mutates: true, request: (t) => stowRequest(t, false) },
   'POST /dicomweb/studies/:study': { kinds: dicomweb, mutates: true, request: (t) => stowRequest(t, true) },

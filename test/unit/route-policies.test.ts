@@ -8,6 +8,7 @@ import { route, ROUTE_TABLE, routeKey, routeTable, type RouteEntry } from '../..
 import { HttpProblem } from '../../gateway/http/problem.ts';
 import { ROLES, type Principal, type Role } from '../../core/identity/roles.ts';
 import { compareRoutesWithTable, listGatewayRoutes, listRoutes } from '../support/route-listing.ts';
+import { loadSettings } from '../../config/settings.ts';
 
 const entry = (key: string): RouteEntry => {
   const found = ROUTE_TABLE.find((e) => routeKey(e) === key);
@@ -36,13 +37,30 @@ describe('the route table', () => {
     expect(compareRoutesWithTable(listRoutes(app), table)).toEqual({ notInTable: ['GET /debug'], notMounted: ['GET /a'], duplicated: [] });
   });
 
-  it('makes only the health checks public', () => {
-    expect(ROUTE_TABLE.filter((e) => e.access === 'public').map(routeKey)).toEqual(['GET /healthz', 'GET /readyz']);
+  it('makes only the health checks, the web app and the embedded sign-in public', () => {
+    expect(ROUTE_TABLE.filter((e) => e.access === 'public').map(routeKey)).toEqual([
+      'GET /healthz',
+      'GET /readyz',
+      'GET /',
+      'GET /sign-in',
+      'GET /studies/:study',
+      'GET /assets/*path',
+      'GET /api/sign-in/people',
+      'POST /api/sign-in',
+    ]);
   });
 
-  it('audits every route but the health checks and the metrics', () => {
+  it('has no sign-in route when an OpenID Connect provider signs people in', () => {
+    const settings = loadSettings({ OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', OIDC_JWKS_URL: 'https://auth.esante.gouv.fr/jwks', OIDC_AUDIENCE: 'astreinte' });
+    const routes = listGatewayRoutes(settings);
+    expect(routes.filter((r) => r.includes('sign-in'))).toEqual(['GET /sign-in']);
+    const comparison = compareRoutesWithTable(routes, routeTable({ adminSeesPatientData: false, embeddedSignIn: false }));
+    expect(comparison).toEqual({ notInTable: [], notMounted: [], duplicated: [] });
+  });
+
+  it("audits every route but the health checks, the metrics, the web app's files and the list of people to sign in as", () => {
     const notAudited = ROUTE_TABLE.filter((e) => typeof e.audit !== 'function').map(routeKey);
-    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics']);
+    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /sign-in', 'GET /studies/:study', 'GET /assets/*path', 'GET /api/sign-in/people']);
   });
 
   it('never hides from a caller what is theirs: hidden is only for other sites, territories and unrouted items', () => {

@@ -7,6 +7,7 @@
  */
 import type { Request, Response } from 'express';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
+import type { Clock } from '../../../core/time/clock.ts';
 import type { WorklistStore } from '../../../storage/worklist/worklist-store.ts';
 import type { WorklistStatus } from '../../../storage/worklist/worklist-types.ts';
 import { principalOf } from '../../auth/authenticate.ts';
@@ -29,8 +30,11 @@ export interface WorklistQuery {
   limit: number;
 }
 
-export function listWorklistHandler(deps: { store: WorklistStore; regionConfig: RegionConfig }) {
+export function listWorklistHandler(deps: { store: WorklistStore; regionConfig: RegionConfig; clock: Clock }) {
   return async (req: Request, res: Response): Promise<void> => {
+    // The system's instant, so that a page counts down to deadlines on the server's clock (ASTREINTE_NOW
+    // rehearsals, a laptop whose clock is off), not the browser's.
+    res.set('Astreinte-Now', deps.clock.now().toISOString());
     const viewer = viewerOf(principalOf(res), deps.regionConfig);
     const query = parseWorklistQuery(req.query, deps.regionConfig);
     checkListScope(viewer, query);

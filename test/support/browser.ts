@@ -1,0 +1,93 @@
+/**
+ * Debian's Chromium driven by playwright-core, headless. Cornerstone's CPU path is reached by the page's own
+ * setting (`?rendering=cpu`): Chromium on this kind of machine still gives WebGL 2 through SwiftShader even with
+ * --disable-gpu (../shared/reference/cornerstone3d-viewer.md). The WebGL path uses SwiftShader explicitly.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const SCREENSHOT_DIR = path.join(repoRoot, '.tmp', 'screenshots');
+
+export type RenderPath = 'cpu' | 'webgl';
+
+/** What the reading page exposes for tests (viewer/src/reading-page.ts, ReadingProbe). */
+export interface ReadingProbe {
+  renders: number;
+  firstImageMs?: number;
+  imageIndex: number;
+  imageCount: number;
+  window?: { width: number; center: number };
+  rendering: 'cpu' | 'webgl';
+  seriesUid?: string;
+  mpr: { open: boolean; renders: Record<string, number> };
+  prior?: { study: string; renders: number; imageIndex: number };
+  imageToClient(column: number, row: number): [number, number] | undefined;
+  cachedCount(): number;
+  annotationHandles(): { tool: string; points: [number, number][] }[];
+}
+
+/**
+ * The page's globals, for functions run in the page with page.evaluate (the project's type-check has no DOM
+ * library): `(globalThis as unknown as PageGlobals).astreinteReading`.
+ */
+export interface PageGlobals {
+  astreinteReading?: ReadingProbe;
+  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+}
+
+export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
+  const args =
+    renderPath === 'cpu'
+      ? ['--disable-gpu', '--no-sandbox']
+      : ['--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'];
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args });
+}
+
+/** Saves a screenshot of the page as a test artifact (.tmp/screenshots/<name>.png) and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+export interface CanvasStats {
+  width: number;
+  height: number;
+  /** Share of pixels brighter than near-black. */
+  nonBlack: number;
+  /** Mean luminance 0-255. */
+  mean: number;
+  /** FNV-1a of the pixels: two different images give different digests. */
+  digest: string;
+}
+
+/** What the viewport's canvas holds, read from its pixels in the page. */
+export async function canvasStats(page: Page, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
+  // A string, run in the page: the DOM's types are not the project's (Node) types.
+  return page.evaluate(`(() => {
+    const canvas = document.querySelector(${JSON.stringify(selector)});
+    if (!canvas) throw new Error('no canvas at ' + ${JSON.stringify(selector)});
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const context = copy.getContext('2d');
+    context.drawImage(canvas, 0, 0);
+    const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    let nonBlack = 0;
+    let sum = 0;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < data.length; i += 4) {
+      const luminance = (data[i] + data[i + 1] + data[i + 2]) / 3;
+      sum += luminance;
+      if (luminance > 8) nonBlack += 1;
+      hash = Math.imul(hash ^ data[i], 0x01000193) >>> 0;
+      hash = Math.imul(hash ^ data[i + 1], 0x01000193) >>> 0;
+      hash = Math.imul(hash ^ data[i + 2], 0x01000193) >>> 0;
+    }
+    const pixels = data.length / 4;
+    return { width: copy.width, height: copy.height, nonBlack: nonBlack / pixels, mean: sum / pixels, digest: hash.toString(16) };
+  })()`);
+}

@@ -1,0 +1,661 @@
+import {
+  cache,
+  Enums,
+  eventTarget,
+  getShouldUseCPURendering,
+  metaData,
+  RenderingEngine,
+  utilities,
+  type StackViewport,
+  type Types,
+} from '@cornerstonejs/core';
+import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import {
+  annotation,
+  AngleTool,
+  Enums as ToolEnums,
+  EllipticalROITool,
+  LengthTool,
+  PanTool,
+  RectangleROITool,
+  ReferenceLinesTool,
+  StackScrollTool,
+  ToolGroupManager,
+  utilities as toolUtilities,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+import { ApiError, apiJson, authorizedImageUrl, DICOMWEB } from './api.ts';
+import { initCornerstone } from './cornerstone-setup.ts';
+import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
+import { h } from './dom.ts';
+import { t, type MessageKey } from './i18n.ts';
+import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
+import { orientationMarkers } from './orientation.ts';
+import { PRESETS } from './presets.ts';
+
+const RENDERING_ENGINE_ID = 'astreinte-reading';
+const VIEWPORT_ID = 'main';
+const TOOL_GROUP_ID = 'reading-tools';
+const PRIOR_VIEWPORT_ID = 'prior';
+
+/** Modalities whose series are shown as images (reports, SR, documents are not). */
+const IMAGE_MODALITIES = new Set(['CT', 'CR', 'DX', 'MR', 'NM', 'PT', 'XA', 'RF', 'MG', 'US', 'OT', 'SC', 'PX', 'IO', 'RG']);
+
+type PrimaryTool = 'window' | 'pan' | 'zoom' | 'length' | 'angle' | 'ellipse' | 'rectangle';
+
+const PRIMARY_TOOLS: Record<PrimaryTool, { toolName: string; label: MessageKey; key: string }> = {
+  window: { toolName: WindowLevelTool.toolName, label: 'windowLevel', key: 'w' },
+  pan: { toolName: PanTool.toolName, label: 'pan', key: 'x' },
+  zoom: { toolName: ZoomTool.toolName, label: 'zoom', key: 'z' },
+  length: { toolName: LengthTool.toolName, label: 'length', key: 'l' },
+  angle: { toolName: AngleTool.toolName, label: 'angle', key: 'a' },
+  ellipse: { toolName: EllipticalROITool.toolName, label: 'ellipse', key: 'e' },
+  rectangle: { toolName: RectangleROITool.toolName, label: 'rectangle', key: 'b' },
+};
+
+interface SeriesEntry {
+  uid: string;
+  modality: string;
+  number: string;
+  description: string;
+  count: number;
+}
+
+/** What the end-to-end tests and the bench read from the page (never patient data beyond what is drawn). */
+export interface ReadingProbe {
+  renders: number;
+  firstImageMs?: number;
+  metadataRequestedAt?: number;
+  imageIndex: number;
+  imageCount: number;
+  /** Window width and center shown (DICOM linear convention). */
+  window?: { width: number; center: number };
+  rendering: 'cpu' | 'webgl';
+  seriesUid?: string;
+  /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
+  mpr: { open: boolean; renders: Record<string, number> };
+  /** The prior shown side by side, when one is. */
+  prior?: { study: string; renders: number; imageIndex: number };
+  imageToClient(column: number, row: number): [number, number] | undefined;
+  /** How many slices of the shown series are in Cornerstone's cache (scrolling them needs no request). */
+  cachedCount(): number;
+  /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
+  annotationHandles(): { tool: string; points: [number, number][] }[];
+}
+
+declare global {
+  interface Window {
+    astreinteReading?: ReadingProbe;
+  }
+}
+
+export async function renderReadingPage(root: HTMLElement, study: string, go: (path: string) => void): Promise<() => void> {
+  const status = h('p', { class: 'status', role: 'status' });
+  const seriesList = h('ul', { class: 'series-list', 'aria-label': t('series') });
+  const element = h('div', { class: 'viewport', tabindex: 0, 'data-viewport': VIEWPORT_ID });
+  const overlay = {
+    topLeft: h('div', { class: 'overlay top-left' }),
+    topRight: h('div', { class: 'overlay top-right' }),
+    bottomLeft: h('div', { class: 'overlay bottom-left' }),
+    bottomRight: h('div', { class: 'overlay bottom-right' }),
+    left: h('div', { class: 'marker marker-left' }),
+    right: h('div', { class: 'marker marker-right' }),
+    top: h('div', { class: 'marker marker-top' }),
+    bottom: h('div', { class: 'marker marker-bottom' }),
+  };
+  const mprContainer = h('div', { class: 'mpr' });
+  mprContainer.hidden = true;
+  const stage = h('div', { class: 'stage' }, element, ...Object.values(overlay), mprContainer);
+  const measurements = h('ol', { class: 'measurements', 'aria-label': t('measurements') });
+  const toolbar = h('div', { class: 'tools', role: 'toolbar' });
+  const help = shortcutsHelp();
+  root.replaceChildren(
+    h(
+      'main',
+      { class: 'reading-page' },
+      h(
+        'aside',
+        { class: 'side' },
+        h('a', { href: '/', class: 'back', onclick: (e: Event) => (e.preventDefault(), go('/')) }, t('backToWorklist')),
+        h('h2', {}, t('series')),
+        seriesList,
+        h('h2', {}, t('measurements')),
+        measurements,
+      ),
+      h('section', { class: 'reader' }, toolbar, status, stage),
+      help,
+    ),
+  );
+
+  const probe: ReadingProbe = {
+    renders: 0,
+    imageIndex: 0,
+    imageCount: 0,
+    rendering: 'webgl',
+    mpr: { open: false, renders: {} },
+    imageToClient: () => undefined,
+    cachedCount: () => (current ? current.imageIds.filter((id) => cache.isLoaded(id)).length : 0),
+    annotationHandles: () =>
+      annotation.state.getAllAnnotations().map((a) => {
+        const imageId = viewport.getCurrentImageId();
+        const points = (a.data.handles?.points ?? []).map((p) => utilities.worldToImageCoords(imageId, p) as [number, number]);
+        return { tool: a.metadata?.toolName ?? '', points };
+      }),
+  };
+  window.astreinteReading = probe;
+
+  const cleanups: (() => void)[] = [];
+  const cleanup = (): void => {
+    for (const fn of cleanups.splice(0).reverse()) fn();
+  };
+
+  let seriesJson: DicomJson[];
+  try {
+    seriesJson = await apiJson<DicomJson[]>(
+      `/dicomweb/studies/${study}/series?includefield=00201209&includefield=0008103E&includefield=00200011`,
+    );
+  } catch (error) {
+    showRefusal(status, stage, error);
+    return cleanup;
+  }
+  const series = seriesEntries(seriesJson);
+  if (seriesJson.length === 0) {
+    // A search answers an empty list, not 404, for a study one may not see: the same words as a refusal.
+    showRefusal(status, stage, new ApiError(404, t('notYours')));
+    return cleanup;
+  }
+  if (series.length === 0) {
+    status.textContent = t('noImages');
+    return cleanup;
+  }
+
+  await initCornerstone();
+  const cpu = getShouldUseCPURendering();
+  probe.rendering = cpu ? 'cpu' : 'webgl';
+  element.dataset.rendering = probe.rendering;
+  const engine = new RenderingEngine(RENDERING_ENGINE_ID);
+  cleanups.push(() => engine.destroy());
+  engine.enableElement({
+    viewportId: VIEWPORT_ID,
+    type: Enums.ViewportType.STACK,
+    element,
+    defaultOptions: { background: [0, 0, 0] as Types.Point3 },
+  });
+  const viewport = engine.getViewport(VIEWPORT_ID) as StackViewport;
+
+  const toolGroup = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
+  cleanups.push(() => ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID));
+  for (const { toolName } of Object.values(PRIMARY_TOOLS)) toolGroup.addTool(toolName);
+  toolGroup.addTool(StackScrollTool.toolName);
+  toolGroup.addTool(ReferenceLinesTool.toolName);
+  toolGroup.addViewport(VIEWPORT_ID, RENDERING_ENGINE_ID);
+  const { MouseBindings } = ToolEnums;
+  const setPrimary = (tool: PrimaryTool): void => {
+    for (const [name, entry] of Object.entries(PRIMARY_TOOLS)) {
+      if (name === 'pan' || name === 'zoom') continue;
+      if (name === tool) toolGroup.setToolActive(entry.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+      else toolGroup.setToolPassive(entry.toolName);
+    }
+    // Middle button pans and right button zooms whatever the left button does (OHIF's defaults).
+    toolGroup.setToolActive(PanTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Auxiliary }, ...(tool === 'pan' ? [{ mouseButton: MouseBindings.Primary }] : [])],
+    });
+    toolGroup.setToolActive(ZoomTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Secondary }, ...(tool === 'zoom' ? [{ mouseButton: MouseBindings.Primary }] : [])],
+    });
+    for (const button of toolbar.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.tool === tool));
+    }
+  };
+  toolGroup.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  for (const [name, entry] of Object.entries(PRIMARY_TOOLS) as [PrimaryTool, (typeof PRIMARY_TOOLS)[PrimaryTool]][]) {
+    toolbar.append(h('button', { 'data-tool': name, title: `${t(entry.label)} (${entry.key.toUpperCase()})`, onclick: () => setPrimary(name) }, t(entry.label)));
+  }
+  setPrimary('window');
+
+  let studyAttributes: DicomJson = {};
+  let playing = false;
+  let current: { entry: SeriesEntry; imageIds: string[] } | undefined;
+  let closeMpr: (() => void) | undefined;
+  const toggleMpr = async (): Promise<void> => {
+    if (closeMpr) {
+      closeMpr();
+      closeMpr = undefined;
+      probe.mpr.open = false;
+      for (const part of [element, ...Object.values(overlay)]) part.hidden = false;
+      return;
+    }
+    if (cpu) {
+      status.textContent = t('mprNeedsWebgl');
+      return;
+    }
+    if (!current || current.entry.modality !== 'CT' || current.imageIds.length < 3) {
+      status.textContent = t('mprCtOnly');
+      return;
+    }
+    for (const part of [element, ...Object.values(overlay)]) part.hidden = true;
+    probe.mpr = { open: true, renders: {} };
+    closeMpr = await openMpr(engine, mprContainer, current.entry.uid, current.imageIds);
+    for (const id of MPR_VIEWPORTS) {
+      mprContainer.querySelector(`[data-viewport="${id}"]`)?.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
+        probe.mpr.renders[id] = (probe.mpr.renders[id] ?? 0) + 1;
+      });
+    }
+  };
+  cleanups.push(() => closeMpr?.());
+
+  const priorElement = h('div', { class: 'viewport prior', 'data-viewport': PRIOR_VIEWPORT_ID });
+  const priorLabel = h('div', { class: 'overlay prior-label' });
+  priorElement.hidden = true;
+  priorLabel.hidden = true;
+  stage.append(priorElement, priorLabel);
+  let closePrior: (() => void) | undefined;
+  const togglePrior = async (): Promise<void> => {
+    if (closePrior) {
+      closePrior();
+      closePrior = undefined;
+      return;
+    }
+    const patientId = text(studyAttributes, TAGS.patientId);
+    const studies = patientId
+      ? await apiJson<DicomJson[]>(`/dicomweb/studies?PatientID=${encodeURIComponent(patientId)}&includefield=00081030`).catch(() => [] as DicomJson[])
+      : [];
+    const prior = studies
+      .filter((s) => text(s, TAGS.studyInstanceUid) !== study)
+      .sort((a, b) => `${text(b, TAGS.studyDate)}${text(b, TAGS.studyTime)}`.localeCompare(`${text(a, TAGS.studyDate)}${text(a, TAGS.studyTime)}`))[0];
+    if (!prior) {
+      status.textContent = t('noPrior');
+      return;
+    }
+    const priorStudy = text(prior, TAGS.studyInstanceUid);
+    const priorSeries = seriesEntries(await apiJson<DicomJson[]>(`/dicomweb/studies/${priorStudy}/series?includefield=00201209`));
+    const match = priorSeries.find((s) => s.modality === current?.entry.modality) ?? priorSeries[0];
+    if (!match) {
+      status.textContent = t('noPrior');
+      return;
+    }
+    const { imageIds } = registerSeries(priorStudy, match.uid, await apiJson<DicomJson[]>(`/dicomweb/studies/${priorStudy}/series/${match.uid}/metadata`));
+    stage.classList.add('split');
+    priorElement.hidden = false;
+    priorLabel.hidden = false;
+    priorLabel.textContent = `${t('prior')} ${dicomDate(text(prior, TAGS.studyDate))} ${text(prior, TAGS.studyDescription)}`;
+    engine.enableElement({ viewportId: PRIOR_VIEWPORT_ID, type: Enums.ViewportType.STACK, element: priorElement, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
+    engine.resize(true, false);
+    const priorViewport = engine.getViewport(PRIOR_VIEWPORT_ID) as StackViewport;
+    priorElement.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
+      probe.prior = { study: priorStudy, renders: (probe.prior?.renders ?? 0) + 1, imageIndex: priorViewport.getCurrentImageIdIndex() };
+    });
+    toolGroup.addViewport(PRIOR_VIEWPORT_ID, RENDERING_ENGINE_ID);
+    await priorViewport.setStack(imageIds, Math.min(viewport.getCurrentImageIdIndex(), imageIds.length - 1));
+    // Scrolling the study scrolls the prior by as many slices, keeping the offset they had when the prior opened
+    // (two studies have two frames of reference: positions do not compare). The reader realigns by scrolling the
+    // prior alone with the wheel. Reference lines show where the main slice cuts the prior when planes differ.
+    const offset = priorViewport.getCurrentImageIdIndex() - viewport.getCurrentImageIdIndex();
+    const follow = (): void => {
+      const target = Math.max(0, Math.min(imageIds.length - 1, viewport.getCurrentImageIdIndex() + offset));
+      if (target !== priorViewport.getCurrentImageIdIndex()) void priorViewport.setImageIdIndex(target);
+    };
+    element.addEventListener(Enums.Events.STACK_NEW_IMAGE, follow);
+    toolGroup.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId: VIEWPORT_ID });
+    toolGroup.setToolEnabled(ReferenceLinesTool.toolName);
+    priorViewport.render();
+    closePrior = () => {
+      toolGroup.setToolDisabled(ReferenceLinesTool.toolName);
+      element.removeEventListener(Enums.Events.STACK_NEW_IMAGE, follow);
+      toolGroup.removeViewports(RENDERING_ENGINE_ID, PRIOR_VIEWPORT_ID);
+      engine.disableElement(PRIOR_VIEWPORT_ID);
+      stage.classList.remove('split');
+      priorElement.hidden = true;
+      priorLabel.hidden = true;
+      probe.prior = undefined;
+      engine.resize(true, false);
+    };
+  };
+  cleanups.push(() => closePrior?.());
+  let instancesOfSeries: DicomJson[] = [];
+
+  const applyPreset = (index: number): void => {
+    const preset = PRESETS[index];
+    if (!preset) return;
+    // PS3.3 C.11.2.1.2.1 (linear): the same convention as the image's own Window Center/Width.
+    viewport.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
+    viewport.render();
+    status.textContent = `${preset.label} ${preset.width}/${preset.center}`;
+  };
+  const actions: Record<string, () => void> = {
+    invert: () => {
+      viewport.setProperties({ invert: !viewport.getProperties().invert });
+      viewport.render();
+    },
+    reset: () => {
+      viewport.resetProperties();
+      viewport.resetCamera();
+      viewport.render();
+    },
+    flipH: () => {
+      viewport.setCamera({ flipHorizontal: !viewport.getCamera().flipHorizontal });
+      viewport.render();
+    },
+    flipV: () => {
+      viewport.setCamera({ flipVertical: !viewport.getCamera().flipVertical });
+      viewport.render();
+    },
+    rotate: () => {
+      const { rotation = 0 } = viewport.getViewPresentation();
+      viewport.setViewPresentation({ rotation: (rotation + 90) % 360 });
+      viewport.render();
+    },
+    cine: () => {
+      playing = !playing;
+      if (playing) toolUtilities.cine.playClip(element, { framesPerSecond: 15, loop: true });
+      else toolUtilities.cine.stopClip(element);
+    },
+    mpr: () => void toggleMpr().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
+    prior: () => void togglePrior().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
+  };
+  for (const [name, label] of [
+    ['invert', 'invert'],
+    ['reset', 'reset'],
+    ['flipH', 'flipH'],
+    ['flipV', 'flipV'],
+    ['rotate', 'rotate'],
+    ['cine', 'cine'],
+    ['mpr', 'mpr'],
+    ['prior', 'prior'],
+  ] as const) {
+    toolbar.append(h('button', { 'data-action': name, onclick: () => actions[name]() }, t(label)));
+  }
+  toolbar.append(
+    ...PRESETS.map((preset, index) =>
+      h('button', { 'data-preset': String(index + 1), title: `${preset.label} ${preset.width}/${preset.center} (${index + 1})`, onclick: () => applyPreset(index) }, `${index + 1} ${preset.label}`),
+    ),
+    h('button', { class: 'help-button', onclick: () => (help.hidden = !help.hidden) }, '?'),
+  );
+
+  const scrollBy = (delta: number): void => {
+    utilities.scroll(viewport, { delta });
+  };
+
+  const updateOverlay = (): void => {
+    const imageId = viewport.getCurrentImageId();
+    const index = viewport.getCurrentImageIdIndex();
+    const count = viewport.getImageIds().length;
+    const voi = viewport.getProperties().voiRange;
+    probe.imageIndex = index;
+    probe.imageCount = count;
+    const window = voi ? utilities.windowLevel.toWindowLevel(voi.lower, voi.upper) : undefined;
+    probe.window = window ? { width: Math.round(window.windowWidth), center: Math.round(window.windowCenter) } : undefined;
+    const instance = instancesOfSeries[index] ?? {};
+    const age = text(studyAttributes, TAGS.patientAge);
+    overlay.topLeft.replaceChildren(
+      line(personName(text(studyAttributes, TAGS.patientName))),
+      line(`ID ${text(studyAttributes, TAGS.patientId)}`),
+      line([age ? formatAge(age) : '', text(studyAttributes, TAGS.patientSex)].filter(Boolean).join(' · ')),
+    );
+    overlay.topRight.replaceChildren(
+      line(text(studyAttributes, TAGS.institutionName)),
+      line(`${dicomDate(text(studyAttributes, TAGS.studyDate))} ${dicomTime(text(studyAttributes, TAGS.studyTime))}`),
+      line(text(studyAttributes, TAGS.studyDescription)),
+    );
+    const plane = imageId ? metaData.get('imagePlaneModule', imageId) as { sliceLocation?: number; imagePositionPatient?: number[] } | undefined : undefined;
+    const position = plane?.sliceLocation ?? number(instance, TAGS.sliceLocation);
+    overlay.bottomLeft.replaceChildren(
+      line(`Série ${text(instance, TAGS.seriesNumber) || '?'} ${text(instance, TAGS.seriesDescription)}`),
+      line(`${t('slice')} ${index + 1}/${count}${position !== undefined ? ` · ${position.toFixed(1)} mm` : ''}`),
+    );
+    overlay.bottomRight.replaceChildren(
+      line(probe.window ? `W ${probe.window.width} L ${probe.window.center}` : ''),
+      line(probe.rendering === 'cpu' ? t('renderingCpu') : t('renderingGpu')),
+    );
+    const camera = viewport.getCamera();
+    const markers = camera.viewUp && camera.viewPlaneNormal ? orientationMarkers(camera.viewUp, camera.viewPlaneNormal) : { left: '', right: '', top: '', bottom: '' };
+    overlay.left.textContent = markers.left;
+    overlay.right.textContent = markers.right;
+    overlay.top.textContent = markers.top;
+    overlay.bottom.textContent = markers.bottom;
+  };
+
+  const onRendered = (): void => {
+    probe.renders += 1;
+    // The first render that shows a loaded image (not the empty render of a viewport just enabled), as OHIF's
+    // STUDY_TO_FIRST_IMAGE skips preRender events.
+    const shown = viewport.getCurrentImageId();
+    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined && current && shown && cache.isLoaded(shown)) {
+      probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+    }
+    element.dataset.renders = String(probe.renders);
+    updateOverlay();
+  };
+  element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
+  element.addEventListener(Enums.Events.VOI_MODIFIED, updateOverlay);
+  element.addEventListener(Enums.Events.STACK_NEW_IMAGE, updateOverlay);
+
+  const listMeasurements = (): void => {
+    const items = annotation.state.getAllAnnotations().map((a) => measurementText(a.metadata?.toolName ?? '', a.data as { cachedStats?: Record<string, StatsEntry> }));
+    measurements.replaceChildren(...items.filter((s): s is string => Boolean(s)).map((s) => h('li', { class: 'measurement' }, s)));
+  };
+  const measurementEvents = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
+  for (const name of measurementEvents) eventTarget.addEventListener(name, listMeasurements);
+  // Statistics are recomputed when annotations are drawn, after the completed event: list them again then.
+  element.addEventListener(ToolEnums.Events.ANNOTATION_RENDERED, listMeasurements);
+  cleanups.push(() => {
+    for (const name of measurementEvents) eventTarget.removeEventListener(name, listMeasurements);
+    annotation.state.removeAllAnnotations();
+  });
+
+  probe.imageToClient = (column, row) => {
+    const imageId = viewport.getCurrentImageId();
+    if (!imageId) return undefined;
+    const world = utilities.imageToWorldCoords(imageId, [column, row]);
+    if (!world) return undefined;
+    const canvas = viewport.worldToCanvas(world);
+    const box = element.getBoundingClientRect();
+    return [box.left + canvas[0], box.top + canvas[1]];
+  };
+
+  const openSeries = async (entry: SeriesEntry): Promise<void> => {
+    probe.seriesUid = entry.uid;
+    probe.firstImageMs = undefined;
+    for (const item of seriesList.querySelectorAll('li')) item.classList.toggle('current', item.dataset.series === entry.uid);
+    status.textContent = '';
+    probe.metadataRequestedAt = performance.now();
+    let instances: DicomJson[];
+    try {
+      instances = await apiJson<DicomJson[]>(`/dicomweb/studies/${study}/series/${entry.uid}/metadata`);
+    } catch (error) {
+      showRefusal(status, stage, error);
+      return;
+    }
+    const { imageIds, perImage } = registerSeries(study, entry.uid, instances);
+    instancesOfSeries = perImage;
+    current = { entry, imageIds };
+    studyAttributes = instances[0] ?? {};
+    await viewport.setStack(imageIds, Math.floor(imageIds.length / 2));
+    // The whole series, nearest slices first: a 300-slice CT then scrolls end to end without waiting.
+    toolUtilities.stackPrefetch.enable(element);
+    viewport.render();
+  };
+
+  for (const entry of series) {
+    const thumb = h('img', { class: 'thumb', alt: '', width: 96, height: 96 });
+    void authorizedImageUrl(`/dicomweb/studies/${study}/series/${entry.uid}/thumbnail?viewport=96,96`).then((url) => {
+      if (url) thumb.src = url;
+      else thumb.replaceWith(h('span', { class: 'thumb thumb-missing' }, entry.modality));
+    });
+    seriesList.append(
+      h(
+        'li',
+        { 'data-series': entry.uid },
+        h(
+          'button',
+          { class: 'series', onclick: () => void openSeries(entry) },
+          thumb,
+          h('span', {}, `${entry.modality} ${entry.number} ${entry.description}`.trim()),
+          h('span', { class: 'detail' }, `${entry.count} images`),
+        ),
+      ),
+    );
+  }
+
+  const onKey = (event: KeyboardEvent): void => {
+    if (event.target instanceof HTMLInputElement) return;
+    const key = event.key;
+    const presetIndex = '1234567'.indexOf(key);
+    if (presetIndex >= 0 && key !== '') applyPreset(presetIndex);
+    else if (key === 'ArrowDown' || key === 'PageDown') scrollBy(1);
+    else if (key === 'ArrowUp' || key === 'PageUp') scrollBy(-1);
+    else if (key === 'Home') void viewport.setImageIdIndex(0);
+    else if (key === 'End') void viewport.setImageIdIndex(viewport.getImageIds().length - 1);
+    else if (key === 'i') actions.invert();
+    else if (key === ' ') actions.reset();
+    else if (key === 'h') actions.flipH();
+    else if (key === 'v') actions.flipV();
+    else if (key === 'r') actions.rotate();
+    else if (key === 'c') actions.cine();
+    else if (key === 'm') actions.mpr();
+    else if (key === 'p') actions.prior();
+    else if (key === '?') help.hidden = !help.hidden;
+    else if (key === 'Escape') help.hidden = true;
+    else {
+      const tool = (Object.entries(PRIMARY_TOOLS) as [PrimaryTool, { key: string }][]).find(([, entry]) => entry.key === key)?.[0];
+      if (!tool) return;
+      setPrimary(tool);
+    }
+    event.preventDefault();
+  };
+  document.addEventListener('keydown', onKey);
+  cleanups.push(() => document.removeEventListener('keydown', onKey));
+  cleanups.push(() => {
+    try {
+      toolUtilities.cine.stopClip(element);
+    } catch {
+      // no clip playing
+    }
+  });
+
+  await openSeries(series[0]);
+  return cleanup;
+}
+
+/** Registers each frame's metadata with the image loader (before any frame loads) and returns the image ids in slice order. */
+function registerSeries(study: string, seriesUid: string, instances: DicomJson[]): { imageIds: string[]; perImage: DicomJson[] } {
+  instances.sort(byPosition);
+  const imageIds: string[] = [];
+  const perImage: DicomJson[] = [];
+  for (const instance of instances) {
+    const sop = text(instance, TAGS.sopInstanceUid);
+    const frames = number(instance, TAGS.numberOfFrames) ?? 1;
+    for (let frame = 1; frame <= frames; frame++) {
+      const imageId = `wadors:${DICOMWEB}/studies/${study}/series/${seriesUid}/instances/${sop}/frames/${frame}`;
+      dicomImageLoader.wadors.metaDataManager.add(imageId, instance as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1]);
+      imageIds.push(imageId);
+      perImage.push(instance);
+    }
+  }
+  return { imageIds, perImage };
+}
+
+function seriesEntries(seriesJson: DicomJson[]): SeriesEntry[] {
+  return seriesJson
+    .map((s) => ({
+      uid: text(s, TAGS.seriesInstanceUid),
+      modality: text(s, TAGS.modality),
+      number: text(s, TAGS.seriesNumber),
+      description: text(s, TAGS.seriesDescription),
+      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
+    }))
+    .filter((s) => IMAGE_MODALITIES.has(s.modality))
+    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
+}
+
+function line(content: string): HTMLElement {
+  return h('div', {}, content);
+}
+
+function formatAge(age: string): string {
+  const match = /^(\d{3})([DWMY])$/.exec(age);
+  if (!match) return age;
+  const value = Number(match[1]);
+  return match[2] === 'Y' ? `${value} ${t('years')}` : `${value}${match[2].toLowerCase()}`;
+}
+
+/** Slices in the order of their position along the normal, else by instance number. */
+function byPosition(a: DicomJson, b: DicomJson): number {
+  const pa = a[TAGS.imagePositionPatient]?.Value as number[] | undefined;
+  const pb = b[TAGS.imagePositionPatient]?.Value as number[] | undefined;
+  const orientation = a[TAGS.imageOrientationPatient]?.Value as number[] | undefined;
+  if (pa?.length === 3 && pb?.length === 3 && orientation?.length === 6) {
+    const [r1, r2, r3, c1, c2, c3] = orientation;
+    const normal = [r2 * c3 - r3 * c2, r3 * c1 - r1 * c3, r1 * c2 - r2 * c1];
+    const da = pa[0] * normal[0] + pa[1] * normal[1] + pa[2] * normal[2];
+    const db = pb[0] * normal[0] + pb[1] * normal[1] + pb[2] * normal[2];
+    if (da !== db) return da - db;
+  }
+  return (number(a, TAGS.instanceNumber) ?? 0) - (number(b, TAGS.instanceNumber) ?? 0);
+}
+
+interface StatsEntry {
+  length?: number;
+  angle?: number;
+  mean?: number;
+  stdDev?: number;
+  area?: number;
+  unit?: string;
+  areaUnit?: string;
+  modalityUnit?: string;
+}
+
+function measurementText(toolName: string, data: { cachedStats?: Record<string, StatsEntry> }): string | undefined {
+  const stats = Object.values(data.cachedStats ?? {})[0];
+  if (!stats) return undefined;
+  const fixed = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+  switch (toolName) {
+    case LengthTool.toolName:
+      return `${t('length')} : ${fixed(stats.length)} ${stats.unit ?? 'mm'}`;
+    case AngleTool.toolName:
+      return `${t('angle')} : ${fixed(stats.angle)}°`;
+    case EllipticalROITool.toolName:
+    case RectangleROITool.toolName: {
+      const label = toolName === EllipticalROITool.toolName ? t('ellipse') : t('rectangle');
+      const unit = stats.modalityUnit ?? '';
+      return `${label} : moy. ${fixed(stats.mean)} ${unit}, σ ${fixed(stats.stdDev)} ${unit}, ${fixed(stats.area)} ${stats.areaUnit ?? 'mm²'}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function showRefusal(status: HTMLElement, stage: HTMLElement, error: unknown): void {
+  const refused = error instanceof ApiError && (error.status === 404 || error.status === 403);
+  const message = refused ? (error.status === 404 ? t('notYours') : t('notAllowed')) : `${t('loadFailed')} : ${(error as Error).message}`;
+  status.textContent = '';
+  stage.replaceChildren(h('p', { class: 'refusal', role: 'alert' }, message));
+}
+
+function shortcutsHelp(): HTMLElement {
+  const rows: [string, string][] = [
+    ['1–7', PRESETS.map((p) => `${p.label} ${p.width}/${p.center}`).join(' · ')],
+    ['↑ ↓ PgUp PgDn, molette', t('slice')],
+    ['Home / End', `${t('slice')} 1 / N`],
+    ...(Object.values(PRIMARY_TOOLS).map((entry) => [entry.key.toUpperCase(), t(entry.label)]) as [string, string][]),
+    ['I', t('invert')],
+    ['Espace', t('reset')],
+    ['H / V', `${t('flipH')} / ${t('flipV')}`],
+    ['R', t('rotate')],
+    ['C', t('cine')],
+    ['M', t('mpr')],
+    ['P', t('prior')],
+    ['?', t('shortcuts')],
+  ];
+  const panel = h(
+    'div',
+    { class: 'help', role: 'dialog', 'aria-label': t('shortcuts') },
+    h('h2', {}, t('shortcuts')),
+    h('table', {}, h('tbody', {}, ...rows.map(([key, what]) => h('tr', {}, h('th', {}, h('kbd', {}, key)), h('td', {}, what))))),
+    h('p', {}, 'Souris : gauche outil actif, milieu déplacer, droit zoom, molette coupes.'),
+  );
+  panel.append(h('button', { onclick: () => (panel.hidden = true) }, t('close')));
+  panel.hidden = true;
+  return panel;
+}

@@ -1,0 +1,257 @@
+import { ApiError, apiFetch, apiJson, authorizedImageUrl, problemDetail } from './api.ts';
+import { h } from './dom.ts';
+import { parisDateTime, t } from './i18n.ts';
+import { followWorklistEvents } from './worklist-events.ts';
+
+export interface WorklistItem {
+  id: string;
+  studyInstanceUID: string;
+  site: string;
+  siteName: string | null;
+  territory: string;
+  modality: string;
+  bodyPart: string | null;
+  category: string;
+  priority: string;
+  priorityRank: number;
+  status: 'SCHEDULED' | 'IN PROGRESS' | 'COMPLETED' | 'CANCELED';
+  pool: string;
+  assignee: string | null;
+  assigneeName: string | null;
+  deadline: string;
+  routedAt: string;
+}
+
+type Scope = 'mine' | 'pools' | '';
+
+interface Filters {
+  scope: Scope;
+  modality: string;
+  status: string;
+  text: string;
+}
+
+/** Badge: a word and a shape as well as a colour, so that it reads without telling colours apart. */
+function badgeOf(item: WorklistItem): HTMLElement | undefined {
+  if (item.category === 'stroke' || item.priority === 'stroke') return h('span', { class: 'badge badge-stroke', title: t('stroke') }, '⚡ ', t('stroke'));
+  if (item.category === 'chest-tb-screening') return h('span', { class: 'badge badge-tb', title: t('tb') }, '● ', t('tb'));
+  if (item.priority === 'urgent' || item.priority === 'stat') return h('span', { class: 'badge badge-urgent', title: t('urgent') }, '▲ ', t('urgent'));
+  return undefined;
+}
+
+function statusText(status: WorklistItem['status']): string {
+  return { SCHEDULED: t('scheduled'), 'IN PROGRESS': t('inProgress'), COMPLETED: t('completed'), CANCELED: t('canceled') }[status];
+}
+
+/** "1 h 05 min 12 s", or "dépassée de 3 min 02 s" once past. */
+export function countdown(deadline: string, now = Date.now() + serverClockOffsetMs): { text: string; overdue: boolean } {
+  const ms = Date.parse(deadline) - now;
+  const total = Math.floor(Math.abs(ms) / 1000);
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const text = hours > 0 ? `${hours} h ${pad(minutes)} min ${pad(seconds)} s` : `${minutes} min ${pad(seconds)} s`;
+  return ms >= 0 ? { text, overdue: false } : { text: `${t('overdue')} ${text}`, overdue: true };
+}
+
+/** The gateway's clock minus this browser's (header Astreinte-Now of the worklist). */
+let serverClockOffsetMs = 0;
+
+const thumbnails = new Map<string, Promise<string | undefined>>();
+
+/** The study's thumbnail (PS3.18 /thumbnail); a study without one shows a plain placeholder. */
+function thumbnailOf(study: string): Promise<string | undefined> {
+  let found = thumbnails.get(study);
+  if (!found) {
+    found = authorizedImageUrl(`/dicomweb/studies/${study}/thumbnail?viewport=64,64`);
+    thumbnails.set(study, found);
+  }
+  return found;
+}
+
+export async function renderWorklist(root: HTMLElement, go: (path: string) => void): Promise<() => void> {
+  const filters: Filters = { scope: '', modality: '', status: '', text: '' };
+  let items: WorklistItem[] = [];
+  let selected = 0;
+  const liveBadge = h('span', { class: 'live', 'data-live': 'false' }, t('offline'));
+  const message = h('p', { class: 'status', role: 'status' });
+  const body = h('tbody');
+  const table = h(
+    'table',
+    { class: 'worklist' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['', t('priority'), t('site'), t('territory'), t('modality'), t('bodyPart'), t('status'), t('deadline'), ''].map((label) => h('th', { scope: 'col' }, label)),
+      ),
+    ),
+    body,
+  );
+  const scopeSelect = h(
+    'select',
+    { 'aria-label': 'scope', name: 'scope' },
+    h('option', { value: '' }, t('scopeAll')),
+    h('option', { value: 'mine' }, t('scopeMine')),
+    h('option', { value: 'pools' }, t('scopePools')),
+  );
+  const modalitySelect = h('select', { 'aria-label': t('filterModality'), name: 'modality' }, h('option', { value: '' }, `${t('filterModality')} : ${t('any')}`));
+  const statusSelect = h(
+    'select',
+    { 'aria-label': t('filterStatus'), name: 'status' },
+    h('option', { value: '' }, `${t('filterStatus')} : ${t('any')}`),
+    h('option', { value: 'SCHEDULED' }, t('scheduled')),
+    h('option', { value: 'IN PROGRESS' }, t('inProgress')),
+  );
+  const textInput = h('input', { type: 'search', placeholder: t('filterText'), 'aria-label': t('filterText'), name: 'text' });
+  for (const [element, key] of [
+    [scopeSelect, 'scope'],
+    [modalitySelect, 'modality'],
+    [statusSelect, 'status'],
+    [textInput, 'text'],
+  ] as const) {
+    element.addEventListener('input', () => {
+      (filters as unknown as Record<string, string>)[key] = element.value;
+      if (key === 'scope') void reload();
+      else draw();
+    });
+  }
+
+  root.replaceChildren(
+    h(
+      'main',
+      { class: 'worklist-page' },
+      h('div', { class: 'toolbar' }, h('h1', {}, t('worklist')), liveBadge, scopeSelect, modalitySelect, statusSelect, textInput),
+      message,
+      table,
+      h('p', { class: 'hint' }, t('keysWorklist')),
+    ),
+  );
+
+  const visible = (): WorklistItem[] =>
+    items.filter(
+      (item) =>
+        (!filters.modality || item.modality === filters.modality) &&
+        (!filters.status || item.status === filters.status) &&
+        (!filters.text || `${item.siteName ?? ''} ${item.site} ${item.territory}`.toLowerCase().includes(filters.text.toLowerCase())),
+    );
+
+  const claim = async (item: WorklistItem): Promise<void> => {
+    try {
+      await apiJson(`/api/worklist/${item.id}/claim`, { method: 'POST' });
+      message.textContent = `${t('claimed')} : ${item.siteName ?? item.site}`;
+      await reload();
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  };
+
+  function draw(): void {
+    const shown = visible();
+    selected = Math.min(selected, Math.max(shown.length - 1, 0));
+    const modalities = [...new Set(items.map((i) => i.modality))].sort();
+    if (modalitySelect.options.length - 1 !== modalities.length) {
+      modalitySelect.replaceChildren(
+        h('option', { value: '' }, `${t('filterModality')} : ${t('any')}`),
+        ...modalities.map((m) => h('option', { value: m }, m)),
+      );
+      modalitySelect.value = filters.modality;
+    }
+    body.replaceChildren(
+      ...shown.map((item, index) => {
+        const thumb = h('img', { class: 'thumb', alt: '', width: 64, height: 64, 'data-study': item.studyInstanceUID });
+        void thumbnailOf(item.studyInstanceUID).then((url) => {
+          if (url) thumb.src = url;
+          else thumb.replaceWith(h('span', { class: 'thumb thumb-missing' }, t('thumbnailMissing')));
+        });
+        const remaining = countdown(item.deadline);
+        const row = h(
+          'tr',
+          {
+            class: `item${index === selected ? ' selected' : ''}${remaining.overdue ? ' overdue' : ''}`,
+            'data-item': item.id,
+            'data-study': item.studyInstanceUID,
+            'aria-selected': index === selected ? 'true' : 'false',
+          },
+          h('td', {}, thumb),
+          h('td', {}, badgeOf(item) ?? h('span', { class: 'badge badge-none' }, item.priority)),
+          h('td', {}, item.siteName ?? item.site),
+          h('td', {}, item.territory),
+          h('td', {}, item.modality),
+          h('td', {}, item.bodyPart ?? '—'),
+          h('td', { class: 'item-status' }, statusText(item.status), item.assigneeName ? ` — ${item.assigneeName}` : ''),
+          h('td', { class: 'countdown', 'data-deadline': item.deadline, title: parisDateTime(item.deadline) }, remaining.text),
+          h(
+            'td',
+            { class: 'actions' },
+            item.status === 'SCHEDULED' ? h('button', { class: 'claim', onclick: () => void claim(item) }, t('claim')) : undefined,
+            h('button', { class: 'open', onclick: () => go(`/studies/${item.studyInstanceUID}`) }, t('open')),
+          ),
+        );
+        row.addEventListener('click', () => {
+          selected = index;
+          for (const other of body.querySelectorAll('tr')) other.classList.toggle('selected', other === row);
+        });
+        return row;
+      }),
+    );
+    if (shown.length === 0) body.append(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, t('noItems'))));
+  }
+
+  async function reload(): Promise<void> {
+    try {
+      const query = filters.scope ? `?scope=${filters.scope}` : '';
+      const res = await apiFetch(`/api/worklist${query}`);
+      if (!res.ok) throw new ApiError(res.status, await problemDetail(res));
+      const serverNow = Date.parse(res.headers.get('Astreinte-Now') ?? '');
+      if (Number.isFinite(serverNow)) serverClockOffsetMs = serverNow - Date.now();
+      items = ((await res.json()) as { items: WorklistItem[] }).items;
+      message.textContent = '';
+      draw();
+    } catch (error) {
+      message.textContent = error instanceof ApiError ? error.message : `${t('loadFailed')} : ${(error as Error).message}`;
+    }
+  }
+
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const stopEvents = followWorklistEvents(
+    () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => void reload(), 100);
+    },
+    (live) => {
+      liveBadge.textContent = live ? t('live') : t('offline');
+      liveBadge.dataset.live = String(live);
+    },
+  );
+  const ticker = setInterval(() => {
+    for (const cell of body.querySelectorAll<HTMLElement>('td.countdown')) {
+      const remaining = countdown(cell.dataset.deadline ?? '');
+      cell.textContent = remaining.text;
+      cell.parentElement?.classList.toggle('overdue', remaining.overdue);
+    }
+  }, 1000);
+  const onKey = (event: KeyboardEvent): void => {
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    const shown = visible();
+    if (event.key === 'ArrowDown') selected = Math.min(selected + 1, shown.length - 1);
+    else if (event.key === 'ArrowUp') selected = Math.max(selected - 1, 0);
+    else if ((event.key === 'c' || event.key === 'p') && shown[selected]) return void claim(shown[selected]);
+    else if (event.key === 'Enter' && shown[selected]) return go(`/studies/${shown[selected].studyInstanceUID}`);
+    else return;
+    event.preventDefault();
+    draw();
+  };
+  document.addEventListener('keydown', onKey);
+  await reload();
+  return () => {
+    stopEvents();
+    clearInterval(ticker);
+    clearTimeout(pending);
+    document.removeEventListener('keydown', onKey);
+  };
+}
+
