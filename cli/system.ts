@@ -18,6 +18,8 @@ import { StudyActivityNotifier } from '../gateway/ingest/study-activity-notifier
 import { createWorklistNotificationHub } from '../gateway/read/worklist/worklist-notification-hub.ts';
 import { GatewayMetrics } from '../gateway/account/metrics.ts';
 import { createApp } from '../gateway/app/create-app.ts';
+import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
+import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
 
 export interface RunningSystem {
   url: string;
@@ -86,6 +88,22 @@ export async function startSystem(
     };
     stops.push(closeHub);
 
+    const reports = new PostgresReportStore(database);
+    await reports.migrate();
+    const delivery = await startDeliveryWorker({
+      settings,
+      database,
+      reports,
+      index,
+      objects,
+      regionConfig,
+      clock,
+      log: log.child({ component: 'delivery' }),
+      consume: routing.options.consume,
+      sweepIntervalMs: routing.options.sweepIntervalMs,
+    });
+    stops.push(() => delivery.stop());
+
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
       settings,
@@ -100,6 +118,8 @@ export async function startSystem(
       notifications,
       routing: routing.gateway,
       studyActivity,
+      reports,
+      reportDispatch: delivery,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {

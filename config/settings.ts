@@ -124,6 +124,8 @@ const settingsSchema = z
     ASTREINTE_ROUTING_SWEEP_SECONDS: seconds(0, 3600, 30),
     ASTREINTE_ROUTING_CONCURRENCY: wholeNumber(1, 64, 8),
     ASTREINTE_AUDIT_SITE: z.string().trim().min(1).optional(),
+    ASTREINTE_DELIVERY_ATTEMPTS: wholeNumber(1, 100, 8),
+    ASTREINTE_DELIVERY_BACKOFF_SECONDS: seconds(0.01, 3600, 30),
   })
   .superRefine((s, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -216,6 +218,11 @@ export interface Settings {
   routing: RoutingOptions;
   /** ASTREINTE_AUDIT_SITE: the site named in exported audit events (default: the host name). */
   auditSite?: string;
+  /**
+   * Report delivery: tries per destination before a technical incident (ASTREINTE_DELIVERY_ATTEMPTS, default 8)
+   * and the first wait between tries, doubled at each (ASTREINTE_DELIVERY_BACKOFF_SECONDS, default 30 s).
+   */
+  delivery: { attempts: number; backoffMs: number };
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -271,6 +278,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       consume: s.ASTREINTE_ROUTING_CONSUME,
     },
     auditSite: s.ASTREINTE_AUDIT_SITE,
+    delivery: { attempts: s.ASTREINTE_DELIVERY_ATTEMPTS, backoffMs: s.ASTREINTE_DELIVERY_BACKOFF_SECONDS },
   };
 }
 

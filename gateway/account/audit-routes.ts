@@ -30,6 +30,11 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.get('/api/worklist/events', auditor.audit(() => ({ type: '110112', subtype: 'worklist-events', action: 'E' })));
   router.get('/api/worklist/:id', auditor.audit(item('R', 'worklist-item')));
   router.post('/api/worklist/:id/:action', auditor.audit((req, res, ctx) => item('U', `worklist-${String(ctx.params.action)}`)(req, res, ctx)));
+  router.get('/api/worklist/:id/report', auditor.audit(item('R', 'report-draft')));
+  router.post('/api/worklist/:id/report/sign', auditor.audit(item('C', 'report-signed')));
+  router.post('/api/reports/:id/addenda', auditor.audit(report('C', 'report-addendum')));
+  router.get('/api/reports/:id', auditor.audit(report('R', 'report-read')));
+  router.get('/api/keys', auditor.audit(() => ({ type: '110112', subtype: 'report-keys', action: 'E' })));
   router.post('/api/studies/:study/complete', auditor.audit(studyEvent('110111', 'U', 'study-complete')));
   router.get('/api/studies/:study/routing', auditor.audit(studyEvent('110111', 'R', 'routing-explanation')));
   router.post('/api/oppositions', auditor.audit(() => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' })));
@@ -52,7 +57,11 @@ function read(type: '110103' | '110104', subtype: string): AuditDescribe {
   return (_req, _res, ctx) => ({ type, subtype, action: 'R', entities: [studyEntity(ctx.params)] });
 }
 
-function item(action: 'R' | 'U', subtype: string): AuditDescribe {
+function report(action: 'C' | 'R', subtype: string): AuditDescribe {
+  return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'record', recordType: 'report', id: String(ctx.params.id) }] });
+}
+
+function item(action: 'C' | 'R' | 'U', subtype: string): AuditDescribe {
   return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'worklist-item', itemId: String(ctx.params.id) }] });
 }
 

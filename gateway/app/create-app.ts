@@ -1,3 +1,4 @@
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.ts';
@@ -25,6 +26,10 @@ import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistRoutes } from '../read/worklist/worklist-routes.ts';
 import { auditRoutes } from '../account/audit-routes.ts';
+import type { ReportStore } from '../../storage/report/report-store.ts';
+import { ReaderKeyring } from '../report/reader-keyring.ts';
+import type { ReportDispatch } from '../report/report-signer.ts';
+import { reportRoutes } from '../report/report-routes.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -46,6 +51,10 @@ export interface AppDependencies {
   metrics?: GatewayMetrics;
   /** Tells routing, off the response path, which studies received instances. */
   studyActivity?: StudyActivityNotifier;
+  /** Drafts, signed reports, signing keys, deliveries. */
+  reports: ReportStore;
+  /** Queues a signed report's deliveries (the delivery worker); without it they wait for the worker's sweep. */
+  reportDispatch?: ReportDispatch;
 }
 
 /**
@@ -121,6 +130,19 @@ export function createApp(deps: AppDependencies): express.Express {
       log: deps.log,
       routing: deps.routing,
       notifications: deps.notifications,
+    }),
+    reportRoutes({
+      database: deps.database,
+      reports: deps.reports,
+      index: deps.index,
+      objects: deps.objects,
+      keyring: new ReaderKeyring(deps.reports, path.join(deps.settings.dataDir, 'keys'), deps.clock),
+      regionConfig: deps.regionConfig,
+      clock: deps.clock,
+      log: deps.log,
+      spoolDir: deps.settings.spoolDir,
+      dispatch: deps.reportDispatch,
+      adminSeesPatientData: deps.settings.adminSeesPatientData,
     }),
   );
 

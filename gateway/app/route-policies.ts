@@ -150,6 +150,27 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     admin: 'allow',
   };
 
+  /** A signed report: whoever sees its item, and the sending site it goes back to. */
+  const reportRead: RoleAccess = {
+    sender: site('allow', 'hidden'),
+    reader: pool('allow', 'hidden'),
+    expert: pool('allow', 'hidden'),
+    coordinator: territory('allow', 'hidden'),
+    analyst: 'forbidden',
+    admin: options.adminSeesPatientData ? 'allow' : 'forbidden',
+  };
+  /** The readers' public keys (JWKS): anyone authenticated verifies signatures. */
+  const publicKeys: RoleAccess = {
+    sender: site('allow', 'allow'),
+    reader: pool('allow', 'allow'),
+    expert: pool('allow', 'allow'),
+    coordinator: territory('allow', 'allow'),
+    analyst: 'allow',
+    admin: 'allow',
+  };
+  /** The draft of an item's report: read by whoever sees the item, written and signed by its holder. */
+  const reportDraft: RoleAccess = { ...worklist };
+
   const study = '/dicomweb/studies/:study';
   const series = `${study}/series/:series`;
   const instance = `${series}/instances/:instance`;
@@ -186,6 +207,12 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     { route: 'POST /api/worklist/:id/second-opinion', what: 'ask an expertise pole (holder)', access: readerAct },
     { route: 'POST /api/worklist/:id/answer', what: 'answer a second opinion (expert holding it)', access: expertAct },
     { route: 'POST /api/worklist/:id/incidents', what: 'record a technical incident', access: worklist },
+    { route: 'GET /api/worklist/:id/report', what: "the item's report draft (or its template) and signed report id", access: reportDraft },
+    { route: 'POST /api/worklist/:id/report', what: 'save the report draft (holder)', access: readerAct },
+    { route: 'POST /api/worklist/:id/report/sign', what: 'sign the report (holder)', access: readerAct },
+    { route: 'POST /api/reports/:id/addenda', what: 'sign an addendum to a report', access: readerAct },
+    { route: 'GET /api/reports/:id', what: 'a signed report: versions, signatures, delivery status', access: reportRead },
+    { route: 'GET /api/keys', what: "readers' public signing keys (JWKS)", access: publicKeys },
     { route: 'POST /api/studies/:study/complete', what: 'the sending site says the study is complete', access: senderAct },
     { route: 'GET /api/studies/:study/routing', what: 'routing decision and why', access: worklist },
     { route: 'POST /api/oppositions', what: "record a patient's objection", access: opposition },
@@ -347,6 +374,7 @@ export function listGatewayRoutes(settings: Settings = loadSettings({})): RouteK
     clock: unusable('clock'),
     notifications: unusable('notifications'),
     routing: unusable('routing'),
+    reports: unusable('reports'),
   });
   return listRoutes(app, { isObserver: (handler) => observers.has(handler) });
 }
