@@ -62,8 +62,18 @@ END;
 $$;
 CREATE TRIGGER signed_report_no_update BEFORE UPDATE OR DELETE ON signed_report
   FOR EACH ROW EXECUTE FUNCTION signed_report_is_immutable();
+-- TRUNCATE skips row triggers: refuse it too while any signed report exists (an empty table may be emptied,
+-- e.g. by a TRUNCATE ... CASCADE of the worklist in a test database).
+CREATE FUNCTION signed_report_not_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM signed_report) THEN
+    RAISE EXCEPTION 'signed reports cannot be truncated' USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NULL;
+END;
+$$;
 CREATE TRIGGER signed_report_no_truncate BEFORE TRUNCATE ON signed_report
-  FOR EACH STATEMENT EXECUTE FUNCTION signed_report_is_immutable();
+  FOR EACH STATEMENT EXECUTE FUNCTION signed_report_not_truncated();
 
 -- One delivery per signed version and destination of the requesting site (the BullMQ job only carries its id).
 CREATE TABLE report_delivery (
