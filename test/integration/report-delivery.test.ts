@@ -34,8 +34,9 @@ let orthanc: RunningServer;
 let orthancOrigin: string;
 let gateway: GatewayProcess;
 let ris: net.Server;
+let deadPort: number;
 const risMessages: string[] = [];
-let tokens: Record<'sender' | 'otherSender' | 'reader' | 'coordinator' | 'analyst', string>;
+let tokens: Record<'sender' | 'otherSender' | 'foix' | 'reader' | 'coordinator' | 'analyst', string>;
 
 beforeAll(async () => {
   const missing = ensureOrthancInstalled(repoRoot);
@@ -68,8 +69,14 @@ beforeAll(async () => {
   const example = await readFile(path.join(repoRoot, 'config/examples/midi-pyrenees.yaml'), 'utf8');
   const configFile = path.join(workDir, 'region.yaml');
   const destinations = `reportDestinations:\n      - { id: pacs, kind: dicomweb, target: "${orthanc.target.root}" }\n      - { id: ris, kind: hl7-mllp, target: "mllp://127.0.0.1:${risPort}", receivingApplication: XPLORE }`;
-  const replaced = example.replace('reportDestinations: [{ kind: hl7-mllp, target: "mllp://sih.ch-saint-girons.example:2575" }]', destinations);
-  expect(replaced).not.toBe(example);
+  // CHIVA (Foix, same territory and on-call line): a PACS that never answers, for the failure path.
+  deadPort = await freePort();
+  const chiva = `reportDestinations:\n      - { id: pacs, kind: dicomweb, target: "http://127.0.0.1:${deadPort}/dicomweb" }`;
+  const replaced = example
+    .replace('reportDestinations: [{ kind: hl7-mllp, target: "mllp://sih.ch-saint-girons.example:2575" }]', destinations)
+    .replace(/reportDestinations:\n      - \{ id: pacs, kind: dicomweb, target: "https:\/\/pacs\.chiva\.example\/dicomweb".*\n.*\n/, `${chiva}\n`);
+  expect(replaced).toContain(destinations);
+  expect(replaced).toContain(chiva);
   await writeFile(configFile, replaced);
 
   gateway = await startGateway({
@@ -86,6 +93,7 @@ beforeAll(async () => {
   tokens = {
     sender: await gateway.token('--role', 'sender', '--site', SAINT_GIRONS),
     otherSender: await gateway.token('--role', 'sender', '--site', '810000448'),
+    foix: await gateway.token('--role', 'sender', '--site', '090781774'),
     reader: await gateway.token('--role', 'reader', '--user', ROQUES, '--rpps', ROQUES),
     coordinator: await gateway.token('--role', 'coordinator', '--user', 'coord-ariege', '--territory', 'ariege'),
     analyst: await gateway.token('--role', 'analyst', '--user', 'analyst'),
@@ -144,6 +152,41 @@ const content = {
   conclusion: 'Pas de contre-indication radiologique à la thrombolyse.',
   criticalFinding: { flagged: true, calledWho: 'Dr Martin, urgentiste' },
 };
+
+async function signedStudy(sender: string, site: keyof typeof SITES, seed: string) {
+  const parts = generateCtSeries({ kind: 'ct-head', slices: 1, rows: 32, columns: 32, seed, site: SITES[site], patient: patientFor(seed) });
+  const { body, contentType } = multipartRequest([...parts]);
+  const stored = await fetch(`${gateway.dicomweb}/studies`, { method: 'POST', headers: { authorization: `Bearer ${sender}`, 'content-type': contentType }, body });
+  expect(stored.status).toBe(200);
+  const stowed = (await stored.json()) as { '00081199': { Value: { '00081190': { Value: string[] } }[] } };
+  const study = stowed['00081199'].Value[0]['00081190'].Value[0].match(/studies\/([\d.]+)/)![1];
+  expect((await api(sender, 'POST', `/api/studies/${study}/complete`, { priority: 'stroke' })).status).toBe(202);
+  const item = await until('the study to be routed to the reader on call', async () => {
+    const list = await api(tokens.reader, 'GET', '/api/worklist?scope=mine');
+    return (list.json.items as { id: string; studyInstanceUID: string }[]).find((i) => i.studyInstanceUID === study);
+  });
+  expect((await api(tokens.reader, 'POST', `/api/worklist/${item.id}/claim`)).status).toBe(200);
+  const done = { ...content, criticalFinding: undefined };
+  const signed = await api(tokens.reader, 'POST', `/api/worklist/${item.id}/report/sign`, { content: done });
+  expect(signed.status).toBe(201);
+  return { study, itemId: item.id, report: signed.json as ReportJson };
+}
+
+describe('a delivery that keeps failing', () => {
+  it('is retried with backoff, then fails: a technical incident on the item alerts the territory coordinator', async () => {
+    const { itemId, report } = await signedStudy(tokens.foix, 'foix', 'report-delivery-dead-pacs');
+    const failed = await until('the delivery to fail after its tries', async () => {
+      const got = (await api(tokens.foix, 'GET', `/api/reports/${report.id}`)).json as ReportJson;
+      return got.versions[0].deliveries[0].status === 'failed' ? got.versions[0].deliveries[0] : undefined;
+    });
+    expect(failed.attempts).toBe(3);
+    expect(failed.lastError).toMatch(/fetch failed|ECONNREFUSED/);
+    const detail = await api(tokens.coordinator, 'GET', `/api/worklist/${itemId}`);
+    expect(detail.json.incidents).toEqual([expect.objectContaining({ category: 'report-delivery-failed' })]);
+    expect(detail.json.incidents[0].description).toContain("n'a pas pu être remis à pacs (dicomweb) après 3 essai(s)");
+    expect(detail.json.history.map((h: { type: string }) => h.type)).toContain('coordinator-alerted');
+  }, 60_000);
+});
 
 describe('a signed report goes back to the requesting hospital', () => {
   let study: string;
@@ -303,7 +346,7 @@ describe('a signed report goes back to the requesting hospital', () => {
     };
     const clean = await verify();
     expect(clean).toMatchObject({ code: 0 });
-    expect(clean.stdout).toContain('2 signed report versions verified');
+    expect(clean.stdout).toContain('3 signed report versions verified'); // Saint-Girons' report and addendum, Foix's report
 
     const db = new pg.Client({ connectionString: postgres.url });
     await db.connect();
