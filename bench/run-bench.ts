@@ -2,6 +2,7 @@
 //   BENCH_QUICK=1             1–2 minute smoke run with small sizes (does not rewrite docs/benchmarks.md)
 //   BENCH_SERVERS=orthanc     only some servers (comma list of astreinte, orthanc)
 //   BENCH_ROUTING=0           skip the routing latency measurement (PostgreSQL and Redis queues)
+//   BENCH_REPORTS=0           skip the report signing and delivery measurement
 //   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
 //   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
 // `tsx bench/run-bench.ts --render bench/results/<file>.json` rewrites docs/benchmarks.md from a saved run.
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type ServerRun } from './bench-report.ts';
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
 import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
+import { benchReports, type ReportBenchResult } from './report-bench.ts';
 import { bestCeilings, measureCeilings, type StowRequestSample } from './machine-ceilings.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
 import type { RunningServer } from './server-process.ts';
@@ -190,6 +192,11 @@ async function main(): Promise<void> {
       log('measuring routing latency on PostgreSQL and Redis queues');
       routing = await benchRoutingBackends(quick ? 100 : 500, 50);
     }
+    let reports: ReportBenchResult | { error: string } | undefined;
+    if (process.env.BENCH_REPORTS !== '0') {
+      log('measuring report signing and delivery');
+      reports = await benchReports(repoRoot, quick ? 20 : 100, log).catch((error: unknown) => ({ error: (error as Error).message }));
+    }
     log('measuring machine ceilings again');
     const ceilingsAfter = await measureCeilings(workDir as string, ceilingOptions);
     const ceilings = bestCeilings(ceilingsBefore, ceilingsAfter);
@@ -208,6 +215,7 @@ async function main(): Promise<void> {
       ceilingRuns: [ceilingsBefore, ceilingsAfter],
       servers,
       routing,
+      reports,
       notes,
       durationMs: performance.now() - runStarted,
     };
