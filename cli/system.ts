@@ -98,6 +98,7 @@ export async function startSystem(
       objects,
       regionConfig,
       clock,
+      audit: trail,
       log: log.child({ component: 'delivery' }),
       consume: routing.options.consume,
       sweepIntervalMs: routing.options.sweepIntervalMs,

@@ -44,6 +44,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     objects,
     regionConfig,
     clock,
+    audit,
     log: log.child({ component: 'delivery' }),
     sweepIntervalMs: worker.options.sweepIntervalMs,
   });

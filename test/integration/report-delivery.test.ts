@@ -351,6 +351,16 @@ describe('a signed report goes back to the requesting hospital', () => {
     const db = new pg.Client({ connectionString: postgres.url });
     await db.connect();
     try {
+      // Every delivery is in the audit trail (110106 Export), the failed one too.
+      const exported = await db.query<{ subtype: string; n: number }>(
+        "SELECT event->>'subtype' AS subtype, count(*)::int AS n FROM audit_event WHERE type_code = '110106' GROUP BY 1 ORDER BY 1",
+      );
+      expect(exported.rows).toEqual([
+        { subtype: 'report-delivered', n: 4 },
+        { subtype: 'report-delivery-failed', n: 1 },
+      ]);
+      const signedEvents = await db.query("SELECT 1 FROM audit_event WHERE event->>'subtype' = 'report-signed'");
+      expect(signedEvents.rows.length).toBeGreaterThanOrEqual(2);
       // The table refuses changes by itself.
       await expect(db.query("UPDATE signed_report SET signature = 'x'")).rejects.toThrow(/cannot be changed or deleted/);
       await expect(db.query('DELETE FROM signed_report')).rejects.toThrow(/cannot be changed or deleted/);

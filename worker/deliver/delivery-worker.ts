@@ -6,6 +6,8 @@
  * A sweep re-queues deliveries still pending (a dispatch lost between commit and queue).
  */
 import { UnrecoverableError, type Job } from 'bullmq';
+import { systemActor, type AuditEntity } from '../../audit/audit-event.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import type { Logger } from 'pino';
 import type { RegionConfig, ReportDestination } from '../../config/region/region-config.ts';
 import type { Settings } from '../../config/settings.ts';
@@ -35,6 +37,8 @@ export interface DeliveryWorkerDeps {
   regionConfig: RegionConfig;
   clock: Clock;
   log: Logger;
+  /** Each delivery (110106 Export) and each final failure is appended to the audit trail. */
+  audit?: AuditRecorder;
   /** Run the jobs in this process (default true). */
   consume?: boolean;
   sweepIntervalMs?: number;
@@ -119,13 +123,32 @@ export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, atte
     const now = deps.clock.now();
     await deps.reports.recordAttempt(deliveryId, { ok: true, detail, status: 'delivered', at: now });
     await recordDeliveredStep(deps, report, now);
+    await deps.audit?.record({
+      type: '110106',
+      subtype: 'report-delivered',
+      action: 'E',
+      actor: systemActor('delivery'),
+      outcomeDescription: `${delivery.kind} ${delivery.destination}: ${detail}`.slice(0, 500),
+      entities: auditEntities(report),
+    });
     deps.log.info({ report: report.id, destination: delivery.destination }, 'report delivered');
   } catch (error) {
     const message = (error as Error).message;
     const permanent = error instanceof DeliveryConfigurationError || error instanceof AlteredObjectError || error instanceof UnrecoverableError;
     const last = permanent || attempt.made + 1 >= attempt.max;
     await deps.reports.recordAttempt(deliveryId, { ok: false, detail: message, status: last ? 'failed' : 'retrying', at: deps.clock.now() });
-    if (last) await raiseIncident(deps, report, delivery, message, attempt.made + 1);
+    if (last) {
+      await raiseIncident(deps, report, delivery, message, attempt.made + 1);
+      await deps.audit?.record({
+        type: '110106',
+        subtype: 'report-delivery-failed',
+        action: 'E',
+        outcome: 8,
+        actor: systemActor('delivery'),
+        outcomeDescription: `${delivery.kind} ${delivery.destination} failed after ${attempt.made + 1} tries`,
+        entities: auditEntities(report),
+      });
+    }
     throw permanent ? new UnrecoverableError(message) : error;
   }
 }
@@ -212,4 +235,13 @@ async function raiseIncident(deps: DeliveryWorkerDeps, report: SignedReportRecor
     if (row) await notifyWorklist(client, { type: 'item-updated', itemId: report.itemId, pool: row.pool, assignee: row.assignee, territory: row.territory, status: row.status, event: 'coordinator-alerted' });
   });
   deps.log.error({ report: report.id, destination: delivery.destination, attempts, error }, 'report delivery failed: technical incident raised, coordinator alerted');
+}
+
+function auditEntities(report: SignedReportRecord): AuditEntity[] {
+  return [
+    { kind: 'patient', patientId: report.payload.patient.id, issuer: report.payload.patient.issuer },
+    { kind: 'study', studyUid: report.studyInstanceUID, sopInstanceUids: [report.sr.sopInstanceUID, report.pdf.sopInstanceUID] },
+    { kind: 'worklist-item', itemId: report.itemId },
+    { kind: 'record', recordType: 'report', id: report.id },
+  ];
 }
