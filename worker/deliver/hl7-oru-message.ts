@@ -61,7 +61,7 @@ export function buildOruR01(input: OruInput): string {
     `MSH|^~\\&|ASTREINTE|${e(input.sendingFacility)}|${e(input.receivingApplication)}|${e(input.receivingFacility)}|${hl7DateTime(input.now, input.timeZone)}||ORU^R01^ORU_R01|${e(input.controlId)}|P|2.5.1|||AL|NE||UNICODE UTF-8|FRA`,
     `PID|1||${identifiers.join('~')}||${e(family)}^${e(given)}^^^^^L||${e(input.patientBirthDate)}|${e(input.patientSex)}`,
     `ORC|RE|${e(p.accessionNumber)}|${e(p.reportId)}||CM||||${signedAt}`,
-    `OBR|1|${e(p.accessionNumber)}|${e(p.reportId)}|18748-4^Diagnostic imaging report^LN|||${signedAt}||||||||||||||${signedAt}||RAD|F|||||||${author}`,
+    `OBR|1|${e(p.accessionNumber)}|${e(p.reportId)}|18748-4^Diagnostic imaging report^LN|||${signedAt}|||||||||||||||${signedAt}||RAD|F|||||||${author}`,
   ];
   let n = 0;
   const obx = (type: string, code: string, value: string) =>
