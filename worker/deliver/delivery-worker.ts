@@ -1,6 +1,6 @@
 /**
  * Delivery of signed reports to the requesting site: one BullMQ job per delivery (report version x destination
- * of the site), retried with exponential backoff; every attempt is recorded, the status is on the report
+ * of the site: STOW-RS, C-STORE or HL7 ORU^R01 over MLLP), retried with exponential backoff; every attempt is recorded, the status is on the report
  * (GET /api/reports/{id}); after the last try a technical incident is written on the worklist item and the
  * territory's coordinator is alerted (worklist event, live notification). Jobs carry the delivery id only.
  * A sweep re-queues deliveries still pending (a dispatch lost between commit and queue).
@@ -20,6 +20,7 @@ import { recordEvents } from '../../storage/worklist/record-event.ts';
 import { notifyWorklist } from '../../storage/worklist/notify-worklist.ts';
 import { openQueueStore, type JobData, type JobWorker } from '../queue/queue-store.ts';
 import { DeliveryConfigurationError, stowInstances } from './dicomweb-stow-sender.ts';
+import { cStoreInstances } from './dicom-cstore-sender.ts';
 import { buildOruR01, parseAck } from './hl7-oru-message.ts';
 import { sendMllp } from './mllp-client.ts';
 import { AlteredObjectError, encapsulatedDocument, readArtifact } from './report-objects.ts';
@@ -161,8 +162,10 @@ async function send(deps: DeliveryWorkerDeps, destination: ReportDestination, re
     }
     case 'hl7-mllp':
       return sendOru(deps, destination, report);
-    case 'dicom':
-      throw new DeliveryConfigurationError('C-STORE delivery (kind dicom) is not implemented yet; use a dicomweb or hl7-mllp destination for this site');
+    case 'dicom': {
+      const [sr, pdf] = await Promise.all([readArtifact(deps.objects, report.sr), readArtifact(deps.objects, report.pdf)]);
+      return cStoreInstances(destination, [sr, pdf]);
+    }
   }
 }
 
