@@ -9,8 +9,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# Real peers the tests talk to: dcmtk (storescu/dcmdump), pydicom's sample files, redis-server, chromium.
-bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium
+# Real peers the tests talk to: dcmtk (storescu/storescp/dcmdump/dsrdump), pydicom's sample files, redis-server,
+# chromium, Orthanc with its DICOMweb plugin (the hospital PACS that receives reports).
+bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium orthanc orthanc-dicomweb
 
 echo "Type-checking..."
 npx tsc --noEmit -p .
