@@ -34,6 +34,7 @@ export function auditRoutes(auditor: RequestAuditor): Router {
   router.post('/api/worklist/:id/report/sign', auditor.audit(item('C', 'report-signed')));
   router.post('/api/reports/:id/addenda', auditor.audit(report('C', 'report-addendum')));
   router.get('/api/reports/:id', auditor.audit(report('R', 'report-read')));
+  router.get('/api/indicators', auditor.audit(query('indicators', 'indicators')));
   router.get('/api/keys', auditor.audit(() => ({ type: '110112', subtype: 'report-keys', action: 'E' })));
   router.post('/api/studies/:study/complete', auditor.audit(studyEvent('110111', 'U', 'study-complete')));
   router.get('/api/studies/:study/routing', auditor.audit(studyEvent('110111', 'R', 'routing-explanation')));

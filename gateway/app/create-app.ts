@@ -30,6 +30,7 @@ import type { ReportStore } from '../../storage/report/report-store.ts';
 import { ReaderKeyring } from '../report/reader-keyring.ts';
 import type { ReportDispatch } from '../report/report-signer.ts';
 import { reportRoutes } from '../report/report-routes.ts';
+import { indicatorsHandler } from '../account/indicators-route.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -96,6 +97,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(limits.byPrincipal);
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   app.get('/metrics', requireRole('admin', 'analyst'), metrics.handler());
+  app.get('/api/indicators', noStore(), indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }));
   const dicomweb = express.Router();
   dicomweb.use(noStore());
   // Uploads give way to reads: while a viewer waits for frames, a STOW body is parsed one socket read at a time.

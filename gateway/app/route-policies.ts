@@ -168,6 +168,8 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     analyst: 'allow',
     admin: 'allow',
   };
+  /** The programme's indicators (aggregates only): analysts, administrators, a coordinator for their territory's sites. */
+  const programme: RoleAccess = { ...indicators, coordinator: territory('allow', 'forbidden') };
   /** The draft of an item's report: read by whoever sees the item, written and signed by its holder. */
   const reportDraft: RoleAccess = { ...worklist };
 
@@ -212,6 +214,7 @@ export function routePolicies(options: PolicyOptions = { adminSeesPatientData: f
     { route: 'POST /api/worklist/:id/report/sign', what: 'sign the report (holder)', access: readerAct },
     { route: 'POST /api/reports/:id/addenda', what: 'sign an addendum to a report', access: readerAct },
     { route: 'GET /api/reports/:id', what: 'a signed report: versions, signatures, delivery status', access: reportRead },
+    { route: 'GET /api/indicators', what: "the programme's indicators by period and site (aggregates, JSON or CSV)", access: programme },
     { route: 'GET /api/keys', what: "readers' public signing keys (JWKS)", access: publicKeys },
     { route: 'POST /api/studies/:study/complete', what: 'the sending site says the study is complete', access: senderAct },
     { route: 'GET /api/studies/:study/routing', what: 'routing decision and why', access: worklist },

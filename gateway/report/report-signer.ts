@@ -64,7 +64,7 @@ export async function signReport(deps: ReportSignerDeps, request: SignRequest): 
   const version = original ? Math.max(...versions.map((v) => v.version)) + 1 : 1;
   const reportId = randomUUID();
   const author = { rpps: request.authorRpps, name: config.readerByRpps.get(request.authorRpps)?.name ?? `RPPS ${request.authorRpps}` };
-  const signedAt = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
+  const signedAt = deps.clock.now();
   const payload: SignedReportPayload & { reason?: string } = {
     reportId,
     version,

@@ -408,6 +408,7 @@ const PROBES: Record<string, Probe> = {
   },
   'GET /api/reports/:id': { kinds: dicomweb, variant: () => 'reported', request: (t) => get(`/api/reports/${t.reportId}`) },
   'GET /api/keys': { kinds: ['A'], request: () => get('/api/keys') },
+  'GET /api/indicators': { kinds: ['A', 'B'], request: (t) => get(`/api/indicators?site=${KINDS[t.kind].site}&from=2026-11-01&to=2026-12-01`) },
   'POST /api/studies/:study/complete': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/complete`) },
   'GET /api/studies/:study/routing': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/routing`) },
   'POST /api/oppositions': {

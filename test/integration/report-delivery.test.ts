@@ -406,3 +406,69 @@ describe('a signed report goes back to the requesting hospital', () => {
     }
   }, 120_000);
 });
+
+describe("the programme's indicators", () => {
+  it('count the interpretations, hours, archive and steps per site, the same in JSON and CSV, and reconcile with the audit trail', async () => {
+    // Ingest stamps instances with the machine's time, the rest follows ASTREINTE_NOW (Sunday 22 November): a
+    // period covering both (receivedToStable, which mixes the two clocks here, is not asserted).
+    const period = 'from=2026-11-01&to=2027-01-01';
+    const json = await api(tokens.analyst, 'GET', `/api/indicators?${period}`);
+    expect(json.status).toBe(200);
+    type Site = {
+      site: string;
+      interpretations: { urgent: number; nonUrgent: number; total: number };
+      hourly: number[];
+      archived: { studies: number; instances: number; bytes: number };
+      steps: Record<string, { count: number; medianSeconds: number | null; p90Seconds: number | null }>;
+    };
+    const sites = json.json.sites as Site[];
+    const sg = sites.find((s) => s.site === SAINT_GIRONS)!;
+    const foix = sites.find((s) => s.site === '090781774')!;
+    expect(sg.interpretations).toEqual({ urgent: 1, nonUrgent: 0, total: 1 }); // a stroke: priority stat
+    expect(foix.interpretations.total).toBe(1);
+    expect(sg.hourly.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(sg.archived).toMatchObject({ studies: 1, instances: 2 }); // the CT, not the report objects
+    for (const step of ['routedToClaimed', 'claimedToSigned', 'signedToDelivered', 'routedToSigned']) {
+      expect(sg.steps[step].count, step).toBe(1);
+      expect(sg.steps[step].medianSeconds, step).toBeGreaterThanOrEqual(0);
+    }
+    expect(foix.steps.signedToDelivered.count).toBe(0); // never delivered
+
+    // The CSV holds the same figures.
+    const csv = await fetch(`${gateway.url}/api/indicators?${period}&format=csv`, { headers: { authorization: `Bearer ${tokens.analyst}` } });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...lines] = (await csv.text()).trim().split('\r\n');
+    const columns = header.split(',');
+    const row = lines.map((l) => l.split(',')).find((cells) => cells[0] === SAINT_GIRONS)!;
+    const value = (name: string) => row[columns.indexOf(name)];
+    expect(lines).toHaveLength(sites.length);
+    expect(value('interpretations_urgent')).toBe('1');
+    expect(value('archived_bytes')).toBe(String(sg.archived.bytes));
+    expect(value('claimedToSigned_median_s')).toBe(String(sg.steps.claimedToSigned.medianSeconds));
+    expect(columns.filter((c) => /^h\d\d$/.test(c)).map((c) => Number(value(c)))).toEqual(sg.hourly);
+
+    // Reconciliation: each interpretation is a successful report-signed event of the audit trail, per site.
+    const db = new pg.Client({ connectionString: postgres.url });
+    await db.connect();
+    try {
+      const audited = await db.query<{ site: string; n: number }>(
+        `SELECT i.site, count(*)::int AS n FROM audit_event e
+           CROSS JOIN LATERAL jsonb_array_elements(e.event->'entities') AS entity
+           JOIN worklist_item i ON i.id = (entity->>'itemId')::uuid
+         WHERE e.event->>'subtype' = 'report-signed' AND (e.event->>'outcome')::int = 0 AND entity->>'kind' = 'worklist-item'
+         GROUP BY i.site`,
+      );
+      const fromIndicators = sites.filter((s) => s.interpretations.total > 0).map((s) => ({ site: s.site, n: s.interpretations.total }));
+      expect(audited.rows.sort((a, b) => a.site.localeCompare(b.site))).toEqual(fromIndicators.sort((a, b) => a.site.localeCompare(b.site)));
+    } finally {
+      await db.end();
+    }
+
+    // A coordinator sees their territory's sites only; readers none.
+    const coordinator = await api(tokens.coordinator, 'GET', `/api/indicators?${period}`);
+    expect((coordinator.json.sites as Site[]).every((s) => ['090000050', '090781774', '090000043', '090001356'].includes(s.site) || s.site.startsWith('09'))).toBe(true);
+    expect((await api(tokens.coordinator, 'GET', `/api/indicators?${period}&site=810000448`)).status).toBe(403);
+    expect((await api(tokens.reader, 'GET', `/api/indicators?${period}`)).status).toBe(403);
+    expect((await api(tokens.analyst, 'GET', '/api/indicators?from=2026-13-01')).status).toBe(400);
+  });
+});
