@@ -84,7 +84,7 @@ export function buildBasicTextSr(input: ReportObjectInput): BuiltObject {
       return container(code(s.loinc, 'LN', s.meaning), children);
     });
   if (payload.kind === 'addendum') {
-    sections.unshift(container(code('55107-7', 'LN', 'Addendum'), [textItem(FINDING, `Addendum au compte rendu ${payload.originalReportId}`)]));
+    sections.unshift(container(code('55107-7', 'LN', 'Addendum'), [textItem(FINDING, `Addendum au compte rendu ${payload.originalReportId}${payload.reason ? ` : ${payload.reason}` : ''}`)]));
   }
 
   const natural: DcmjsNaturalDataset = {

@@ -47,7 +47,9 @@ export async function renderReportPdf(input: PdfInput): Promise<Buffer> {
   doc.text(`Patient : ${input.patientName.replace(/\^/g, ' ').trim()} – né(e) le ${frenchDate(input.patientBirthDate)} – IPP ${payload.patient.id}${payload.patient.ins ? ` – INS ${payload.patient.ins}` : ''}`);
   doc.text(`Examen : ${input.examDescription} – n° d'examen ${payload.accessionNumber || '—'}`);
   doc.text(`Étude : ${payload.studyInstanceUID}`);
-  if (payload.kind === 'addendum') doc.text(`Corrige le compte rendu ${payload.originalReportId} (version ${payload.version})`);
+  if (payload.kind === 'addendum') {
+    doc.text(`Corrige le compte rendu ${payload.originalReportId} (version ${payload.version})${payload.reason ? ` : ${payload.reason}` : ''}`);
+  }
   doc.moveDown();
   for (const section of sectionTexts(payload.content)) {
     doc.font('Helvetica-Bold').fontSize(11).text(section.title);

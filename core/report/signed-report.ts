@@ -22,6 +22,8 @@ export interface SignedReportPayload {
   /** ISO 8601 UTC. */
   signedAt: string;
   content: ReportContent;
+  /** Addenda: what the correction is about (absent from reports). */
+  reason?: string;
 }
 
 export function canonicalText(value: unknown): string {

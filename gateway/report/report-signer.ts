@@ -65,7 +65,7 @@ export async function signReport(deps: ReportSignerDeps, request: SignRequest): 
   const reportId = randomUUID();
   const author = { rpps: request.authorRpps, name: config.readerByRpps.get(request.authorRpps)?.name ?? `RPPS ${request.authorRpps}` };
   const signedAt = deps.clock.now();
-  const payload: SignedReportPayload & { reason?: string } = {
+  const payload: SignedReportPayload = {
     reportId,
     version,
     kind: original ? 'addendum' : 'report',

@@ -332,6 +332,7 @@ describe('a signed report goes back to the requesting hospital', () => {
     });
     expect(full.versions.map((v) => [v.version, v.kind])).toEqual([[1, 'report'], [2, 'addendum']]);
     expect(risMessages.at(-1)).toContain('55107-7^Addendum^LN');
+    expect(risMessages.at(-1)).toContain(': lacune ancienne non décrite');
   }, 60_000);
 
   it('is checked by `astreinte report verify`, which names what was altered', async () => {

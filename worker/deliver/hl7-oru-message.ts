@@ -66,7 +66,7 @@ export function buildOruR01(input: OruInput): string {
   let n = 0;
   const obx = (type: string, code: string, value: string) =>
     segments.push(`OBX|${++n}|${type}|${code}||${value}||||||F|||${signedAt}||${author}`);
-  if (p.kind === 'addendum') obx('TX', '55107-7^Addendum^LN', e(`Addendum (version ${p.version}) au compte rendu ${p.originalReportId}`));
+  if (p.kind === 'addendum') obx('TX', '55107-7^Addendum^LN', e(`Addendum (version ${p.version}) au compte rendu ${p.originalReportId}${p.reason ? ` : ${p.reason}` : ''}`));
   for (const section of sectionTexts(p.content)) {
     if (section.text !== '') obx('TX', `${section.loinc}^${e(section.meaning)}^LN`, e(section.text));
   }
