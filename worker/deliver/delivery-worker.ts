@@ -70,9 +70,15 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     }
   };
 
+  /**
+   * Re-queues deliveries not finished: a job id names its delivery, so a job still queued is not duplicated, and
+   * one lost with its queue (Redis restarted without persistence) is queued again. Tries are counted in
+   * PostgreSQL, so a re-queued delivery does not start its count again.
+   */
   const sweep = async () => {
     const pending = await deps.database.query<{ id: string }>(
-      "SELECT id::text AS id FROM report_delivery WHERE status = 'pending' AND attempts = 0 ORDER BY id LIMIT 1000",
+      `SELECT id::text AS id FROM report_delivery
+       WHERE status = 'pending' OR (status = 'retrying' AND updated_at < now() - interval '10 minutes') ORDER BY id LIMIT 1000`,
     );
     const deliveries = await Promise.all(pending.rows.map((r) => deps.reports.delivery(r.id)));
     await dispatch(deliveries.filter((d): d is DeliveryRecord => d !== null));
@@ -84,7 +90,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       DELIVERY_QUEUE,
       async (job: Job<JobData>) => {
         if (job.name !== DELIVER_JOB) return;
-        await deliver(deps, job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? attempts });
+        await deliver(deps, job.data.deliveryId, attempts);
       },
       { concurrency: 4 },
     );
@@ -112,7 +118,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 }
 
 /** One try of one delivery; throws to have BullMQ try again (UnrecoverableError: never again). */
-export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, attempt: { made: number; max: number }): Promise<void> {
+export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, maxAttempts: number): Promise<void> {
   const delivery = await deps.reports.delivery(deliveryId);
   if (!delivery || delivery.status === 'delivered' || delivery.status === 'failed') return;
   const report = await deps.reports.signedReport(delivery.reportId);
@@ -136,17 +142,18 @@ export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, atte
   } catch (error) {
     const message = (error as Error).message;
     const permanent = error instanceof DeliveryConfigurationError || error instanceof AlteredObjectError || error instanceof UnrecoverableError;
-    const last = permanent || attempt.made + 1 >= attempt.max;
+    const tries = delivery.attempts + 1;
+    const last = permanent || tries >= maxAttempts;
     await deps.reports.recordAttempt(deliveryId, { ok: false, detail: message, status: last ? 'failed' : 'retrying', at: deps.clock.now() });
     if (last) {
-      await raiseIncident(deps, report, delivery, message, attempt.made + 1);
+      await raiseIncident(deps, report, delivery, message, tries);
       await deps.audit?.record({
         type: '110106',
         subtype: 'report-delivery-failed',
         action: 'E',
         outcome: 8,
         actor: systemActor('delivery'),
-        outcomeDescription: `${delivery.kind} ${delivery.destination} failed after ${attempt.made + 1} tries`,
+        outcomeDescription: `${delivery.kind} ${delivery.destination} failed after ${tries} tries`,
         entities: auditEntities(report),
       });
     }
