@@ -25,7 +25,7 @@ export async function storeReportObject(
   return {
     seriesInstanceUID: built.seriesInstanceUID,
     sopInstanceUID: built.sopInstanceUID,
-    objectKey: objectKeyFor({ studyInstanceUID: context.studyInstanceUID, seriesInstanceUID: built.seriesInstanceUID, sopInstanceUID: built.sopInstanceUID } as Parameters<typeof objectKeyFor>[0], sha256),
+    objectKey: objectKeyFor({ studyInstanceUID: context.studyInstanceUID, seriesInstanceUID: built.seriesInstanceUID, sopInstanceUID: built.sopInstanceUID }, sha256),
     sha256,
   };
 }
