@@ -1,5 +1,6 @@
 // Turns the measured metrics into the console table, the JSON record and docs/benchmarks.md.
 import type { RoutingRun } from './routing-bench.ts';
+import { reportBenchLines, type ReportBenchResult } from './report-bench.ts';
 import type { Ceilings, DurableShape } from './machine-ceilings.ts';
 import type { CeilingKind, Metric } from './workloads.ts';
 import { formatNumber, formatRatio, formatShare } from './stats.ts';
@@ -33,6 +34,8 @@ export interface BenchReport {
   servers: ServerRun[];
   /** Routing latency from stability to item visible, per queue backend (no peer: Orthanc does not route). */
   routing?: RoutingRun[];
+  /** Report signing throughput and sign -> delivered latency (peer: the same objects sent to Orthanc directly). */
+  reports?: ReportBenchResult | { error: string };
   notes: string[];
   durationMs: number;
 }
@@ -202,6 +205,7 @@ export function consoleTable(report: BenchReport): string {
     'Targets:',
     ...targetLines(report).map((line) => `  ${line}`),
     ...(report.routing ? ['', 'Routing, stability -> item visible:', ...routingLines(report.routing).map((line) => `  ${line}`)] : []),
+    ...(report.reports ? ['', 'Reports:', ...reportLines(report.reports).map((line) => `  ${line}`)] : []),
     ...(errors.length > 0 ? ['', 'Problems:', ...errors] : []),
     ...(report.notes.length > 0 ? ['', 'Notes:', ...report.notes.map((note) => `  ${note}`)] : []),
   ].join('\n');
@@ -296,6 +300,10 @@ ${report.routing ? `### Routing: from stability to item visible (target p95 < 50
 
 ${routingLines(report.routing).map((line) => `- ${line}`).join('\n')}
 
+` : ''}${report.reports ? `### Reports: signing and delivery on loopback
+
+${reportLines(report.reports).map((line) => `- ${line}`).join('\n')}
+
 ` : ''}### Targets
 
 ${targetLines(report).map((line) => `- ${line}`).join('\n')}
@@ -314,4 +322,8 @@ export function routingLines(runs: RoutingRun[]): string[] {
       `${r.missing} missing; p95 < 500 ms ${met}`
     );
   });
+}
+
+function reportLines(reports: ReportBenchResult | { error: string }): string[] {
+  return 'error' in reports ? [`not measured (${reports.error})`] : reportBenchLines(reports);
 }

@@ -23,7 +23,7 @@ try {
   const options = { dataDir: path.join(workDir, 'data'), slices: quick ? 100 : 300, matrix: quick ? 128 : 512, log };
   const starts: [string, () => Promise<RunningServer>][] = [
     ['astreinte', () => startGateway(repoRoot, path.join(workDir, 'astreinte', 'data'), 4)],
-    ['orthanc', () => startOrthanc(path.join(workDir, 'orthanc'), 4)],
+    ['orthanc', () => startOrthanc(path.join(workDir, 'orthanc'), 4, { dicomServer: true })],
   ];
   for (const [name, start] of starts) {
     mkdirSync(path.join(workDir, name), { recursive: true });

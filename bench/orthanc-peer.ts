@@ -23,7 +23,12 @@ export function ensureOrthancInstalled(repoRoot: string): string | undefined {
   return existsSync(ORTHANC) && existsSync(DICOMWEB_PLUGIN) ? undefined : 'Orthanc or its DICOMweb plugin is still missing after installation';
 }
 
-export async function startOrthanc(workDir: string, concurrency: number): Promise<RunningServer> {
+/** `dicomServer`: also accept C-STORE (AE title ORTHANC, from any calling AE) on `dicomPort`. */
+export async function startOrthanc(
+  workDir: string,
+  concurrency: number,
+  options: { dicomServer?: boolean } = {},
+): Promise<RunningServer & { dicomPort: number }> {
   mkdirSync(path.join(workDir, 'storage'), { recursive: true });
   const httpPort = await freePort();
   const dicomPort = await freePort();
@@ -35,8 +40,9 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
     HttpPort: httpPort,
     RemoteAccessAllowed: false,
     AuthenticationEnabled: false,
-    DicomServerEnabled: true, // C-STORE SCP for the DIMSE workload (accepts any calling AE title by default)
+    DicomServerEnabled: options.dicomServer ?? false,
     DicomAet: 'ORTHANC',
+    DicomCheckCalledAet: true,
     DicomPort: dicomPort,
     KeepAlive: true,
     SaveJobs: false,
@@ -59,6 +65,7 @@ export async function startOrthanc(workDir: string, concurrency: number): Promis
   const plugin = (await (await fetch(`${origin}/plugins/dicom-web`)).json()) as { Version?: string };
   return {
     name: 'orthanc',
+    dicomPort,
     pid: child.pid as number,
     processes: () => [child.pid as number],
     target: { name: 'orthanc', root: `${origin}/dicom-web`, headers: {}, agent: keepAliveAgent(concurrency) },

@@ -2,6 +2,7 @@
 //   BENCH_QUICK=1             1–2 minute smoke run with small sizes (does not rewrite docs/benchmarks.md)
 //   BENCH_SERVERS=orthanc     only some servers (comma list of astreinte, orthanc)
 //   BENCH_ROUTING=0           skip the routing latency measurement (PostgreSQL and Redis queues)
+//   BENCH_REPORTS=0           skip the report signing and delivery measurement
 //   BENCH_WRITE_DOCS=1|0      force or forbid rewriting docs/benchmarks.md
 //   BENCH_KEEP=1              keep the temporary directory (server logs, storage)
 // `tsx bench/run-bench.ts --render bench/results/<file>.json` rewrites docs/benchmarks.md from a saved run.
@@ -13,6 +14,7 @@ import { consoleTable, markdownReport, type BenchReport, type MachineInfo, type 
 import { gatewayUnavailable, startGateway } from './gateway-peer.ts';
 import { benchRoutingBackends, type RoutingRun } from './routing-bench.ts';
 import { benchViewer, viewerMarkdown } from './viewer-bench.ts';
+import { benchReports, type ReportBenchResult } from './report-bench.ts';
 import { bestCeilings, measureCeilings, type StowRequestSample } from './machine-ceilings.ts';
 import { dimseWorkloads } from './dimse-workload.ts';
 import { ensureOrthancInstalled, startOrthanc } from './orthanc-peer.ts';
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
           notes.push(`Orthanc not measured: ${missing}`);
           continue;
         }
-        servers.push(await benchServer(() => startOrthanc(serverDir, concurrency), data, 'orthanc'));
+        servers.push(await benchServer(() => startOrthanc(serverDir, concurrency, { dicomServer: true }), data, 'orthanc'));
       } else if (name === 'astreinte') {
         const missing = gatewayUnavailable(repoRoot);
         if (missing) {
@@ -204,6 +206,11 @@ async function main(): Promise<void> {
         notes.push(`Reading web app not measured: ${(error as Error).message}`);
       }
     }
+    let reports: ReportBenchResult | { error: string } | undefined;
+    if (process.env.BENCH_REPORTS !== '0') {
+      log('measuring report signing and delivery');
+      reports = await benchReports(repoRoot, quick ? 20 : 100, log).catch((error: unknown) => ({ error: (error as Error).message }));
+    }
     log('measuring machine ceilings again');
     const ceilingsAfter = await measureCeilings(workDir as string, ceilingOptions);
     const ceilings = bestCeilings(ceilingsBefore, ceilingsAfter);
@@ -222,6 +229,7 @@ async function main(): Promise<void> {
       ceilingRuns: [ceilingsBefore, ceilingsAfter],
       servers,
       routing,
+      reports,
       notes,
       durationMs: performance.now() - runStarted,
     };

@@ -13,6 +13,8 @@ Commands:
                             check the hash chain of the audit trail; exits non-zero naming the first broken event
   audit export --from <ISO> --to <ISO> [--out <file>]
                             FHIR R4 AuditEvent, one JSON per line, for the regional SIEM
+  report verify [--all | <report id>]
+                            check signed reports against their signatures and stored SR and PDF; exits non-zero naming what was altered
   oncall --at <ISO time> [--territory <id>] [--pool <id>]
                             print, as JSON, who is on call in each pool at that instant and under which rota entry
 `;
@@ -37,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
     case 'audit': {
       const { runAuditCommand } = await import('./commands/audit.ts');
       return runAuditCommand(rest, process.env);
+    }
+    case 'report': {
+      const { runReportCommand } = await import('./commands/report.ts');
+      return runReportCommand(rest, process.env);
     }
     case 'oncall': {
       const { runOncall } = await import('./commands/oncall.ts');

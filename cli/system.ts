@@ -21,6 +21,8 @@ import { createApp } from '../gateway/app/create-app.ts';
 import { checkDependency } from '../gateway/app/readiness.ts';
 import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-objects.ts';
 import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
+import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
+import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
 
 export interface RunningSystem {
   url: string;
@@ -91,6 +93,23 @@ export async function startSystem(
     };
     stops.push(closeHub);
 
+    const reports = new PostgresReportStore(database);
+    await reports.migrate();
+    const delivery = await startDeliveryWorker({
+      settings,
+      database,
+      reports,
+      index,
+      objects,
+      regionConfig,
+      clock,
+      audit: trail,
+      log: log.child({ component: 'delivery' }),
+      consume: routing.options.consume,
+      sweepIntervalMs: routing.options.sweepIntervalMs,
+    });
+    stops.push(() => delivery.stop());
+
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
       settings,
@@ -105,6 +124,8 @@ export async function startSystem(
       notifications,
       routing: routing.gateway,
       studyActivity,
+      reports,
+      reportDispatch: delivery,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {

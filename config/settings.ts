@@ -134,6 +134,8 @@ const settingsSchema = z
     DIMSE_TLS_CERT: z.string().min(1).optional(),
     DIMSE_TLS_KEY: z.string().min(1).optional(),
     DIMSE_TLS_CA: z.string().min(1).optional(),
+    ASTREINTE_DELIVERY_ATTEMPTS: wholeNumber(1, 100, 8),
+    ASTREINTE_DELIVERY_BACKOFF_SECONDS: seconds(0.01, 3600, 30),
   })
   .superRefine((s, ctx) => {
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
@@ -235,6 +237,11 @@ export interface Settings {
   auditSite?: string;
   /** DICOM network listener; `port` 0: none. `tls.caFile`: client certificates signed by it are required. */
   dimse: { port: number; host: string; aeTitle: string; tls?: { certFile: string; keyFile: string; caFile?: string } };
+  /**
+   * Report delivery: tries per destination before a technical incident (ASTREINTE_DELIVERY_ATTEMPTS, default 8)
+   * and the first wait between tries, doubled at each (ASTREINTE_DELIVERY_BACKOFF_SECONDS, default 30 s).
+   */
+  delivery: { attempts: number; backoffMs: number };
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -296,6 +303,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       aeTitle: s.DIMSE_AE_TITLE,
       tls: s.DIMSE_TLS_CERT && s.DIMSE_TLS_KEY ? { certFile: s.DIMSE_TLS_CERT, keyFile: s.DIMSE_TLS_KEY, caFile: s.DIMSE_TLS_CA } : undefined,
     },
+    delivery: { attempts: s.ASTREINTE_DELIVERY_ATTEMPTS, backoffMs: s.ASTREINTE_DELIVERY_BACKOFF_SECONDS },
   };
 }
 

@@ -9,10 +9,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# Real peers the tests talk to: dcmtk (storescu/dcmdump), pydicom's sample files, redis-server, chromium,
-# orthanc (DIMSE peer), openssl (TLS certificates); strace proves the order of a STOW's flushes
-# (stow-durability-order.test.ts).
-bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium strace orthanc openssl
+# Real peers the tests talk to: dcmtk (storescu/storescp/dcmdump/dsrdump), pydicom's sample files, redis-server,
+# chromium, Orthanc with its DICOMweb plugin (a DIMSE peer, and the hospital PACS that receives reports), openssl
+# (TLS certificates); strace proves the order of a STOW's flushes (stow-durability-order.test.ts).
+bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium strace orthanc orthanc-dicomweb openssl
 
 echo "Type-checking..."
 npx tsc --noEmit -p .

@@ -11,6 +11,10 @@ import { loadSettings } from '../config/settings.ts';
 import { openDatabase } from '../storage/database/database.ts';
 import { createClock } from '../core/time/clock.ts';
 import { startRoutingWorker } from './worker-runtime.ts';
+import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
+import { createObjectStore } from '../storage/objects/create-object-store.ts';
+import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
+import { startDeliveryWorker } from './deliver/delivery-worker.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
@@ -28,6 +32,22 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
       throw error;
     },
   );
+  // Report deliveries too: any worker process may send them (the queue hands each job to one).
+  const objects = createObjectStore(settings.objectStore);
+  await objects.init();
+  const reports = new PostgresReportStore(database);
+  const delivery = await startDeliveryWorker({
+    settings,
+    database,
+    reports,
+    index: new PostgresDicomIndex(database),
+    objects,
+    regionConfig,
+    clock,
+    audit,
+    log: log.child({ component: 'delivery' }),
+    sweepIntervalMs: worker.options.sweepIntervalMs,
+  });
   process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -37,7 +57,9 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await delivery.stop();
   await worker.stop();
+  await objects.close();
   await database.close();
   return 0;
 }

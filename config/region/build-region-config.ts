@@ -17,6 +17,7 @@ import {
   type PoolKind,
   type PoolTarget,
   type RegionConfig,
+  type ReportDestination,
   type Staffing,
   type Weekday,
   type WeeklyShift,
@@ -119,10 +120,7 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     territory: s.territory,
     aeTitles: s.aeTitles.map((a) => a.trim()),
     ...(s.dicomAddresses ? { dicomAddresses: s.dicomAddresses.map((a) => a.trim()) } : {}),
-    reportDelivery:
-      s.reportDelivery.kind === 'none' || s.reportDelivery.target === undefined
-        ? ({ kind: 'none' } as const)
-        : { kind: s.reportDelivery.kind, target: s.reportDelivery.target },
+    reportDestinations: s.reportDestinations.map((d, i) => reportDestinationOf(d, i, s.finess)),
     membership: s.membership,
   }));
   const readers = file.readers.map((r) => ({
@@ -242,4 +240,17 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     priorityById: new Map(priorities.map((p) => [p.id, p])),
     chainById: new Map(escalationChains.map((c) => [c.id, c])),
   };
+}
+
+function reportDestinationOf(d: RegionFile['sites'][number]['reportDestinations'][number], index: number, finess: string): ReportDestination {
+  const id = d.id ?? `${d.kind}-${index + 1}`;
+  const url = new URL(d.target);
+  switch (d.kind) {
+    case 'dicomweb':
+      return { id, kind: 'dicomweb', url: d.target.replace(/\/+$/, ''), auth: d.auth };
+    case 'dicom':
+      return { id, kind: 'dicom', aeTitle: d.aeTitle.trim(), host: url.hostname, port: Number(url.port || 104), tls: url.protocol === 'dicoms:', callingAeTitle: d.callingAeTitle.trim() };
+    case 'hl7-mllp':
+      return { id, kind: 'hl7-mllp', host: url.hostname, port: Number(url.port || 2575), receivingApplication: d.receivingApplication, receivingFacility: d.receivingFacility ?? finess };
+  }
 }

@@ -62,9 +62,12 @@ export function crossCheckRegion(file: RegionFile): PathProblem[] {
       if (owner !== undefined) report(['sites', i, 'aeTitles', j], `AE title ${ae} is already used by site ${owner}; each AE title identifies one site`);
       else aeTitles.set(key, site.finess);
     });
-    if (site.reportDelivery.kind !== 'none' && site.reportDelivery.target === undefined) {
-      report(['sites', i, 'reportDelivery'], `reportDelivery of kind ${site.reportDelivery.kind} needs a target (URL, MLLP address or SFTP path), or use kind: none`);
-    }
+    const destinationIds = new Set<string>();
+    site.reportDestinations.forEach((d, j) => {
+      const id = d.id ?? `${d.kind}-${j + 1}`;
+      if (destinationIds.has(id)) report(['sites', i, 'reportDestinations', j, 'id'], `destination id ${id} is used twice for this site; give each destination its own id`);
+      destinationIds.add(id);
+    });
   });
 
   file.readers.forEach((reader, i) => {

@@ -39,8 +39,26 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 /** Index in WEEKDAYS is the JavaScript day number (0 = Sunday). */
 export type Weekday = (typeof WEEKDAYS)[number];
 
-export const REPORT_DELIVERY_KINDS = ['dicomweb', 'hl7', 'sftp', 'none'] as const;
-export type ReportDelivery = { kind: 'dicomweb' | 'hl7' | 'sftp'; target: string } | { kind: 'none' };
+export const REPORT_DESTINATION_KINDS = ['dicomweb', 'dicom', 'hl7-mllp'] as const;
+export type ReportDestinationKind = (typeof REPORT_DESTINATION_KINDS)[number];
+
+/**
+ * How a DICOMweb destination authenticates. Secrets are never written in the region file: it names the
+ * environment variable that holds them on the machine that delivers.
+ */
+export type DestinationAuth =
+  | { kind: 'none' }
+  | { kind: 'bearer'; tokenEnv: string }
+  | { kind: 'basic'; username: string; passwordEnv: string };
+
+/** Where a site's signed reports go (several per site allowed: its PACS and its RIS). */
+export type ReportDestination =
+  /** STOW-RS of the SR and the PDF to the site's PACS. */
+  | { id: string; kind: 'dicomweb'; url: string; auth: DestinationAuth }
+  /** C-STORE of the SR and the PDF to the site's PACS. */
+  | { id: string; kind: 'dicom'; aeTitle: string; host: string; port: number; tls: boolean; callingAeTitle: string }
+  /** HL7 v2.5.1 ORU^R01 over MLLP to the site's RIS (report text and PDF). */
+  | { id: string; kind: 'hl7-mllp'; host: string; port: number; receivingApplication: string; receivingFacility: string };
 
 /** Minutes since local midnight (18:30 -> 1110). */
 export type MinuteOfDay = number;
@@ -60,7 +78,8 @@ export interface Site {
   aeTitles: string[];
   /** Where its DIMSE associations may come from (addresses, CIDR blocks); absent: anywhere. */
   dicomAddresses?: string[];
-  reportDelivery: ReportDelivery;
+  /** Where its signed reports are delivered (empty: none, the site reads them in Astreinte). */
+  reportDestinations: ReportDestination[];
   membership: Membership;
 }
 

@@ -13,7 +13,6 @@ import {
   POOL_KINDS,
   PRIORITY_FLAGS,
   QUALIFICATIONS,
-  REPORT_DELIVERY_KINDS,
   SITE_KINDS,
   WEEKDAYS,
 } from './region-config.ts';
@@ -108,10 +107,59 @@ const modality = z
   .string({ error: typeError('a DICOM modality code') })
   .regex(/^[A-Z0-9]{1,16}$/, 'modality codes are DICOM defined terms in capitals, e.g. CT, MR, CR, DX, US');
 
-const reportDelivery = z.strictObject({
-  kind: oneOf(REPORT_DELIVERY_KINDS),
-  target: text.optional(),
-});
+const envName = z
+  .string({ error: typeError('the name of an environment variable, e.g. CHIVA_PACS_TOKEN') })
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are capitals, digits and underscores, e.g. CHIVA_PACS_TOKEN');
+
+const destinationAuth = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('none') }),
+    z.strictObject({ kind: z.literal('bearer'), tokenEnv: envName }),
+    z.strictObject({ kind: z.literal('basic'), username: text, passwordEnv: envName }),
+  ],
+  { error: () => 'auth is { kind: bearer, tokenEnv: VAR }, { kind: basic, username, passwordEnv: VAR } or { kind: none }' },
+);
+
+const urlOf = (schemes: string[], example: string) =>
+  z
+    .string({ error: typeError(`a URL, e.g. ${example}`) })
+    .refine((v) => {
+      try {
+        const url = new URL(v);
+        return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, `must be a ${schemes.join(' or ')} URL, e.g. ${example}`);
+
+/** A site's report destinations; `id` defaults to the kind and the position (hl7-mllp-1). */
+const reportDestination = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      id: idSchema.optional(),
+      kind: z.literal('dicomweb'),
+      target: urlOf(['https', 'http'], 'https://pacs.chiva.example/dicomweb'),
+      auth: destinationAuth.default({ kind: 'none' }),
+    }),
+    z.strictObject({
+      id: idSchema.optional(),
+      kind: z.literal('dicom'),
+      aeTitle,
+      target: urlOf(['dicom', 'dicoms'], 'dicom://pacs.ch-bigorre.example:104 (dicoms:// for TLS)'),
+      callingAeTitle: aeTitle.default('ASTREINTE'),
+    }),
+    z.strictObject({
+      id: idSchema.optional(),
+      kind: z.literal('hl7-mllp'),
+      target: urlOf(['mllp'], 'mllp://sih.ch-saint-girons.example:2575'),
+      receivingApplication: text.default('RIS'),
+      receivingFacility: text.optional(),
+    }),
+  ],
+  { error: () => 'kind must be one of: dicomweb (STOW-RS), dicom (C-STORE), hl7-mllp (ORU^R01 to the RIS)' },
+);
 
 const readerPair = z.strictObject({ reader: rppsSchema, backup: rppsSchema });
 
@@ -163,7 +211,7 @@ const siteSchema = z.strictObject({
   territory: idSchema,
   aeTitles: listOf(aeTitle, '[STGIRONS_CT]').default([]),
   dicomAddresses: listOf(networkAddress, '["10.31.4.0/24"]').optional(),
-  reportDelivery: reportDelivery.default({ kind: 'none' }),
+  reportDestinations: listOf(reportDestination, '[{ kind: dicomweb, target: "https://pacs.example/dicomweb" }]').default([]),
   membership: oneOf(MEMBERSHIPS),
 });
 

@@ -31,8 +31,13 @@ export function readEvent(type: '110103' | '110104', subtype: string): AuditDesc
 export const worklistEventsEvent: AuditDescribe = () => ({ type: '110112', subtype: 'worklist-events', action: 'E' });
 
 /** A worklist item read or changed (110111), the item of the URL. */
-export function itemEvent(action: 'R' | 'U', subtype: string): AuditDescribe {
+export function itemEvent(action: 'C' | 'R' | 'U', subtype: string): AuditDescribe {
   return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'worklist-item', itemId: String(ctx.params.id) }] });
+}
+
+/** A signed report read or added to (110111), the report of the URL. */
+export function reportEvent(action: 'C' | 'R', subtype: string): AuditDescribe {
+  return (_req, _res, ctx) => ({ type: '110111', subtype, action, entities: [{ kind: 'record', recordType: 'report', id: String(ctx.params.id) }] });
 }
 
 /** A study's routing read or changed (110111), the study of the URL. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.ts';
@@ -26,11 +27,17 @@ import { renderedHandlers } from '../read/retrieve/rendered-routes.ts';
 import type { StudyRouting } from '../read/worklist/study-routes.ts';
 import type { WorklistNotificationHub } from '../read/worklist/worklist-notification-hub.ts';
 import { worklistServices } from '../read/worklist/worklist-services.ts';
+import { PostgresWorklistStore } from '../../storage/worklist/postgres-worklist-store.ts';
 import { auditRoutes, mountRoutes } from './mount-routes.ts';
 import { routeTable, type RouteEntry, type RouteServices } from './route-table.ts';
 import { RETRY_AFTER_SECONDS, transientFailure } from '../http/transient-failure.ts';
 import { signInHandlers } from '../auth/sign-in-routes.ts';
 import { viewerHandlers } from './viewer-routes.ts';
+import type { ReportStore } from '../../storage/report/report-store.ts';
+import { ReaderKeyring } from '../report/reader-keyring.ts';
+import type { ReportDispatch } from '../report/report-signer.ts';
+import { reportHandlers } from '../report/report-routes.ts';
+import { indicatorsHandler } from '../account/indicators-route.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -54,6 +61,10 @@ export interface AppDependencies {
   studyActivity?: StudyActivityNotifier;
   /** The built reading web app (default: viewer/dist of this checkout). */
   viewerDir?: string;
+  /** Drafts, signed reports, signing keys, deliveries. */
+  reports: ReportStore;
+  /** Queues a signed report's deliveries (the delivery worker); without it they wait for the worker's sweep. */
+  reportDispatch?: ReportDispatch;
 }
 
 /**
@@ -130,6 +141,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
     },
   );
   const auth = deps.settings.auth;
+  const worklist = new PostgresWorklistStore(deps.database);
   return {
     viewer: viewerHandlers(deps.viewerDir),
     signIn: auth.kind === 'embedded' ? signInHandlers({ regionConfig: deps.regionConfig, keyDir: auth.keyDir, audience: auth.audience }) : undefined,
@@ -143,12 +155,28 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
     rendered: renderedHandlers({ index: deps.index, objects: deps.objects, accessScope }),
     ...worklistServices({
       database: deps.database,
+      store: worklist,
       regionConfig: deps.regionConfig,
       clock: deps.clock,
       log: deps.log,
       routing: deps.routing,
       notifications: deps.notifications,
     }),
+    reports: reportHandlers({
+      database: deps.database,
+      worklist,
+      reports: deps.reports,
+      index: deps.index,
+      objects: deps.objects,
+      keyring: new ReaderKeyring(deps.reports, path.join(deps.settings.dataDir, 'keys'), deps.clock),
+      regionConfig: deps.regionConfig,
+      clock: deps.clock,
+      log: deps.log,
+      spoolDir: deps.settings.spoolDir,
+      dispatch: deps.reportDispatch,
+      adminSeesPatientData: deps.settings.adminSeesPatientData,
+    }),
+    indicators: indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   itemEvent,
   oppositionLiftedEvent,
   signInEvent,
+  reportEvent,
   oppositionRecordedEvent,
   queryEvent,
   readEvent,
@@ -30,6 +31,7 @@ import {
 import type { GatewayMetrics } from '../account/metrics.ts';
 import { readinessHandler } from './readiness.ts';
 import type { ViewerHandlers } from './viewer-routes.ts';
+import type { ReportHandlers } from '../report/report-routes.ts';
 import type { SignInHandlers } from '../auth/sign-in-routes.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
@@ -119,7 +121,13 @@ export interface DicomwebServices {
   rendered: RenderedHandlers;
 }
 
-export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices {}
+/** What the report entries and the programme's indicators are built from. */
+export interface ReportServices {
+  reports: ReportHandlers;
+  indicators: RequestHandler;
+}
+
+export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices, ReportServices {}
 
 export interface RouteTableOptions {
   /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
@@ -226,6 +234,43 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     route({ method: 'GET', path: `${instance}/frames/:frames/thumbnail`, what: 'WADO-RS frame thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
 
     ...worklistRouteTable(options),
+
+    // Reports (gateway/report): drafts and signature on the item, signed versions and addenda, readers' keys.
+    route({
+      method: 'GET',
+      path: '/api/worklist/:id/report',
+      what: "the item's report draft (or its template) and signed report id",
+      access: access.reportDraft,
+      audit: itemEvent('R', 'report-draft'),
+      handler: (s: ReportServices) => s.reports.draft,
+    }),
+    route({ method: 'POST', path: '/api/worklist/:id/report', what: 'save the report draft (holder)', access: access.readerAct, audit: itemEvent('U', 'worklist-report'), handler: (s: ReportServices) => s.reports.saveDraft }),
+    route({ method: 'POST', path: '/api/worklist/:id/report/sign', what: 'sign the report (holder)', access: access.readerAct, audit: itemEvent('C', 'report-signed'), handler: (s: ReportServices) => s.reports.sign }),
+    route({ method: 'POST', path: '/api/reports/:id/addenda', what: 'sign an addendum to a report', access: access.readerAct, audit: reportEvent('C', 'report-addendum'), handler: (s: ReportServices) => s.reports.addendum }),
+    route({
+      method: 'GET',
+      path: '/api/reports/:id',
+      what: 'a signed report: versions, signatures, delivery status',
+      access: access.reportRead,
+      audit: reportEvent('R', 'report-read'),
+      handler: (s: ReportServices) => s.reports.report,
+    }),
+    route({
+      method: 'GET',
+      path: '/api/keys',
+      what: "readers' public signing keys (JWKS)",
+      access: access.publicKeys,
+      audit: () => ({ type: '110112', subtype: 'report-keys', action: 'E' }),
+      handler: (s: ReportServices) => s.reports.keys,
+    }),
+    route({
+      method: 'GET',
+      path: '/api/indicators',
+      what: "the programme's indicators by period and site (aggregates, JSON or CSV)",
+      access: access.programme,
+      audit: queryEvent('indicators', 'indicators'),
+      handler: (s: ReportServices) => s.indicators,
+    }),
   ];
 }
 
@@ -322,7 +367,20 @@ const site = (own: Access, other: Access): Record<SiteRelation, Access> => ({ 'o
 const pool = (routed: Access, notRouted: Access): Record<PoolRelation, Access> => ({ routed, 'not-routed': notRouted });
 const territory = (own: Access, other: Access): Record<TerritoryRelation, Access> => ({ 'own-territory': own, 'other-territory': other });
 
-type AccessRule = 'images' | 'store' | 'worklist' | 'readerAct' | 'expertAct' | 'coordinatorAct' | 'senderAct' | 'opposition' | 'indicators';
+type AccessRule =
+  | 'images'
+  | 'store'
+  | 'worklist'
+  | 'readerAct'
+  | 'expertAct'
+  | 'coordinatorAct'
+  | 'senderAct'
+  | 'opposition'
+  | 'indicators'
+  | 'reportRead'
+  | 'reportDraft'
+  | 'publicKeys'
+  | 'programme';
 
 /** The kinds of access the routes share. */
 function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess> {
@@ -334,6 +392,23 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
     coordinator: territory('forbidden', 'hidden'),
     analyst: 'forbidden',
     admin: 'forbidden',
+  };
+  const worklist: RoleAccess = {
+    sender: site('forbidden', 'forbidden'),
+    reader: pool('allow', 'hidden'),
+    expert: pool('allow', 'hidden'),
+    coordinator: territory('allow', 'hidden'),
+    analyst: 'forbidden',
+    admin: 'allow',
+    refusal: (role) => `Worklists are for readers, experts, coordinators and administrators; your token has the role ${role}.`,
+  };
+  const indicators: RoleAccess = {
+    sender: site('forbidden', 'forbidden'),
+    reader: pool('forbidden', 'forbidden'),
+    expert: pool('forbidden', 'forbidden'),
+    coordinator: territory('forbidden', 'forbidden'),
+    analyst: 'allow',
+    admin: 'allow',
   };
   return {
     /** Images, metadata and searches: a site its own studies, readers and experts what is routed to them. */
@@ -360,15 +435,7 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
       refusal: () => 'Only sending sites (role sender) and administrators can store studies.',
     },
     /** Worklists, items, their live events, incidents and routing explanations: whoever may see the item. */
-    worklist: {
-      sender: site('forbidden', 'forbidden'),
-      reader: pool('allow', 'hidden'),
-      expert: pool('allow', 'hidden'),
-      coordinator: territory('allow', 'hidden'),
-      analyst: 'forbidden',
-      admin: 'allow',
-      refusal: (role) => `Worklists are for readers, experts, coordinators and administrators; your token has the role ${role}.`,
-    },
+    worklist,
     readerAct,
     /** Answering a second opinion is the expert's act (téléexpertise), on an item of their pole they hold. */
     expertAct: { ...readerAct, reader: pool('forbidden', 'hidden') },
@@ -402,11 +469,26 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
       refusal: () => "Only a coordinator or an administrator can record or lift a patient's opposition.",
     },
     /** Aggregate indicators (Prometheus metrics, labelled by route pattern only): analysts and administrators. */
-    indicators: {
-      sender: site('forbidden', 'forbidden'),
-      reader: pool('forbidden', 'forbidden'),
-      expert: pool('forbidden', 'forbidden'),
-      coordinator: territory('forbidden', 'forbidden'),
+    indicators,
+    /** The programme's indicators (aggregates only): analysts, administrators, a coordinator for their territory's sites. */
+    programme: { ...indicators, coordinator: territory('allow', 'forbidden') },
+    /** A signed report: whoever sees its item, and the sending site it goes back to. */
+    reportRead: {
+      sender: site('allow', 'hidden'),
+      reader: pool('allow', 'hidden'),
+      expert: pool('allow', 'hidden'),
+      coordinator: territory('allow', 'hidden'),
+      analyst: 'forbidden',
+      admin: options.adminSeesPatientData ? 'allow' : 'forbidden',
+    },
+    /** The draft of an item's report: read by whoever sees the item (written and signed by its holder: readerAct). */
+    reportDraft: { ...worklist },
+    /** The readers' public keys (JWKS): anyone authenticated verifies signatures. */
+    publicKeys: {
+      sender: site('allow', 'allow'),
+      reader: pool('allow', 'allow'),
+      expert: pool('allow', 'allow'),
+      coordinator: territory('allow', 'allow'),
       analyst: 'allow',
       admin: 'allow',
     },

@@ -50,7 +50,7 @@ export interface IngestContext {
  * so a refused re-send can never overwrite what is stored, and an identical re-send rewrites identical bytes.
  * One directory per series (not per instance): each new directory costs a mkdir and a directory fsync.
  */
-export function objectKeyFor(parsed: ParsedInstance, sha256: string): string {
+export function objectKeyFor(parsed: Pick<ParsedInstance, 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>, sha256: string): string {
   return `studies/${parsed.studyInstanceUID}/${parsed.seriesInstanceUID}/${parsed.sopInstanceUID}.${sha256.slice(0, 32)}.dcm`;
 }
 

@@ -16,11 +16,22 @@ export const WORKLIST_MIGRATIONS: MigrationSource = {
   directory: here('../worklist/migrations'),
 };
 
+/** Reports: signing keys, drafts, signed versions (immutable), deliveries, item step times (storage/report/migrations). */
+export const REPORT_MIGRATIONS: MigrationSource = {
+  scope: 'report',
+  directory: here('../report/migrations'),
+};
+
 /**
  * Every migration scope of the application, in dependency order (a scope may reference tables of the scopes
  * before it). Add a feature's scope here when it gets its own migrations directory.
  */
-export const MIGRATION_SOURCES: readonly MigrationSource[] = [DICOM_INDEX_MIGRATIONS, WORKLIST_MIGRATIONS, { scope: 'audit', directory: here('../../audit/migrations') }];
+export const MIGRATION_SOURCES: readonly MigrationSource[] = [
+  DICOM_INDEX_MIGRATIONS,
+  WORKLIST_MIGRATIONS,
+  { scope: 'audit', directory: here('../../audit/migrations') },
+  REPORT_MIGRATIONS,
+];
 
 /** Applies every pending migration of the application (called once at start-up, safe to run concurrently). */
 export function migrateAll(pool: pg.Pool): Promise<AppliedMigration[]> {

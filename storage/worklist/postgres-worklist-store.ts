@@ -19,6 +19,7 @@ import {
   type PatientStudy,
   type ReassignChange,
   type RecordedEvent,
+  type ReportingTransaction,
   type RoutingTransaction,
   type SecondOpinionRequest,
   type StudyRoutingRecord,
@@ -199,9 +200,32 @@ export class PostgresWorklistStore implements WorklistStore {
         [item.id, incident.reportedBy, incident.at, incident.category, incident.description],
       );
       const id = result.rows[0].id;
-      await recordItemChange(client, item, { ...event, detail: { incidentId: id, ...event.detail } });
+      await recordEvents(client, eventsOf(item, [{ ...event, detail: { incidentId: id, ...event.detail } }]));
+      // An incident raised by the system (a report that could not be delivered) alerts the territory's coordinator.
+      const alert = event.type === 'coordinator-alerted' ? { event: 'coordinator-alerted' as const } : {};
+      await notifyWorklist(client, { ...itemNotification('item-updated', item), ...alert });
       return id;
     });
+  }
+
+  reportExclusively<T>(work: (tx: ReportingTransaction) => Promise<T>): Promise<T> {
+    return this.database.withTransaction((client) =>
+      work({
+        client,
+        completeItem: async (itemId, rpps, at, event) => {
+          const completed = await client.query<WorklistItemRow>(
+            `UPDATE worklist_item SET status = 'COMPLETED', completed_at = $3, version = version + 1
+             WHERE id = $1 AND status = 'IN PROGRESS' AND assignee = $2 RETURNING ${ITEM_COLUMNS}`,
+            [itemId, rpps, at],
+          );
+          if (completed.rows.length === 0) return null;
+          const item = itemFromRow(completed.rows[0]);
+          await recordItemChange(client, item, event);
+          return item;
+        },
+        recordItemEvent: (item, event) => recordItemChange(client, item, event),
+      }),
+    );
   }
 
   async studySite(studyInstanceUID: string): Promise<string | null | undefined> {

@@ -215,6 +215,19 @@ export interface EscalationTransaction {
   saveEscalation(state: EscalationState, deadlineAlertedAt: Date | null, events: ItemEvent[], notification: WorklistNotification): Promise<void>;
 }
 
+/**
+ * The worklist's part of signing a report, in the report's own transaction (the report store writes the signed
+ * version and its deliveries through `client`): the item completed, or an addendum recorded on it.
+ */
+export interface ReportingTransaction {
+  /** The transaction's connection, for the report store's statements. */
+  readonly client: pg.ClientBase;
+  /** IN PROGRESS -> COMPLETED by its holder; null when the reader no longer holds it (released, reassigned, signed). */
+  completeItem(itemId: string, rpps: string, at: Date, event: ItemEvent): Promise<WorklistItemView | null>;
+  /** An event on the item (an addendum signed), and the item's audience told. */
+  recordItemEvent(item: WorklistItemView, event: ItemEvent): Promise<void>;
+}
+
 export interface WorklistStore {
   // Items, for the worklist API.
   /** The item, or null (also for an id that is not a UUID). */
@@ -259,6 +272,10 @@ export interface WorklistStore {
   // Escalation.
   /** Items with a hop due or a deadline passed unreported at `now`. */
   findDueItems(now: Date, limit: number): Promise<string[]>;
+  // Reports.
+  /** Runs `work` in one transaction: the report's statements and the item's change commit together or not at all. */
+  reportExclusively<T>(work: (tx: ReportingTransaction) => Promise<T>): Promise<T>;
+
   /** Runs `work` in one transaction holding the item's row lock (state null: no such item). */
   escalateExclusively<T>(itemId: string, work: (tx: EscalationTransaction, state: EscalationState | null) => Promise<T>): Promise<T>;
 }

@@ -161,9 +161,12 @@ interface Target {
   profile: SiteProfile;
   patientProfile: PatientProfile;
   bulkDataPath: string;
+  /** `reported` instances: the report its holder signed. */
+  reportId?: string;
 }
 
-type Variant = 'shared' | 'held' | 'fresh';
+/** `reported`: an item of the kind whose report its holder signed while the world was built (shared, read-only but for addenda). */
+type Variant = 'shared' | 'held' | 'fresh' | 'reported';
 
 function ghostOf(target: Target): Target {
   const uid = () => `2.25.${BigInt(`0x${randomBytes(15).toString('hex')}`).toString(10)}`;
@@ -173,6 +176,7 @@ function ghostOf(target: Target): Target {
     series: uid(),
     instance: uid(),
     itemId: randomUUID(),
+    reportId: target.reportId === undefined ? undefined : randomUUID(),
     patient: { id: `GHOST${randomBytes(4).toString('hex')}`, issuer: target.patient.issuer },
   };
 }
@@ -311,6 +315,8 @@ function viewerScript(): string {
 }
 
 const dicomweb = ['A', 'B', 'C'] as const;
+/** A report complete enough to be signed. */
+const MATRIX_REPORT = { template: 'general', indication: 'Matrice des autorisations.', findings: 'Sans particularité.', conclusion: 'Examen normal.' };
 const images = (request: (t: Target) => Req, lists?: Probe['lists']): Probe => ({ kinds: dicomweb, request, lists });
 
 const PROBES: Record<string, Probe> = {
@@ -399,6 +405,30 @@ const PROBES: Record<string, Probe> = {
     mutates: true,
     request: (t) => post(`/api/worklist/${t.itemId}/incidents`, { category: 'other', description: 'authorization matrix probe' }),
   },
+  'GET /api/worklist/:id/report': { kinds: dicomweb, request: (t) => get(`/api/worklist/${t.itemId}/report`) },
+  'POST /api/worklist/:id/report': {
+    kinds: dicomweb,
+    mutates: true,
+    variant: holderVariant('held'),
+    prepare: claimAsCaller,
+    request: (t) => post(`/api/worklist/${t.itemId}/report`, { content: MATRIX_REPORT }),
+  },
+  'POST /api/worklist/:id/report/sign': {
+    kinds: dicomweb,
+    mutates: true,
+    variant: holderVariant('held'),
+    prepare: claimAsCaller,
+    request: (t) => post(`/api/worklist/${t.itemId}/report/sign`, { content: MATRIX_REPORT }),
+  },
+  'POST /api/reports/:id/addenda': {
+    kinds: dicomweb,
+    mutates: true,
+    variant: () => 'reported',
+    request: (t) => post(`/api/reports/${t.reportId}/addenda`, { content: MATRIX_REPORT, reason: 'authorization matrix' }),
+  },
+  'GET /api/reports/:id': { kinds: dicomweb, variant: () => 'reported', request: (t) => get(`/api/reports/${t.reportId}`) },
+  'GET /api/keys': { kinds: ['A'], request: () => get('/api/keys') },
+  'GET /api/indicators': { kinds: ['A', 'B'], request: (t) => get(`/api/indicators?site=${KINDS[t.kind].site}&from=2026-11-01&to=2026-12-01`) },
   'POST /api/studies/:study/complete': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/complete`) },
   'GET /api/studies/:study/routing': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/routing`) },
   'POST /api/oppositions': {
@@ -454,7 +484,7 @@ async function sameAsMissing(probe: Probe, cell: Cell, target: Target, answer: A
   if (probe.lists) return !probe.lists(other, ghost);
   const words = (a: Answer, t: Target) => {
     let detail = problemOf(a).detail ?? '';
-    for (const id of [t.study, t.series, t.instance, t.itemId, t.patient.id]) detail = detail.replaceAll(id, '<id>');
+    for (const id of [t.study, t.series, t.instance, t.itemId, t.patient.id, t.reportId ?? t.itemId]) detail = detail.replaceAll(id, '<id>');
     return `${problemOf(a).code} ${detail}`;
   };
   return words(answer, target) === words(other, ghost);
@@ -539,6 +569,7 @@ interface World {
   shared(kind: KindId): Target;
   held(kind: KindId): Target;
   fresh(kind: KindId, index: number): Target;
+  reported(kind: KindId): Target;
   /** Every item whose state refused changes must leave as it was: id -> status and assignee. */
   untouchable: Map<string, { status: string; assignee: string | null; label: string }>;
 }
@@ -577,12 +608,13 @@ function planCells(): Cell[] {
 }
 
 /** How many studies of each base kind the plan needs: shared, held and fresh instances, and the exams second opinions are about. */
-function studiesNeeded(cells: Cell[]): Map<KindId, { held: boolean; fresh: number }> {
-  const needs = new Map<KindId, { held: boolean; fresh: number }>();
-  for (const kind of Object.keys(KINDS) as KindId[]) needs.set(kind, { held: false, fresh: 0 });
+function studiesNeeded(cells: Cell[]): Map<KindId, { held: boolean; fresh: number; reported: boolean }> {
+  const needs = new Map<KindId, { held: boolean; fresh: number; reported: boolean }>();
+  for (const kind of Object.keys(KINDS) as KindId[]) needs.set(kind, { held: false, fresh: 0, reported: false });
   for (const cell of cells) {
     const need = needs.get(cell.kind)!;
     if (cell.variant === 'held') need.held = true;
+    if (cell.variant === 'reported') need.reported = true;
     if (cell.variant === 'fresh') need.fresh = Math.max(need.fresh, cell.fresh! + 1);
   }
   return needs;
@@ -621,7 +653,7 @@ async function buildWorld(cells: Cell[]): Promise<World> {
   const count = (kind: BaseKind) => {
     const own = needs.get(kind)!;
     const opinions = (Object.keys(KINDS) as KindId[]).filter((k) => KINDS[k].parent === kind).map((k) => needs.get(k)!);
-    return 2 + own.fresh + opinions.reduce((sum, o) => sum + (o.held ? 1 : 0) + o.fresh, 0);
+    return 2 + own.fresh + (own.reported ? 1 : 0) + opinions.reduce((sum, o) => sum + (o.held ? 1 : 0) + o.fresh, 0);
   };
   const seeded: Record<BaseKind, SeededStudy[]> = { A: [], B: [], C: [] };
   for (const kind of dicomweb) for (let n = 0; n < count(kind); n++) seeded[kind].push(seedStudy(kind, n));
@@ -671,7 +703,7 @@ async function buildWorld(cells: Cell[]): Promise<World> {
   const claim = async (who: PrincipalId, t: Target) =>
     expectOk(`claiming ${t.kind} as ${who}`, send(who, post(`/api/worklist/${t.itemId}/claim`)));
   const untouchable: World['untouchable'] = new Map();
-  const instances = new Map<KindId, { shared?: Target; held?: Target; fresh: Target[] }>();
+  const instances = new Map<KindId, { shared?: Target; held?: Target; fresh: Target[]; reported?: Target }>();
   const take = (kind: BaseKind) => targets[kind].shift()!;
 
   for (const kind of dicomweb) {
@@ -682,6 +714,15 @@ async function buildWorld(cells: Cell[]): Promise<World> {
     const holderRpps = principalById.get(KINDS[kind].holder)!.rpps!;
     untouchable.set(held.itemId, { status: 'IN PROGRESS', assignee: holderRpps, label: `${kind} held` });
     instances.set(kind, { shared, held: { ...held, assignee: holderRpps }, fresh: Array.from({ length: needs.get(kind)!.fresh }, () => take(kind)) });
+    if (needs.get(kind)!.reported) {
+      const reported = take(kind);
+      await claim(KINDS[kind].holder, reported);
+      const signed = await expectOk(
+        `signing the report of ${kind} as its holder`,
+        send(KINDS[kind].holder, post(`/api/worklist/${reported.itemId}/report/sign`, { content: MATRIX_REPORT })),
+      );
+      instances.get(kind)!.reported = { ...reported, assignee: holderRpps, reportId: (signed.json as { id: string }).id };
+    }
   }
   for (const kind of ['O_A', 'O_B'] as const) {
     const parentKind = KINDS[kind].parent!;
@@ -717,6 +758,7 @@ async function buildWorld(cells: Cell[]): Promise<World> {
     shared: (kind) => pick(kind, 'shared'),
     held: (kind) => pick(kind, 'held'),
     fresh: (kind, index) => pick(kind, 'fresh', index),
+    reported: (kind) => pick(kind, 'reported'),
     untouchable,
   };
 }
@@ -767,7 +809,13 @@ async function runCells(cells: Cell[]): Promise<void> {
       continue;
     }
     const targetOf = (cell: Cell) =>
-      cell.variant === 'fresh' ? world.fresh(cell.kind, cell.fresh!) : cell.variant === 'held' ? world.held(cell.kind) : world.shared(cell.kind);
+      cell.variant === 'fresh'
+        ? world.fresh(cell.kind, cell.fresh!)
+        : cell.variant === 'held'
+          ? world.held(cell.kind)
+          : cell.variant === 'reported'
+            ? world.reported(cell.kind)
+            : world.shared(cell.kind);
     const runOne = async (cell: Cell) => {
       cell.got = await observe(probe, cell, targetOf(cell));
     };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import dicomParser from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendInstances } from '../../gateway/deliver/c-store-scu.ts';
+import { sendInstances } from '../../worker/deliver/c-store-scu.ts';
 import { generateCtSeries } from '../../test-data/generate-study.ts';
 import { runDcmtk, storeStatuses } from '../support/dcmtk.ts';
 import { parseMultipart } from '../support/dicomweb-http.ts';

@@ -129,6 +129,7 @@ export function listGatewayRoutes(settings: Settings = loadSettings({})): RouteK
     clock: unusable('clock'),
     notifications: unusable('notifications'),
     routing: unusable('routing'),
+    reports: unusable('reports'),
   });
   return listRoutes(app, { isObserver: (handler) => observers.has(handler) });
 }

@@ -278,3 +278,35 @@ describe('region configuration: every error names its line and what to fix', () 
     }
   });
 });
+
+describe('region configuration: report destinations', () => {
+  const withDestinations = (lines: string) => BASE.replace('    aeTitles: [STGIRONS_CT]\n', `    aeTitles: [STGIRONS_CT]\n    reportDestinations:\n${lines}`);
+
+  it('reads several destinations per site: DICOMweb with its auth from the environment, C-STORE, HL7 over MLLP', () => {
+    const config = parseRegionConfig(
+      withDestinations(
+        '      - { id: pacs, kind: dicomweb, target: "https://pacs.example/dicomweb/", auth: { kind: bearer, tokenEnv: SG_PACS_TOKEN } }\n' +
+          '      - { kind: dicom, aeTitle: SG_PACS, target: "dicoms://pacs.example:2762" }\n' +
+          '      - { kind: hl7-mllp, target: "mllp://ris.example:2575", receivingApplication: XPLORE }\n',
+      ),
+      'region.yaml',
+    );
+    expect(config.siteByFiness.get('090000050')?.reportDestinations).toEqual([
+      { id: 'pacs', kind: 'dicomweb', url: 'https://pacs.example/dicomweb', auth: { kind: 'bearer', tokenEnv: 'SG_PACS_TOKEN' } },
+      { id: 'dicom-2', kind: 'dicom', aeTitle: 'SG_PACS', host: 'pacs.example', port: 2762, tls: true, callingAeTitle: 'ASTREINTE' },
+      { id: 'hl7-mllp-3', kind: 'hl7-mllp', host: 'ris.example', port: 2575, receivingApplication: 'XPLORE', receivingFacility: '090000050' },
+    ]);
+    expect(config.siteByFiness.get('810000380')?.reportDestinations).toEqual([]);
+  });
+
+  it('refuses the sftp kind, a URL of the wrong scheme, a secret written in the file and a duplicated id', () => {
+    expectProblem(withDestinations('      - { kind: sftp, target: "sftp://x.example/in" }\n'), 'kind: sftp', /dicomweb \(STOW-RS\), dicom \(C-STORE\), hl7-mllp/);
+    expectProblem(withDestinations('      - { kind: hl7-mllp, target: "https://ris.example" }\n'), 'kind: hl7-mllp', /must be a mllp URL/);
+    expectProblem(withDestinations('      - { kind: dicomweb, target: "https://p.example", auth: { kind: bearer, token: abc } }\n'), 'kind: dicomweb', /auth\.token: unknown key/);
+    expectProblem(
+      withDestinations('      - { id: pacs, kind: dicomweb, target: "https://a.example" }\n      - { id: pacs, kind: dicomweb, target: "https://b.example" }\n'),
+      'https://b.example',
+      /destination id pacs is used twice/,
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { responses } from 'dcmjs-dimse';
+import { trimEndChars } from '../../core/text/trim-end.ts';
 
 const { Client, Dataset, association, requests: dimseRequests, constants, log: libraryLog } = dcmjsDimse;
 
@@ -9,8 +10,11 @@ export interface CStoreDestination {
   port: number;
   callingAeTitle: string;
   calledAeTitle: string;
-  /** DICOM TLS (PS3.15 B.1): our client certificate and the peer's CA, PEM. */
-  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /**
+   * DICOM TLS (PS3.15 B.1). The peer's certificate is always verified: against `ca` (PEM) when given, else the
+   * system's authorities. `cert` and `key`: our client certificate, for peers that require one.
+   */
+  tls?: { cert?: Buffer; key?: Buffer; ca?: Buffer };
   timeoutMs?: number;
 }
 
@@ -22,7 +26,11 @@ export interface CStoreResult {
 }
 
 export class CStoreScuError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** `rejected`: the peer refused the association (AE titles, contexts); `network`: no connection or it broke. */
+    readonly kind: 'rejected' | 'network' | 'file' = 'file',
+  ) {
     super(message);
     this.name = 'CStoreScuError';
   }
@@ -69,17 +77,17 @@ export async function sendInstances(files: string[], destination: CStoreDestinat
   await new Promise<void>((resolve, reject) => {
     let failure: Error | undefined;
     client.on('associationRejected', (reject_: { result: number; source: number; reason: number }) => {
-      failure = new CStoreScuError(`${destination.calledAeTitle} rejected the association (result ${reject_.result}, source ${reject_.source}, reason ${reject_.reason})`);
+      failure = new CStoreScuError(`${destination.calledAeTitle} rejected the association (result ${reject_.result}, source ${reject_.source}, reason ${reject_.reason})`, 'rejected');
     });
     client.on('networkError', (error: Error) => {
-      failure ??= new CStoreScuError(`DICOM connection to ${destination.host}:${destination.port} failed: ${error.message}`);
+      failure ??= new CStoreScuError(`DICOM connection to ${destination.host}:${destination.port} failed: ${error.message}`, 'network');
     });
     client.on('closed', () => (failure ? reject(failure) : resolve()));
     client.send(destination.host, destination.port, destination.callingAeTitle, destination.calledAeTitle, {
       connectTimeout: destination.timeoutMs ?? 30_000,
       associationTimeout: destination.timeoutMs ?? 30_000,
       pduTimeout: destination.timeoutMs ?? 60_000,
-      ...(destination.tls ? { securityOptions: { ...destination.tls, rejectUnauthorized: Boolean(destination.tls.ca) } } : {}),
+      ...(destination.tls ? { securityOptions: { ...destination.tls, rejectUnauthorized: true } } : {}),
     });
   });
   const answered = new Set(results.map((r) => r.sopInstanceUID));
@@ -139,7 +147,7 @@ function splitPart10(bytes: Buffer, file: string): Part10 {
     const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
     const length = long ? bytes.readUInt32LE(offset + 8) : bytes.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
-    values.set(element, bytes.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''));
+    values.set(element, trimEndChars(bytes.toString('latin1', start, start + length), '\0 '));
     offset = start + length;
   }
   const uid = (element: number, name: string) => {
