@@ -4,7 +4,7 @@
  * value when it appends (audit_append() in migrations/001-audit.sql): keep both in step.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export const HASH_DOMAIN = 'astreinte-audit-v1';
 export const GENESIS_HASH = '0'.repeat(64);

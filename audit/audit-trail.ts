@@ -17,7 +17,7 @@ import os from 'node:os';
 import type pg from 'pg';
 import { systemClock, type Clock } from '../core/time/clock.ts';
 import { buildAuditEvent, type AuditEvent, type AuditEventInput } from './audit-event.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface AuditReceipt {
   seq: number;

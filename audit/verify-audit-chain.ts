@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { chainHash, eventHash, GENESIS_HASH } from './audit-hash.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { withAuditSnapshot, type AuditRow } from './read-audit-rows.ts';
 
 export type AuditBreakKind = 'deleted' | 'edited' | 'reordered' | 'broken-link' | 'head-mismatch' | 'anchor-mismatch';

@@ -3,6 +3,7 @@
  * refuses, or splits the patient, when a derived object's patient attributes differ), new UIDs, and the Part 10
  * writing through dcmjs (which writes text as UTF-8: the objects declare ISO_IR 192).
  */
+import { offsetMsAt, wallTimeAt } from '../time/wall-time.ts';
 import { randomUUID } from 'node:crypto';
 import dcmjs, { type DcmjsJsonDataset, type DcmjsNaturalDataset } from 'dcmjs';
 import type { JsonDataset } from './study-dose.ts';
@@ -53,28 +54,14 @@ export function newUid(): string {
 
 /** DICOM DA and TM of an instant in a time zone (the report's wall time). */
 export function dicomDateTime(instant: Date, timeZone: string): { date: string; time: string; offset: string } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(instant)
-      .map((p) => [p.type, p.value]),
-  );
-  const local = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
-  const offsetMinutes = Math.round((local - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
-  const sign = offsetMinutes < 0 ? '-' : '+';
+  const wall = wallTimeAt(instant, timeZone);
+  const offsetMinutes = Math.round(offsetMsAt(instant, timeZone) / 60_000);
+  const two = (n: number) => String(n).padStart(2, '0');
   const abs = Math.abs(offsetMinutes);
   return {
-    date: `${parts.year}${parts.month}${parts.day}`,
-    time: `${parts.hour}${parts.minute}${parts.second}`,
-    offset: `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`,
+    date: `${String(wall.year).padStart(4, '0')}${two(wall.month)}${two(wall.day)}`,
+    time: `${two(wall.hour)}${two(wall.minute)}${two(wall.second)}`,
+    offset: `${offsetMinutes < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}${two(abs % 60)}`,
   };
 }
 

@@ -4,6 +4,7 @@
  * bytes, also when read back from a PostgreSQL jsonb column; the signature is ECDSA P-256 over SHA-256 in
  * the JWS ES256 form (r||s, base64url), verifiable with the reader's public key from GET /api/keys.
  */
+import { canonicalJson } from '../canonical-json.ts';
 import { createHash, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { ReportContent } from './report-content.ts';
 
@@ -26,27 +27,9 @@ export interface SignedReportPayload {
   reason?: string;
 }
 
+/** The signed bytes' text: canonical JSON (keys sorted, no whitespace); doses travel as decimal text. */
 export function canonicalText(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isSafeInteger(value)) throw new TypeError('canonical report text holds safe integers only (doses are decimal text)');
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map((item) => canonicalText(item ?? null)).join(',')}]`;
-      const record = value as Record<string, unknown>;
-      return `{${Object.keys(record)
-        .filter((key) => record[key] !== undefined)
-        .sort()
-        .map((key) => `${JSON.stringify(key)}:${canonicalText(record[key])}`)
-        .join(',')}}`;
-    }
-    default:
-      throw new TypeError(`canonical report text cannot hold a ${typeof value}`);
-  }
+  return canonicalJson(value);
 }
 
 export function signPayload(payload: SignedReportPayload, privateKey: KeyObject): string {

@@ -1,12 +1,12 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { DicomJsonDataset, FileSpan } from '../../../core/dicom/parsed-instance.ts';
-import { isValidUid } from '../../../core/dicom/uid.ts';
 import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
-import { BadRequest, NotAcceptable, NotFound } from '../../http/problem.ts';
+import { NotAcceptable, NotFound } from '../../http/problem.ts';
 import type { AccessScope, DicomIndex, StoredInstance } from '../../../storage/index/dicom-index.ts';
 import type { ObjectStore } from '../../../storage/objects/object-store.ts';
 import type { AccessScopeResolver } from './access-scope.ts';
 import { parseFrameList } from './frame-list.ts';
+import { findTargetInstances, targetNotFound, targetOf, type Target } from './retrieve-target.ts';
 import { newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
 import type { RenderedMediaType } from './render/image-encoder.ts';
 import { PALETTE_DATA_TAGS, pixelModuleOf, UnrenderableInstance, type Palette, type PixelModule } from './render/pixel-module.ts';
@@ -26,12 +26,6 @@ export interface RenderedDependencies {
 
 /** Thumbnails without a viewport fit in this square. */
 export const THUMBNAIL_SIZE = 128;
-
-interface Target {
-  studyInstanceUID: string;
-  seriesInstanceUID?: string;
-  sopInstanceUID?: string;
-}
 
 /**
  * WADO-RS rendered resources and thumbnails (PS3.18 10.4.1, Retrieve Rendered and Thumbnail): frames decoded on
@@ -60,32 +54,6 @@ export function renderedHandlers(deps: RenderedDependencies): RenderedHandlers {
 }
 
 type Pool = NonNullable<RenderedDependencies['pool']>;
-
-function targetOf(req: Request): Target {
-  const target: Target = {
-    studyInstanceUID: req.params.study as string,
-    seriesInstanceUID: req.params.series as string | undefined,
-    sopInstanceUID: req.params.instance as string | undefined,
-  };
-  for (const [name, uid] of Object.entries(target)) {
-    if (uid !== undefined && !isValidUid(uid)) {
-      throw new BadRequest(`The ${name.replace('InstanceUID', '')} UID in the URL is not a valid DICOM UID: ${JSON.stringify(String(uid).slice(0, 80))}`);
-    }
-  }
-  return target;
-}
-
-function notFound(target: Target): NotFound {
-  if (target.sopInstanceUID) return new NotFound(`Instance ${target.sopInstanceUID} was not found in this series, or you may not see it.`);
-  if (target.seriesInstanceUID) return new NotFound(`Series ${target.seriesInstanceUID} was not found in this study, or you may not see it.`);
-  return new NotFound(`Study ${target.studyInstanceUID} was not found, or you may not see it.`);
-}
-
-async function instancesOf(deps: RenderedDependencies, scope: AccessScope, target: Target): Promise<StoredInstance[]> {
-  const instances = await deps.index.findInstances(scope, target);
-  if (instances.length === 0) throw notFound(target);
-  return instances;
-}
 
 function hasImage(i: StoredInstance): boolean {
   return i.frames.length > 0;
@@ -211,7 +179,7 @@ async function renderedSet(req: Request, res: Response, deps: RenderedDependenci
   const scope = deps.accessScope(res);
   const target = targetOf(req);
   const query = parseRenderedQuery(req, { thumbnail: false });
-  const instances = (await instancesOf(deps, scope, target)).filter(hasImage);
+  const instances = (await findTargetInstances(deps.index, scope, target)).filter(hasImage);
   const representation = chooseRenderedRepresentation(req, target.seriesInstanceUID ? 'series' : 'study', true);
   const texts = await deps.index.findMetadata(scope, target);
   const bySop = new Map<string, DicomJsonDataset>();
@@ -246,7 +214,7 @@ async function renderedInstance(req: Request, res: Response, deps: RenderedDepen
   const scope = deps.accessScope(res);
   const target = targetOf(req);
   const query = parseRenderedQuery(req, { thumbnail: false });
-  const [instance] = await instancesOf(deps, scope, target);
+  const [instance] = await findTargetInstances(deps.index, scope, target);
   const representation = chooseRenderedRepresentation(req, 'instance', false);
   if (!hasImage(instance)) throw noImage(instance);
   const metadata = await metadataOf(deps, scope, instance);
@@ -267,7 +235,7 @@ async function renderedFrames(req: Request, res: Response, deps: RenderedDepende
   const scope = deps.accessScope(res);
   const target = targetOf(req);
   const query = parseRenderedQuery(req, { thumbnail: false });
-  const [instance] = await instancesOf(deps, scope, target);
+  const [instance] = await findTargetInstances(deps.index, scope, target);
   if (!hasImage(instance)) throw noImage(instance);
   const frameNumbers = parseFrameList(req.params.frames as string, instance.frames.length);
   const representation = chooseRenderedRepresentation(req, frameNumbers.length === 1 ? 'frame' : 'frame list', frameNumbers.length > 1);
@@ -310,7 +278,7 @@ async function thumbnail(req: Request, res: Response, deps: RenderedDependencies
   const query = parseRenderedQuery(req, { thumbnail: true });
   query.viewport ??= { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE };
   const mediaType = chooseThumbnailType(req);
-  const instances = await instancesOf(deps, scope, target);
+  const instances = await findTargetInstances(deps.index, scope, target);
   const images = instances.filter(hasImage);
   if (images.length === 0) {
     if (target.sopInstanceUID) throw noImage(instances[0]);

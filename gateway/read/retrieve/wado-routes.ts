@@ -7,11 +7,12 @@ import { parseRange } from '../../http/byte-range.ts';
 import { MetadataCache } from './metadata-cache.ts';
 import { metadataDocument } from './metadata-document.ts';
 import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
-import { BadRequest, NotFound } from '../../http/problem.ts';
+import { NotFound } from '../../http/problem.ts';
 import type { ObjectStore } from '../../../storage/objects/object-store.ts';
-import type { AccessScope, DicomIndex, StoredInstance } from '../../../storage/index/dicom-index.ts';
+import type { DicomIndex, StoredInstance } from '../../../storage/index/dicom-index.ts';
 import type { AccessScopeResolver } from './access-scope.ts';
 import { parseFrameList } from './frame-list.ts';
+import { findTargetInstances, targetNotFound, targetOf, type Target } from './retrieve-target.ts';
 import { multipartLength, newBoundary, writeMultipart, type OutgoingPart } from './multipart-writer.ts';
 import {
   chooseBulkDataRepresentation,
@@ -19,7 +20,6 @@ import {
   chooseInstanceRepresentation,
   chooseMetadataRepresentation,
 } from './representation.ts';
-import { isValidUid } from '../../../core/dicom/uid.ts';
 
 export interface RetrieveDependencies {
   index: DicomIndex;
@@ -32,12 +32,6 @@ export interface RetrieveDependencies {
 
 /** Bytes of metadata answers kept for reuse. */
 export const DEFAULT_METADATA_CACHE_BYTES = 32 << 20;
-
-interface Target {
-  studyInstanceUID: string;
-  seriesInstanceUID?: string;
-  sopInstanceUID?: string;
-}
 
 /**
  * WADO-RS (PS3.18 10.4): instances, metadata, frames and bulk data, streamed from the object store. One handler
@@ -59,32 +53,6 @@ export function retrieveBulkDataHandler(deps: RetrieveDependencies): RequestHand
   return (req, res) => retrieveBulkData(req, res, deps);
 }
 
-function targetOf(req: Request): Target {
-  const target: Target = {
-    studyInstanceUID: req.params.study as string,
-    seriesInstanceUID: req.params.series as string | undefined,
-    sopInstanceUID: req.params.instance as string | undefined,
-  };
-  for (const [name, uid] of Object.entries(target)) {
-    if (uid !== undefined && !isValidUid(uid)) {
-      throw new BadRequest(`The ${name.replace('InstanceUID', '')} UID in the URL is not a valid DICOM UID: ${JSON.stringify(String(uid).slice(0, 80))}`);
-    }
-  }
-  return target;
-}
-
-function notFound(target: Target): NotFound {
-  if (target.sopInstanceUID) return new NotFound(`Instance ${target.sopInstanceUID} was not found in this series, or you may not see it.`);
-  if (target.seriesInstanceUID) return new NotFound(`Series ${target.seriesInstanceUID} was not found in this study, or you may not see it.`);
-  return new NotFound(`Study ${target.studyInstanceUID} was not found, or you may not see it.`);
-}
-
-async function findOrFail(deps: RetrieveDependencies, scope: AccessScope, target: Target): Promise<StoredInstance[]> {
-  const instances = await deps.index.findInstances(scope, target);
-  if (instances.length === 0) throw notFound(target);
-  return instances;
-}
-
 function instanceUrl(root: string, i: StoredInstance): string {
   return `${root}/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
 }
@@ -92,7 +60,7 @@ function instanceUrl(root: string, i: StoredInstance): string {
 async function retrieveInstances(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
   const scope = deps.accessScope(res);
   const target = targetOf(req);
-  const instances = await findOrFail(deps, scope, target);
+  const instances = await findTargetInstances(deps.index, scope, target);
   const representation = chooseInstanceRepresentation(req.get('accept'), instances.map((i) => i.transferSyntaxUID));
   const boundary = newBoundary();
   const root = dicomwebRootOf(req);
@@ -115,13 +83,13 @@ async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDepen
   chooseMetadataRepresentation(req.get('accept'));
   // The version query also applies the caller's access: what they may not see is not found, cached or not.
   const version = await deps.index.metadataVersion(scope, target);
-  if (version === null) throw notFound(target);
+  if (version === null) throw targetNotFound(target);
   const root = dicomwebRootOf(req);
   const key = [target.studyInstanceUID, target.seriesInstanceUID ?? '', target.sopInstanceUID ?? '', root].join('|');
   let document = cache.get(key, version);
   if (!document) {
     const texts = await deps.index.findMetadata(scope, target);
-    if (texts.length === 0) throw notFound(target);
+    if (texts.length === 0) throw targetNotFound(target);
     document = metadataDocument(texts, root);
     // Built from rows read after the version: cached under it only if nothing was added in between.
     if ((await deps.index.metadataVersion(scope, target)) === version) cache.set(key, version, document);
@@ -132,7 +100,7 @@ async function retrieveMetadata(req: Request, res: Response, deps: RetrieveDepen
 async function findInstance(req: Request, res: Response, deps: RetrieveDependencies): Promise<StoredInstance> {
   const scope = deps.accessScope(res);
   const target = targetOf(req);
-  const [instance] = await findOrFail(deps, scope, target);
+  const [instance] = await findTargetInstances(deps.index, scope, target);
   return instance;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../../audit/canonical-json.ts';
+import { canonicalJson } from '../../../core/canonical-json.ts';
 import { chainHash, eventHash, GENESIS_HASH } from '../../../audit/audit-hash.ts';
 
 describe('canonicalJson', () => {

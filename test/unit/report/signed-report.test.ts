@@ -24,7 +24,7 @@ describe('report signature (ECDSA P-256 over the canonical text)', () => {
   });
 
   it('refuses floats in the canonical text (doses are decimal text)', () => {
-    expect(() => canonicalText({ dose: 12.5 })).toThrow(/decimal text/);
+    expect(() => canonicalText({ dose: 12.5 })).toThrow(/safe integers only/);
     expect(canonicalText({ b: 1, a: ['x', null] })).toBe('{"a":["x",null],"b":1}');
   });
 });
