@@ -3,6 +3,7 @@
  * real indexed DICOM, the Midi-Pyrénées configuration and a TestClock. No mocks: studies are indexed from Part 10
  * files, the gateway interface queues debounced jobs, workers route them, escalation jobs are promoted.
  */
+import type { WorklistItemRow } from '../../storage/worklist/item-row.ts';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -45,27 +46,8 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-interface ItemRow {
-  id: string;
-  study_instance_uid: string;
-  site: string;
-  territory: string;
-  modality: string;
-  body_part: string | null;
-  category: string;
-  priority: string;
-  priority_rank: number;
-  status: string;
-  pool: string;
-  assignee: string | null;
-  routed_at: Date;
-  warning_at: Date;
-  deadline: Date;
-  escalation_level: number;
-  offered_to: string[];
-  notified_pools: string[];
-  deadline_alerted_at: Date | null;
-}
+/** A worklist_item row as the store reads it, with the escalation columns these scenarios check. */
+type ItemRow = WorklistItemRow & { escalation_level: number; deadline_alerted_at: Date | null };
 
 interface Backend {
   name: string;
