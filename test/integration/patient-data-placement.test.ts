@@ -3,6 +3,7 @@
  * slow or failed statements), not in the routing worker's log (Study UIDs, objection decisions), not in a URL
  * path (proxies log paths), not in the unauthenticated /readyz answer (hosts and ports of the internal network).
  */
+import { until } from '../support/until.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
@@ -27,16 +28,6 @@ function study(seed: string): Study {
   const slices = [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 64, columns: 64, seed, site: SITES['saint-girons'] })];
   const parsed = dicomParser.parseDicom(slices[0], { untilTag: 'x7fe00010' });
   return { uid: parsed.string('x0020000d')!, patientId: parsed.string('x00100020')!, issuer: parsed.string('x00100021')!, slices };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('patient data stays out of logs, URLs and unauthenticated answers', () => {
