@@ -8,14 +8,13 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY core ./core
 COPY cli ./cli
 COPY config ./config
 COPY gateway ./gateway
 COPY storage ./storage
 COPY worker ./worker
 COPY audit ./audit
-COPY test/support ./test/support
-COPY test-data ./test-data
 RUN node scripts/build.mjs
 # The reading web app (Vite + Cornerstone3D) served at /.
 COPY viewer ./viewer
@@ -40,6 +39,7 @@ COPY --from=build /app/viewer/dist ./viewer/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 8080
+# HTTP (DICOMweb, APIs, the web app) and the DICOM listener (DIMSE_PORT).
+EXPOSE 8080 11112
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "bin/astreinte.cjs", "start"]
