@@ -7,7 +7,8 @@ const root = path.resolve(import.meta.dirname, '../../..');
 // No Docker engine here: the image's build stage is checked against what the build compiles.
 describe('the Dockerfile', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  const buildStage = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', 1));
+  const stages = dockerfile.split(/^FROM /m);
+  const buildStage = stages[1];
   const copied = [...buildStage.matchAll(/^COPY (\S+) /gm)].map((m) => m[1]);
 
   it('copies into its build stage every folder the build compiles, and nothing of the tests', () => {
