@@ -14,6 +14,7 @@ import { cors } from '../http/cors.ts';
 import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
 import { HttpProblem } from '../http/problem.ts';
 import { describeAuthenticationFailure, type RequestAuditor } from '../account/audit-middleware.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import type { RegionConfig } from '../../config/region/region-config.ts';
 import type { Database } from '../../storage/database/database.ts';
 import type { Clock } from '../../core/time/clock.ts';
@@ -52,6 +53,8 @@ export interface AppDependencies {
   regionConfig: RegionConfig;
   clock: Clock;
   auditor: RequestAuditor;
+  /** The audit trail itself, for events recorded beside the request's own (a STOW refusal's Security Alert). */
+  trail?: AuditRecorder;
   notifications: WorklistNotificationHub;
   /** The routing worker's entry points (study activity after STOW, completion by the sender). */
   routing?: StudyRouting;
@@ -128,7 +131,7 @@ export function createApp(deps: AppDependencies): express.Express {
 function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   const stow = stowHandler(
-    { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+    { index: deps.index, objects: deps.objects, log: deps.log, audit: deps.trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
     {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,
