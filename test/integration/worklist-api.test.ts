@@ -147,8 +147,8 @@ async function token(claims: TokenClaims): Promise<string> {
   return signed;
 }
 
-/** A reader whose RPPS is the token subject (no rpps claim), like `astreinte token --role reader --user <RPPS>`. */
-const reader = (rpps: string) => token({ role: 'reader', sub: rpps });
+/** A reader as `astreinte token --role reader --user <RPPS> --rpps <RPPS>` makes one. */
+const reader = (rpps: string) => token({ role: 'reader', sub: rpps, rpps });
 const expert = (rpps: string) => token({ role: 'expert', sub: `psc-${rpps}`, rpps });
 const coordinator = (territory?: string) => token({ role: 'coordinator', sub: `coord-${territory ?? 'none'}`, ...(territory ? { territory } : {}) });
 const admin = () => token({ role: 'admin', sub: 'admin-1' });
@@ -341,6 +341,20 @@ describe('GET /api/worklist', () => {
   it('shows an administrator everything, or one territory', async () => {
     expect((await api('GET', '/worklist', await admin())).body.items).toHaveLength(5);
     expect(ids(await api('GET', '/worklist?scope=territory&territory=aveyron', await admin()))).toEqual([aveyron]);
+  });
+
+  it('refuses a reader or expert token without a valid RPPS claim, even when its subject is a reader’s RPPS', async () => {
+    // Before: the subject stood for the RPPS, so whoever the identity provider named 10009000011 got Dr Roques's pools.
+    for (const forged of [
+      await token({ role: 'reader', sub: ROQUES }),
+      await token({ role: 'expert', sub: MOUNAYRAC }),
+      await token({ role: 'reader', sub: ROQUES, rpps: `adeli-${ROQUES}` }),
+    ]) {
+      const answer = await api('GET', '/worklist', forged);
+      expect(answer.status).toBe(403);
+      expect(answer.body.detail).toMatch(/RPPS/);
+      expect(answer.body.code).toMatch(/^token-(missing|bad)-rpps$/);
+    }
   });
 
   it('refuses senders and analysts', async () => {

@@ -3,7 +3,7 @@ import type { RegionConfig } from '../../../config/region/region-config.ts';
 import type { AccessScope } from '../../../storage/index/dicom-index.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { Forbidden } from '../../http/problem.ts';
-import { poolsOf } from '../worklist/worklist-viewer.ts';
+import { poolsOf, rppsOf } from '../worklist/worklist-viewer.ts';
 
 export type AccessScopeResolver = (res: Response) => AccessScope;
 
@@ -29,7 +29,7 @@ export function createAccessScopes(policy: AccessPolicy): AccessScopeResolver {
         return { site: principal.site ?? '__no_site__' };
       case 'reader':
       case 'expert': {
-        const rpps = principal.rpps ?? principal.userId;
+        const rpps = rppsOf(principal);
         return { site: null, reader: { rpps, pools: [...poolsOf(policy.regionConfig, rpps, principal.role === 'expert')] } };
       }
       case 'admin':

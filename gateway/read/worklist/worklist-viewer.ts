@@ -1,7 +1,7 @@
 /**
  * The caller as the worklist sees them (which items they may see is storage/worklist/item-visibility.ts):
- * - a reader's RPPS is the token's `rpps`, else its subject; their pools are those the region config makes
- *   them a member of;
+ * - a reader's RPPS is the token's `rpps` (never its subject: a token without one is refused when verified);
+ *   their pools are those the region config makes them a member of;
  * - an expert the same, plus the expertise poles matching their qualifications (second opinions addressed
  *   to their pole);
  * - a coordinator's territory is the token's `territory`;
@@ -29,7 +29,7 @@ export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
       return { kind: 'coordinator', userId: principal.userId, territory: principal.territory ?? null };
     case 'reader':
     case 'expert': {
-      const rpps = principal.rpps ?? principal.userId;
+      const rpps = rppsOf(principal);
       return { kind: 'reader', role: principal.role, rpps, pools: poolsOf(config, rpps, principal.role === 'expert') };
     }
     default:
@@ -38,6 +38,14 @@ export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
         'role-not-allowed',
       );
   }
+}
+
+/** The RPPS of a reader or expert; principalFromClaims already refused tokens without one (403 here too). */
+export function rppsOf(principal: Principal): string {
+  if (principal.rpps === undefined) {
+    throw new Forbidden('Votre jeton ne porte pas votre numéro RPPS. (Your token carries no RPPS number; sign in again.)', 'token-missing-rpps');
+  }
+  return principal.rpps;
 }
 
 /** Pools whose items a reader sees: membership, plus (experts) the poles of their qualifications. */
