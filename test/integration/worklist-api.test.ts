@@ -463,6 +463,20 @@ describe('reassign', () => {
     const badPool = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'nowhere', reason: 'x' + 'yz' });
     expect(badPool.status).toBe(400);
 
+    // A pool of another territory would give its readers the images (before: accepted). Bouscatel reads for
+    // Aveyron only, so the site check refuses him first; a reader of both sites shows the pool check.
+    const otherTerritoryPool = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pdses-aveyron', reason: 'no answer' });
+    expect(otherTerritoryPool.status).toBe(400);
+    expect(otherTerritoryPool.body.code).toBe('pool-not-allowed');
+    expect(otherTerritoryPool.body.detail).toMatch(/autre territoire/);
+    // A regional pool no routing rule sends this site's exams to (the prison pneumologists).
+    const notByRules = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pneumologie-joseph-ducuing', reason: 'no answer' });
+    expect(notByRules.status).toBe(400);
+    expect(notByRules.body.detail).toMatch(/Aucune règle de routage/);
+    // The neuroradiology pole is allowed (the stroke rule sends there), but only to one of its members.
+    const notMember = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pole-neuroradiologie', reason: 'expert' });
+    expect(notMember.status).toBe(400);
+    expect(notMember.body.detail).toMatch(/n'appartient pas à Pôle régional de neuroradiologie/);
     const done = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, reason: 'Dr Roques does not answer the phone' });
     expect(done.status).toBe(200);
     expect(done.body.item).toMatchObject({ status: 'SCHEDULED', assignee: SOULA, assigneeName: 'Dr Claire Soula', pool: 'pdses-ariege' });
@@ -909,6 +923,14 @@ describe('oppositions', () => {
     expect(row.rows).toEqual([{ recorded_by: 'coord-ariege', reason: 'Refus exprimé le 21/11', lifted_at: null }]);
 
     clock.advance(60 * 60_000);
+    // Recorded by Ariège's coordination: Aveyron's cannot lift it (before, any coordinator could), nor can a
+    // coordinator whose token names no territory record one.
+    const otherTerritory = await api('POST', '/oppositions/lift', await coordinator('aveyron'), { patientId: ins, issuer: INS });
+    expect(otherTerritory.status).toBe(403);
+    expect(otherTerritory.body.code).toBe('opposition-other-territory');
+    expect(otherTerritory.body.detail).not.toContain(ins);
+    expect(completions).toEqual([]);
+    expect((await api('POST', '/oppositions', await coordinator(), { patientId: '1', issuer: INS })).status).toBe(403);
     const lifted = await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS });
     expect(lifted.status).toBe(200);
     expect(lifted.body).toMatchObject({ liftedAt: '2026-11-22T03:10:00+01:00', heldStudies: [held], reroutingRequested: [held] });
@@ -923,7 +945,9 @@ describe('oppositions', () => {
     expect(audit.rows.filter((e) => e.study_instance_uid === '').map((e) => e.type)).toEqual(['opposition-recorded', 'opposition-lifted']);
     expect(audit.rows.filter((e) => e.study_instance_uid === held).map((e) => e.type)).toEqual(['opposition-recorded', 'opposition-lifted']);
 
-    // Recorded again after a lift: a new objection.
+    // Recorded again after a lift: a new objection, regional when an administrator records it (only an administrator lifts it).
     expect((await api('POST', '/oppositions', await admin(), { patientId: ins, issuer: INS })).status).toBe(201);
+    expect((await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS })).status).toBe(403);
+    expect((await api('POST', '/oppositions/lift', await admin(), { patientId: ins, issuer: INS })).status).toBe(200);
   });
 });

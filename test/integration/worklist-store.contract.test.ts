@@ -383,7 +383,7 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     const ins = '1850712345678902';
     const held = await indexStudy({ patientId: 'IPP-OPP', ins });
     const heldToo = await indexStudy({ patientId: 'IPP-OPP', ins });
-    const change = { patientId: ins, issuer: '1.2.250.1.213.1.4.8', actor: 'coord', at: T0, reason: 'refus écrit' };
+    const change = { patientId: ins, issuer: '1.2.250.1.213.1.4.8', actor: 'coord', territory: 'ariege', at: T0, reason: 'refus écrit' };
     expect(await store.recordOpposition(change)).toEqual({ created: true, recordedAt: T0 });
     expect(await store.recordOpposition({ ...change, at: minutes(5) })).toEqual({ created: false, recordedAt: T0 });
 
@@ -398,14 +398,18 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
       ),
     );
 
+    // A coordinator of another territory reaches nothing: the objection stays in force.
+    expect(await store.liftOpposition({ ...change, actor: 'coord-aveyron', territory: 'aveyron', at: minutes(29) })).toEqual({ kind: 'other-territory' });
+    expect(await store.routeExclusively(held, (tx) => tx.patientObjection([{ id: ins, issuer: '1.2.250.1.213.1.4.8' }]))).not.toBeNull();
     const lifted = await store.liftOpposition({ ...change, at: minutes(30) });
-    expect(lifted).toEqual(
+    expect(lifted.kind).toBe('lifted');
+    expect(lifted.kind === 'lifted' && lifted.studies).toEqual(
       [
         { studyInstanceUID: held, held: true, flags: { priority: 'urgent' } },
         { studyInstanceUID: heldToo, held: false, flags: {} },
       ].sort((a, b) => (a.studyInstanceUID < b.studyInstanceUID ? -1 : 1)),
     );
-    expect(await store.liftOpposition({ ...change, at: minutes(31) })).toBeNull();
+    expect(await store.liftOpposition({ ...change, at: minutes(31) })).toEqual({ kind: 'not-found' });
     expect(await store.routeExclusively(held, (tx) => tx.patientObjection([{ id: ins, issuer: '1.2.250.1.213.1.4.8' }]))).toBeNull();
     const audit = (await store.studyRouting(held)).events.map((e) => e.type);
     expect(audit).toEqual(['opposition-recorded', 'held', 'opposition-lifted']);
