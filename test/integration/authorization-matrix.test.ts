@@ -439,8 +439,11 @@ const PROBES: Record<string, Probe> = {
   'POST /api/oppositions/lift': {
     kinds: ['A', 'B'],
     mutates: true,
+    // The relation is the objection's territory: recorded afresh by the coordination of the target's territory.
     prepare: async (_cell, t) => {
-      await expectOk('recording the opposition to lift', send('admin', post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer })));
+      await send('admin', post('/api/oppositions/lift', { patientId: t.patient.id, issuer: t.patient.issuer }));
+      const recorder = `coordinator-${KINDS[t.kind].territory}` as PrincipalId;
+      await expectOk('recording the opposition to lift', send(recorder, post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer })));
     },
     request: (t) => post('/api/oppositions/lift', { patientId: t.patient.id, issuer: t.patient.issuer }),
   },

@@ -761,6 +761,28 @@ describe('GET /api/worklist/events', () => {
     await expect(own.subscribe({ notification() {}, resync() {}, closed() {} })).rejects.toMatchObject({ status: 503 });
   });
 
+  it('ends the stream when its token expires, with a last event telling the page to sign in again', async () => {
+    const expiresIn = 3;
+    const shortLived = await new SignJWT({ role: 'reader', rpps: ROQUES })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(EMBEDDED_ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(ROQUES)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn)
+      .sign(key.privateKey);
+    const opened = performance.now();
+    const response = await fetch(`${base}/api/worklist/events`, { headers: { authorization: `Bearer ${shortLived}` } });
+    expect(response.status).toBe(200);
+    // Before, the stream stayed open (heartbeats every 15 s) long after the token's end.
+    const text = await response.text();
+    const seconds = (performance.now() - opened) / 1000;
+    expect(seconds).toBeLessThan(expiresIn + 2);
+    const last = text.trim().split('\n\n').at(-1)!;
+    expect(last).toMatch(/^event: session-expired\ndata: /);
+    expect(JSON.parse(last.split('data: ')[1])).toMatchObject({ fr: expect.stringMatching(/reconnectez-vous/), en: expect.stringMatching(/sign in again/) });
+  }, 15_000);
+
   it('refuses senders', async () => {
     const response = await fetch(`${base}/api/worklist/events`, { headers: { authorization: `Bearer ${await sender(SAINT_GIRONS)}` } });
     expect(response.status).toBe(403);
