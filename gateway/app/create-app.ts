@@ -129,7 +129,13 @@ export function createApp(deps: AppDependencies): express.Express {
 
 /** What the route table's handlers are built from, once per app. */
 function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
-  const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
+  const poolAccessAfterCompletionMs = deps.settings.worklist.poolAccessAfterCompletionMs;
+  const accessScope = createAccessScopes({
+    regionConfig: deps.regionConfig,
+    adminSeesPatientData: deps.settings.adminSeesPatientData,
+    clock: deps.clock,
+    poolAccessAfterCompletionMs,
+  });
   const stow = stowHandler(
     { index: deps.index, objects: deps.objects, log: deps.log, audit: deps.trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
     {
@@ -161,6 +167,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       store: worklist,
       regionConfig: deps.regionConfig,
       clock: deps.clock,
+      poolAccessAfterCompletionMs,
       log: deps.log,
       routing: deps.routing,
       notifications: deps.notifications,
@@ -178,6 +185,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       spoolDir: deps.settings.spoolDir,
       dispatch: deps.reportDispatch,
       adminSeesPatientData: deps.settings.adminSeesPatientData,
+      poolAccessAfterCompletionMs,
     }),
     indicators: indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }),
   };

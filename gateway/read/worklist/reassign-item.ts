@@ -29,7 +29,7 @@ const reassignBody = z.object({
 
 export function reassignHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(reassignBody, req.body, 'reassign this exam');
     await loadVisibleItem(deps.store, req.params.id, viewer);
     if (viewer.kind === 'reader') {

@@ -12,7 +12,8 @@ import { canSeeItem } from '../../../storage/worklist/item-visibility.ts';
 import { principalOf, tokenExpiresAt } from '../../auth/authenticate.ts';
 import { Forbidden } from '../../http/problem.ts';
 import type { WorklistNotificationHub } from './worklist-notification-hub.ts';
-import { viewerOf } from './worklist-viewer.ts';
+import { viewerOf, type Viewer } from './worklist-viewer.ts';
+import type { WorklistNotification } from '../../../storage/worklist/worklist-types.ts';
 
 export const HEARTBEAT_MS = 15_000;
 
@@ -23,9 +24,18 @@ const SESSION_EXPIRED = JSON.stringify({
 /** setTimeout's limit (about 24.8 days); a token lasting longer is re-checked when the timer fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Who hears of a change: those who saw the item before it, judged without its completion, so that the pool of an
+ * item that was just completed hears that it left their list. A notification carries identifiers and a status,
+ * never patient data; what the item holds stays behind canSeeItem on the list and the item.
+ */
+function hearsOf(viewer: Viewer, notification: WorklistNotification): boolean {
+  return canSeeItem(viewer, { ...notification, status: undefined });
+}
+
 export function worklistEventsHandler(deps: { regionConfig: RegionConfig; hub: WorklistNotificationHub; heartbeatMs?: number }) {
   return async (req: Request, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     if (viewer.kind === 'coordinator' && viewer.territory === null) {
       throw new Forbidden('Your coordinator token names no territory (claim "territory"); ask your administrator for one that does.', 'no-territory');
     }
@@ -34,7 +44,7 @@ export function worklistEventsHandler(deps: { regionConfig: RegionConfig; hub: W
     };
     const unsubscribe = await deps.hub.subscribe({
       notification(notification) {
-        if (canSeeItem(viewer, notification)) write(`event: ${notification.type}\ndata: ${JSON.stringify(notification)}\n\n`);
+        if (hearsOf(viewer, notification)) write(`event: ${notification.type}\ndata: ${JSON.stringify(notification)}\n\n`);
       },
       resync() {
         write('event: resync\ndata: {}\n\n');

@@ -9,6 +9,7 @@
  */
 import type { Expertise, Qualification, RegionConfig } from '../../../config/region/region-config.ts';
 import type { Principal } from '../../../core/identity/roles.ts';
+import type { Clock } from '../../../core/time/clock.ts';
 import type { WorklistViewer } from '../../../storage/worklist/item-visibility.ts';
 import { Forbidden } from '../../http/problem.ts';
 
@@ -21,7 +22,26 @@ const QUALIFICATION_FOR: Record<Expertise, Qualification> = {
   neurosurgery: 'neurosurgeon',
 };
 
-export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
+/**
+ * What deciding a viewer needs besides the token: the region, and how long pools keep a completed item
+ * (ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS; absent or 0: not at all) measured on `clock`.
+ */
+export interface ViewerContext {
+  regionConfig: RegionConfig;
+  clock?: Clock;
+  poolAccessAfterCompletionMs?: number;
+}
+
+/** Since when completed items are still seen through pools, or undefined when they are not at all. */
+export function poolsSeeCompletedSince(context: ViewerContext): Date | undefined {
+  const period = context.poolAccessAfterCompletionMs ?? 0;
+  if (period <= 0 || !context.clock) return undefined;
+  return new Date(context.clock.now().getTime() - period);
+}
+
+export function viewerOf(principal: Principal, from: RegionConfig | ViewerContext): Viewer {
+  const context: ViewerContext = 'regionConfig' in from ? from : { regionConfig: from };
+  const config = context.regionConfig;
   switch (principal.role) {
     case 'admin':
       return { kind: 'admin', userId: principal.userId };
@@ -30,7 +50,9 @@ export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
     case 'reader':
     case 'expert': {
       const rpps = rppsOf(principal);
-      return { kind: 'reader', role: principal.role, rpps, pools: poolsOf(config, rpps, principal.role === 'expert') };
+      const since = poolsSeeCompletedSince(context);
+      const pools = poolsOf(config, rpps, principal.role === 'expert');
+      return { kind: 'reader', role: principal.role, rpps, pools, ...(since ? { poolsSeeCompletedSince: since } : {}) };
     }
     default:
       throw new Forbidden(
