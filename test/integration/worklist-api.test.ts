@@ -343,6 +343,20 @@ describe('GET /api/worklist', () => {
     expect(ids(await api('GET', '/worklist?scope=territory&territory=aveyron', await admin()))).toEqual([aveyron]);
   });
 
+  it('keeps a completed item to its assignee: its pool and those it was offered to lose it (period 0)', async () => {
+    const done = await insertItem({ status: 'COMPLETED', assignee: FAURE, offeredTo: [SOULA] });
+    await database.query('UPDATE worklist_item SET completed_at = $2 WHERE id = $1', [done, clock.now()]);
+    expect((await api('GET', `/worklist/${done}`, await reader(FAURE))).status).toBe(200);
+    // Before: Dr Roques (a member of pdses-ariege) and Dr Soula (offered it) still had the exam and its images.
+    expect((await api('GET', `/worklist/${done}`, await reader(ROQUES))).status).toBe(404);
+    expect((await api('GET', `/worklist/${done}`, await reader(SOULA))).status).toBe(404);
+    const listed = await api('GET', '/worklist?status=COMPLETED', await reader(ROQUES));
+    expect(listed.status).toBe(200);
+    expect(ids(listed)).not.toContain(done);
+    expect(ids(await api('GET', '/worklist?status=COMPLETED', await reader(FAURE)))).toContain(done);
+    expect((await api('GET', `/worklist/${done}`, await coordinator('ariege'))).status).toBe(200);
+  });
+
   it('refuses a reader or expert token without a valid RPPS claim, even when its subject is a reader’s RPPS', async () => {
     // Before: the subject stood for the RPPS, so whoever the identity provider named 10009000011 got Dr Roques's pools.
     for (const forged of [
