@@ -138,6 +138,7 @@ export async function startSystem(
       regionConfig,
       clock,
       auditor,
+      trail,
       notifications,
       routing: routing.gateway,
       studyActivity,
@@ -165,7 +166,7 @@ export async function startSystem(
         : await startDimseListener({
             ...settings.dimse,
             regionConfig,
-            ingest: { index, objects, log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+            ingest: { index, objects, log, audit: trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
             spoolDir: settings.spoolDir,
             audit: trail,
             log: log.child({ component: 'dimse' }),

@@ -90,6 +90,7 @@ const settingsSchema = z
     STOW_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
     STOW_MAX_PARTS: z.coerce.number().int().positive().default(10_000),
     ASTREINTE_ADMIN_PATIENT_ACCESS: z.enum(['true', 'false']).default('false'),
+    ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS: wholeNumber(0, 8760, 0),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_RPS: z.coerce
       .number({ message: 'must be a number of requests per second (0 disables the limit)' })
@@ -226,6 +227,11 @@ export interface Settings {
   logLevel: RawSettings['LOG_LEVEL'];
   /** Administrators configure; they see patient data only when this is set. */
   adminSeesPatientData: boolean;
+  /**
+   * How long the pools of a completed item (and those it was offered to) keep it and its study's images
+   * (ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS, whole hours, default 0: its assignee only from completion).
+   */
+  worklist: { poolAccessAfterCompletionMs: number };
   /** Requests per token (per address for requests without a valid token); `requestsPerSecond` 0: no limit. */
   rateLimit: { requestsPerSecond: number; burst: number };
   /** The regional configuration file (ASTREINTE_CONFIG, relative to the working directory, or the shipped default). */
@@ -287,6 +293,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     spoolDir: path.join(dataDir, 'spool'),
     logLevel: s.LOG_LEVEL,
     adminSeesPatientData: s.ASTREINTE_ADMIN_PATIENT_ACCESS === 'true',
+    worklist: { poolAccessAfterCompletionMs: s.ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS * 3_600_000 },
     rateLimit: { requestsPerSecond: s.RATE_LIMIT_RPS, burst: s.RATE_LIMIT_BURST },
     regionConfigPath: s.ASTREINTE_CONFIG?.trim() ? path.resolve(s.ASTREINTE_CONFIG.trim()) : DEFAULT_REGION_CONFIG_PATH,
     clockStart: s.ASTREINTE_NOW,

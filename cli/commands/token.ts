@@ -1,7 +1,7 @@
 /**
  * `astreinte token --role <role> [--site <FINESS>] [--user <id>] [--ttl <duration>]`: prints a token
  * signed by the embedded key on stdout followed by a newline, and nothing else, so that
- * `TOKEN=$(astreinte token --role reader)` works. Errors go to stderr. Exit codes: 0 printed, 1 refused
+ * `TOKEN=$(astreinte token --role sender --site <FINESS>)` works. Errors go to stderr. Exit codes: 0 printed, 1 refused
  * (configuration, OIDC in use, key file), 2 wrong arguments.
  */
 import { loadSettings } from '../../config/settings.ts';
@@ -21,7 +21,7 @@ Prints a bearer token signed by this installation's embedded key, and nothing el
   --role   ${ROLES.join(', ')}
   --site   FINESS number of the establishment (9 characters), required for --role sender
   --user   subject of the token (default <role>-cli)
-  --rpps   RPPS number of a practitioner (11 digits): readers and experts are found in the region by it
+  --rpps   RPPS number of a practitioner (11 digits), required for --role reader and expert: they are found in the region by it
   --territory  territory of a coordinator (required for --role coordinator)
   --ttl    lifetime: seconds, or a number followed by m, h or d (default ${DEFAULT_TOKEN_TTL_SECONDS / 3600}h, at most ${MAX_TOKEN_TTL_SECONDS / 86400}d)
 `;

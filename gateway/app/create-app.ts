@@ -14,6 +14,7 @@ import { cors } from '../http/cors.ts';
 import { DICOMWEB_PATH } from '../http/dicomweb-root.ts';
 import { HttpProblem } from '../http/problem.ts';
 import { describeAuthenticationFailure, type RequestAuditor } from '../account/audit-middleware.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import type { RegionConfig } from '../../config/region/region-config.ts';
 import type { Database } from '../../storage/database/database.ts';
 import type { Clock } from '../../core/time/clock.ts';
@@ -55,6 +56,8 @@ export interface AppDependencies {
   regionConfig: RegionConfig;
   clock: Clock;
   auditor: RequestAuditor;
+  /** The audit trail itself, for events recorded beside the request's own (a STOW refusal's Security Alert). */
+  trail?: AuditRecorder;
   notifications: WorklistNotificationHub;
   /** The routing worker's entry points (study activity after STOW, completion by the sender). */
   routing?: StudyRouting;
@@ -133,9 +136,15 @@ export function createApp(deps: AppDependencies): express.Express {
 
 /** What the route table's handlers are built from, once per app. */
 function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
-  const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
+  const poolAccessAfterCompletionMs = deps.settings.worklist.poolAccessAfterCompletionMs;
+  const accessScope = createAccessScopes({
+    regionConfig: deps.regionConfig,
+    adminSeesPatientData: deps.settings.adminSeesPatientData,
+    clock: deps.clock,
+    poolAccessAfterCompletionMs,
+  });
   const stow = stowHandler(
-    { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+    { index: deps.index, objects: deps.objects, log: deps.log, audit: deps.trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
     {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,
@@ -165,6 +174,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       store: worklist,
       regionConfig: deps.regionConfig,
       clock: deps.clock,
+      poolAccessAfterCompletionMs,
       log: deps.log,
       routing: deps.routing,
       notifications: deps.notifications,
@@ -182,6 +192,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       spoolDir: deps.settings.spoolDir,
       dispatch: deps.reportDispatch,
       adminSeesPatientData: deps.settings.adminSeesPatientData,
+      poolAccessAfterCompletionMs,
     }),
     indicators: indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }),
     studySends: studySendHandlers({

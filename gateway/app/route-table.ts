@@ -370,7 +370,7 @@ export function worklistRouteTable(options: RouteTableOptions = { adminSeesPatie
       method: 'POST',
       path: '/api/oppositions/lift',
       what: "lift a patient's objection (patient named in the body)",
-      access: access.opposition,
+      access: access.oppositionLift,
       audit: oppositionLiftedEvent,
       handler: (s: W) => [jsonBody, liftOppositionHandler(s.oppositions)],
     }),
@@ -399,6 +399,7 @@ type AccessRule =
   | 'coordinatorAct'
   | 'senderAct'
   | 'opposition'
+  | 'oppositionLift'
   | 'indicators'
   | 'reportRead'
   | 'reportDraft'
@@ -488,6 +489,19 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
       reader: pool('forbidden', 'forbidden'),
       expert: pool('forbidden', 'forbidden'),
       coordinator: territory('allow', 'allow'),
+      analyst: 'forbidden',
+      admin: 'allow',
+      refusal: () => "Only a coordinator or an administrator can record or lift a patient's opposition.",
+    },
+    /**
+     * Lifting an objection: a coordinator only those recorded by their territory's coordination (the relation is
+     * the objection's territory), an administrator any.
+     */
+    oppositionLift: {
+      sender: site('forbidden', 'forbidden'),
+      reader: pool('forbidden', 'forbidden'),
+      expert: pool('forbidden', 'forbidden'),
+      coordinator: territory('allow', 'forbidden'),
       analyst: 'forbidden',
       admin: 'allow',
       refusal: () => "Only a coordinator or an administrator can record or lift a patient's opposition.",

@@ -6,6 +6,7 @@
  * preflight requests, which carry no token, are answered.
  */
 import type { RequestHandler, Response } from 'express';
+import { decodeJwt } from 'jose';
 import { BadRequest, Forbidden, Unauthorized } from '../http/problem.ts';
 import { InvalidToken } from './invalid-token.ts';
 import type { Principal, Role } from '../../core/identity/roles.ts';
@@ -41,9 +42,18 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
     }
     verifier.verify(match[1]).then((principal) => {
       res.locals.principal = principal;
+      // Verified above (exp is required): long-lived answers (the worklist stream) end when the token does.
+      const exp = decodeJwt(match[1]).exp;
+      if (typeof exp === 'number') res.locals.tokenExpiresAt = exp * 1000;
       next();
     }, next);
   };
+}
+
+/** When the request's token expires (ms since the epoch); undefined before authenticate or without `exp`. */
+export function tokenExpiresAt(res: Response): number | undefined {
+  const at = res.locals.tokenExpiresAt as unknown;
+  return typeof at === 'number' ? at : undefined;
 }
 
 /** The authenticated caller; a programming error (500) on a route mounted before `authenticate`. */

@@ -143,6 +143,9 @@ export async function issueToken(key: EmbeddedSigningKey, options: IssueTokenOpt
   if (options.territory !== undefined && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(options.territory)) {
     throw new BadRequest('The territory id is the one of the region configuration: lower-case letters, digits and dashes.', 'bad-territory');
   }
+  if ((options.role === 'reader' || options.role === 'expert') && options.rpps === undefined) {
+    throw new BadRequest('A reader or expert token needs the practitioner\'s RPPS number (--rpps, 11 digits).', 'missing-rpps');
+  }
   if (options.role === 'coordinator' && options.territory === undefined) {
     throw new BadRequest('A coordinator token needs the territory the coordinator is responsible for (--territory).', 'missing-territory');
   }

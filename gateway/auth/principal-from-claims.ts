@@ -2,11 +2,13 @@
  * The one place where a verified token's claims become a Principal, through a ClaimsMapping: the default
  * one (embedded tokens, and OIDC providers that use our claim names: `sub`; `role` or `roles`; `site`
  * (FINESS); `rpps`; `territory`; `jti`) or the one configured for the OpenID Connect provider.
- * Messages name the claims, never their values.
+ * Messages name the claims, never their values. A reader or expert must carry a valid RPPS: refused (403)
+ * otherwise, never identified by the subject instead.
  */
 import type { JWTPayload } from 'jose';
 import { claimValues, DEFAULT_CLAIMS_MAPPING, knownRoles, rppsFromClaimValue, type ClaimsMapping } from '../../core/identity/claims-mapping.ts';
 import { InvalidToken } from './invalid-token.ts';
+import { Forbidden } from '../http/problem.ts';
 import { parseFiness, ROLES, type Principal, type Role } from '../../core/identity/roles.ts';
 
 export function principalFromClaims(claims: JWTPayload, mapping: ClaimsMapping = DEFAULT_CLAIMS_MAPPING): Principal {
@@ -26,12 +28,25 @@ export function principalFromClaims(claims: JWTPayload, mapping: ClaimsMapping =
       'token-missing-site',
     );
   }
-  const rpps = singleValue(claims, mapping.rpps);
+  const rppsClaim = singleValue(claims, mapping.rpps);
+  const rpps = rppsClaim === undefined ? undefined : rppsFromClaimValue(rppsClaim);
+  if ((role === 'reader' || role === 'expert') && rpps === undefined) {
+    // Never fall back on the subject: whoever has another practitioner's RPPS as `sub` would get their pools.
+    throw new Forbidden(
+      rppsClaim === undefined
+        ? `Votre jeton ne porte pas votre numéro RPPS (revendication "${mapping.rpps}") : un lecteur ou un expert est reconnu par son RPPS. ` +
+            `Reconnectez-vous, ou demandez à votre administrateur d'identité d'ajouter ce numéro. ` +
+            `(Your token carries no RPPS number in the "${mapping.rpps}" claim; readers and experts are known by it: sign in again or ask your identity administrator to add it.)`
+        : `Le numéro RPPS de votre jeton (revendication "${mapping.rpps}") n'est pas un RPPS (11 chiffres, ou 8 suivi des 11 chiffres) : demandez un nouveau jeton. ` +
+            `(The RPPS number in the "${mapping.rpps}" claim is not one: 11 digits, or 8 followed by them; ask for a new token.)`,
+      rppsClaim === undefined ? 'token-missing-rpps' : 'token-bad-rpps',
+    );
+  }
   return dropUndefined({
     userId,
     role,
     site: finess,
-    rpps: rpps === undefined ? undefined : rppsFromClaimValue(rpps),
+    rpps,
     territory: singleValue(claims, mapping.territory),
     tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
   });

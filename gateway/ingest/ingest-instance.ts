@@ -8,6 +8,8 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
+import type { AuditActor, AuditNetwork } from '../../audit/audit-event.ts';
+import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import { transientFailure } from '../http/transient-failure.ts';
 
 /**
@@ -23,6 +25,8 @@ export interface IngestDependencies {
   log: Logger;
   /** Told how long each step took. */
   onStepTimed?: (step: StowStep, seconds: number) => void;
+  /** Where a refusal of another site's study is recorded as a Security Alert (110113). */
+  audit?: AuditRecorder;
 }
 
 /** Runs `work`, telling `deps.onStepTimed` how long it took (whether it succeeded or not). */
@@ -43,6 +47,8 @@ export interface IngestContext {
   studyInstanceUID?: string;
   /** Affected SOP Class UID of a C-STORE request: the data set must be of that class (PS3.4 B.2.3, 0xA900). */
   affectedSopClassUID?: string;
+  /** Who sends, from where: named in the Security Alert of a refusal. */
+  requester?: { actor: AuditActor; network?: AuditNetwork };
 }
 
 /**
@@ -97,6 +103,7 @@ export async function ingestInstance(
         return failed(part, FailureReason.DuplicateSopInstance, outcome.reason, parsed);
       case 'forbidden':
         if (!(await deps.index.hasObjectKey(objectKey))) await deleteUnreferenced(objectKey, deps);
+        await recordSecurityAlert(parsed, context, deps);
         return failed(part, FailureReason.NotAuthorized, outcome.reason, parsed);
       default:
         throw new Error(`unexpected index outcome ${JSON.stringify(outcome satisfies never)}`);
@@ -143,6 +150,28 @@ function checkAcceptable(parsed: ParsedInstance, context: IngestContext): { reas
     };
   }
   return undefined;
+}
+
+/**
+ * A sender tried to store into a study that is not its site's: a Security Alert (DICOM 110113), recorded before
+ * the refusal is answered. A failure to record it is logged; the refusal stands either way.
+ */
+async function recordSecurityAlert(parsed: ParsedInstance, context: IngestContext, deps: IngestDependencies): Promise<void> {
+  if (!deps.audit) return;
+  try {
+    await deps.audit.record({
+      type: '110113',
+      subtype: 'store-into-foreign-study',
+      action: 'C',
+      outcome: 4,
+      outcomeDescription: 'a sender tried to store an instance in a study that is not its site\'s (refused with 0x0124)',
+      actor: context.requester?.actor ?? { userId: 'unknown', role: 'sender', site: context.site ?? undefined },
+      network: context.requester?.network,
+      entities: [{ kind: 'study', studyUid: parsed.studyInstanceUID, sopInstanceUids: [parsed.sopInstanceUID] }],
+    });
+  } catch (error) {
+    deps.log.error({ err: error }, 'security alert (store into a foreign study) not recorded');
+  }
 }
 
 async function deleteUnreferenced(objectKey: string, deps: IngestDependencies): Promise<void> {

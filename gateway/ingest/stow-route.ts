@@ -7,7 +7,8 @@ import { BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType } from '..
 import { noteAudit } from '../account/audit-middleware.ts';
 import { principalOf } from '../auth/authenticate.ts';
 import { dicomwebRootOf } from '../http/dicomweb-root.ts';
-import { ingestInstance, timedStep, type IngestDependencies } from './ingest-instance.ts';
+import { ingestInstance, timedStep, type IngestContext, type IngestDependencies } from './ingest-instance.ts';
+import { actorFromPrincipal } from '../../audit/audit-event.ts';
 import { MultipartBodyError, readMultipartBody, type MultipartPacing, type PartSink } from './multipart-reader.ts';
 import { SpoolFile } from './spool-file.ts';
 import type { InstanceOutcome } from './stow-outcome.ts';
@@ -61,7 +62,11 @@ export function stowHandler(deps: IngestDependencies, options: StowOptions) {
     });
     await spoolDirReady;
 
-    const context = { site: principal.role === 'sender' ? (principal.site ?? null) : null, studyInstanceUID };
+    const context: IngestContext = {
+      site: principal.role === 'sender' ? (principal.site ?? null) : null,
+      studyInstanceUID,
+      requester: { actor: actorFromPrincipal(principal), network: { address: req.ip, userAgent: req.get('user-agent') || undefined } },
+    };
     const pending: Promise<InstanceOutcome>[] = [];
     const slots = new Slots(options.concurrency ?? DEFAULT_PARTS_IN_FLIGHT);
 

@@ -24,7 +24,7 @@ import { holds, viewerOf, type Viewer } from '../read/worklist/worklist-viewer.t
 import { signReport, type ReportSignerDeps } from './report-signer.ts';
 import { loadStudySource } from './study-source.ts';
 
-export type ReportRouteDeps = ReportSignerDeps & { adminSeesPatientData: boolean };
+export type ReportRouteDeps = ReportSignerDeps & { adminSeesPatientData: boolean; poolAccessAfterCompletionMs?: number };
 
 const draftBody = z.strictObject({ content: reportContentSchema, revision: z.number().int().positive().optional() });
 const signBody = z.strictObject({ content: reportContentSchema.optional(), revision: z.number().int().positive().optional() });
@@ -58,7 +58,7 @@ type ReaderViewer = Extract<Viewer, { kind: 'reader' }>;
 
 /** The item, which the caller must hold (claimed, in progress) to write its report. */
 async function heldItem(deps: ReportRouteDeps, req: Request<{ id: string }>, res: Response, action: string): Promise<{ item: WorklistItemView; reader: ReaderViewer }> {
-  const viewer = viewerOf(principalOf(res), deps.regionConfig);
+  const viewer = viewerOf(principalOf(res), deps);
   const item = await loadVisibleItem(deps.worklist, req.params.id, viewer);
   if (viewer.kind !== 'reader') throw new Forbidden(`Seul le radiologue qui lit l'examen peut ${action}.`, 'not-a-reader');
   if (item.status === 'COMPLETED') throw new Conflict("Le compte rendu de cet examen est déjà signé ; une correction se fait par un addendum (POST /api/reports/{id}/addenda).", 'already-signed');
@@ -67,7 +67,7 @@ async function heldItem(deps: ReportRouteDeps, req: Request<{ id: string }>, res
 }
 
 async function draftHandler(deps: ReportRouteDeps, req: Request<{ id: string }>, res: Response): Promise<void> {
-  const viewer = viewerOf(principalOf(res), deps.regionConfig);
+  const viewer = viewerOf(principalOf(res), deps);
   const item = await loadVisibleItem(deps.worklist, req.params.id, viewer);
   const [draft, signed] = await Promise.all([deps.reports.draft(item.id), deps.reports.reportOfItem(item.id)]);
   if (holds(viewer, item)) await deps.reports.recordStep(deps.database, item.id, 'opened', deps.clock.now());
@@ -116,7 +116,7 @@ async function signHandler(deps: ReportRouteDeps, req: Request<{ id: string }>, 
 
 async function addendumHandler(deps: ReportRouteDeps, req: Request<{ id: string }>, res: Response): Promise<void> {
   const body = parseBody(addendumBody, req.body, 'signer un addendum');
-  const viewer = viewerOf(principalOf(res), deps.regionConfig);
+  const viewer = viewerOf(principalOf(res), deps);
   const found = await deps.reports.signedReport(req.params.id);
   const original = found?.originalId ? await deps.reports.signedReport(found.originalId) : found;
   const item = original ? await deps.worklist.findItem(original.itemId) : null;
@@ -148,7 +148,7 @@ function maySeeReport(deps: ReportRouteDeps, principal: ReturnType<typeof princi
     case 'reader':
     case 'expert':
     case 'coordinator':
-      return canSeeItem(viewerOf(principal, deps.regionConfig), item);
+      return canSeeItem(viewerOf(principal, deps), item);
     case 'admin':
       return deps.adminSeesPatientData;
     default:

@@ -18,7 +18,10 @@ export type IndexOutcome =
   | { kind: 'identical' }
   /** Same SOP Instance UID already stored with other bytes (or in another study/series): refused. */
   | { kind: 'conflict'; reason: string; existingSha256: string; existingObjectKey: string }
-  /** The study already belongs to another site: refused. */
+  /**
+   * A sender's instance in a study (or with a SOP Instance UID) that is not its site's: another site's, or an
+   * administrator's import. Refused.
+   */
   | { kind: 'forbidden'; reason: string };
 
 /** Everything retrieval needs to serve an instance without touching the file except for the bytes asked for. */

@@ -18,9 +18,14 @@ import { personNameTokens, personNameUpper, personNameWords } from './person-nam
 
 export type InstanceFilter = { studyInstanceUID: string; seriesInstanceUID?: string; sopInstanceUID?: string };
 
-const STUDY_OWNED_ELSEWHERE =
-  'This study belongs to another site: only the site that sent it first may add instances to it. ' +
-  'Check the Study Instance UID, or ask an administrator to send it.';
+/**
+ * The same words whether the study (or the SOP instance) belongs to another site or was imported by an
+ * administrator: the sender learns only that it cannot store there. The first sentence fits a C-STORE Error
+ * Comment (64 characters).
+ */
+export const STUDY_NOT_STORABLE_HERE =
+  'This site cannot store instances in this study. Nothing was stored: check the Study and SOP Instance UIDs; ' +
+  'if these instances do belong to this study, ask an administrator to store them.';
 
 /**
  * The DICOM index in PostgreSQL (schema: storage/index/migrations). Correct under concurrency: every row is
@@ -83,7 +88,7 @@ export class PostgresDicomIndex implements DicomIndex {
     const parsed = instance.parsed;
     switch (race) {
       case 'forbidden':
-        return { kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE };
+        return { kind: 'forbidden', reason: STUDY_NOT_STORABLE_HERE };
       case 'series-in-another-study':
         return {
           kind: 'conflict',
@@ -199,7 +204,7 @@ function outcomeOf(row: IndexRow, instance: InstanceToIndex): IndexOutcome {
     case 'stored':
       return { kind: 'stored' };
     case 'forbidden':
-      return { kind: 'forbidden', reason: STUDY_OWNED_ELSEWHERE };
+      return { kind: 'forbidden', reason: STUDY_NOT_STORABLE_HERE };
     case 'existing':
       return compareWithExisting(
         { sha256: row.existing_sha256 ?? '', object_key: row.existing_object_key ?? '', samePlace: row.same_place === true },

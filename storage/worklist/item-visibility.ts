@@ -3,6 +3,10 @@
  * item requests, the live event stream, claims, routing explanations and the QIDO/WADO scoping of readers.
  * - a reader (or expert) sees the items assigned or offered to their RPPS, and those of their pools (the
  *   item's own pool, or a pool told about it); a study is theirs to read when one of its items is;
+ * - once an item is COMPLETED, only its assignee keeps it (the report's signer is that assignee: signing needs
+ *   the item held, and a closed item cannot be reassigned); those it was offered to and its pools lose it, at
+ *   once or after the period ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS (`poolsSeeCompletedSince`). The sending
+ *   site keeps its studies through the site condition of the archive, not through items;
  * - a coordinator every item of their territory (never the images);
  * - an administrator everything.
  * Each rule is written once, as a TypeScript predicate and as its SQL twin, side by side: the check of an item
@@ -12,12 +16,17 @@
 export type WorklistViewer =
   | { kind: 'admin'; userId: string }
   | { kind: 'coordinator'; userId: string; territory: string | null }
-  | { kind: 'reader'; role: 'reader' | 'expert'; rpps: string; pools: ReadonlySet<string> };
+  | { kind: 'reader'; role: 'reader' | 'expert'; rpps: string; pools: ReadonlySet<string>; poolsSeeCompletedSince?: Date };
 
 /** What the reader rules need to know about the caller (a reader or expert, or the QIDO/WADO scope of one). */
 export interface ReaderAudience {
   rpps: string;
   pools: ReadonlySet<string> | readonly string[];
+  /**
+   * Items completed at or after this instant are still seen through pools and offers (now minus the configured
+   * period); undefined: a completed item is its assignee's only.
+   */
+  poolsSeeCompletedSince?: Date;
 }
 
 /** The fields of an item (or of a WorklistNotification) that decide who sees it. */
@@ -29,6 +38,9 @@ export interface ItemAudience {
   offeredTo?: readonly string[];
   /** Pools told about the item besides its own. */
   notifiedPools?: readonly string[];
+  /** Undefined: a change notification, judged by who may hear of it (see worklist-events-stream.ts). */
+  status?: string;
+  completedAt?: Date | null;
 }
 
 /** A reader's own items (`mine`), their pools' items (`pools`), or both (no scope). */
@@ -40,6 +52,8 @@ export type BindParameter = (value: unknown) => string;
 interface ReaderParameters {
   rpps(): string;
   pools(): string;
+  /** The SQL condition: the item is not completed, or completed within the pools' period. */
+  open(alias: string): string;
 }
 
 interface ReaderRule {
@@ -55,21 +69,28 @@ const READER_RULES: readonly ReaderRule[] = [
     sql: (alias, bound) => `${alias}.assignee = ${bound.rpps()}`,
   },
   {
-    scope: 'mine', // offered to them by an escalation hop (first to claim wins)
-    sees: (reader, item) => item.offeredTo?.includes(reader.rpps) ?? false,
-    sql: (alias, bound) => `${bound.rpps()} = ANY(${alias}.offered_to)`,
+    scope: 'mine', // offered to them by an escalation hop (first to claim wins), until completed
+    sees: (reader, item) => openToPools(reader, item) && (item.offeredTo?.includes(reader.rpps) ?? false),
+    sql: (alias, bound) => `(${bound.rpps()} = ANY(${alias}.offered_to) AND ${bound.open(alias)})`,
   },
   {
-    scope: 'pools', // in one of their pools
-    sees: (reader, item) => poolSet(reader).has(item.pool),
-    sql: (alias, bound) => `${alias}.pool = ANY(${bound.pools()})`,
+    scope: 'pools', // in one of their pools, until completed
+    sees: (reader, item) => openToPools(reader, item) && poolSet(reader).has(item.pool),
+    sql: (alias, bound) => `(${alias}.pool = ANY(${bound.pools()}) AND ${bound.open(alias)})`,
   },
   {
-    scope: 'pools', // told to one of their pools (a stroke: the neuroradiology pole)
-    sees: (reader, item) => item.notifiedPools?.some((pool) => poolSet(reader).has(pool)) ?? false,
-    sql: (alias, bound) => `${alias}.notified_pools && ${bound.pools()}::text[]`,
+    scope: 'pools', // told to one of their pools (a stroke: the neuroradiology pole), until completed
+    sees: (reader, item) => openToPools(reader, item) && (item.notifiedPools?.some((pool) => poolSet(reader).has(pool)) ?? false),
+    sql: (alias, bound) => `(${alias}.notified_pools && ${bound.pools()}::text[] AND ${bound.open(alias)})`,
   },
 ];
+
+/** Not completed, or completed within the period the pools keep access for. */
+function openToPools(reader: ReaderAudience, item: ItemAudience): boolean {
+  if (item.status !== 'COMPLETED') return true;
+  const since = reader.poolsSeeCompletedSince;
+  return since !== undefined && item.completedAt != null && item.completedAt.getTime() >= since.getTime();
+}
 
 function poolSet(reader: ReaderAudience): ReadonlySet<string> {
   return reader.pools instanceof Set ? reader.pools : new Set(reader.pools);
@@ -83,9 +104,14 @@ export function readerSeesItem(reader: ReaderAudience, item: ItemAudience, scope
 export function readerSeesItemSql(reader: ReaderAudience, alias: string, bind: BindParameter, scope: ReaderScope = null): string {
   let rpps: string | undefined;
   let pools: string | undefined;
+  let since: string | undefined;
   const bound: ReaderParameters = {
     rpps: () => (rpps ??= bind(reader.rpps)),
     pools: () => (pools ??= bind([...reader.pools])),
+    open: (at) =>
+      reader.poolsSeeCompletedSince === undefined
+        ? `${at}.status <> 'COMPLETED'`
+        : `(${at}.status <> 'COMPLETED' OR ${at}.completed_at >= ${(since ??= bind(reader.poolsSeeCompletedSince))})`,
   };
   const conditions = READER_RULES.filter((rule) => scope === null || rule.scope === scope).map((rule) => rule.sql(alias, bound));
   return `(${conditions.join(' OR ')})`;

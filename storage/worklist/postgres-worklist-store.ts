@@ -16,6 +16,7 @@ import {
   type ItemListQuery,
   type ListedItem,
   type OppositionChange,
+  type OppositionLift,
   type PatientStudy,
   type ReassignChange,
   type RecordedEvent,
@@ -255,12 +256,12 @@ export class PostgresWorklistStore implements WorklistStore {
   recordOpposition(change: OppositionChange): Promise<{ created: boolean; recordedAt: Date }> {
     return this.database.withTransaction(async (client) => {
       const inserted = await client.query<{ recorded_at: Date }>(
-        `INSERT INTO patient_opposition (patient_id, issuer, recorded_by, recorded_at, reason) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO patient_opposition (patient_id, issuer, recorded_by, recorded_at, reason, territory) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (patient_id, issuer) DO UPDATE SET recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at,
-           reason = EXCLUDED.reason, lifted_by = NULL, lifted_at = NULL
+           reason = EXCLUDED.reason, territory = EXCLUDED.territory, lifted_by = NULL, lifted_at = NULL
          WHERE patient_opposition.lifted_at IS NOT NULL
          RETURNING recorded_at`,
-        [change.patientId, change.issuer, change.actor, change.at, change.reason ?? null],
+        [change.patientId, change.issuer, change.actor, change.at, change.reason ?? null, change.territory],
       );
       if (inserted.rows.length === 0) {
         const existing = await client.query<{ recorded_at: Date }>(
@@ -276,17 +277,20 @@ export class PostgresWorklistStore implements WorklistStore {
     });
   }
 
-  liftOpposition(change: OppositionChange): Promise<PatientStudy[] | null> {
+  liftOpposition(change: OppositionChange): Promise<OppositionLift> {
     return this.database.withTransaction(async (client) => {
-      const lifted = await client.query(
-        `UPDATE patient_opposition SET lifted_by = $3, lifted_at = $4
-         WHERE patient_id = $1 AND issuer = $2 AND lifted_at IS NULL RETURNING patient_id`,
-        [change.patientId, change.issuer, change.actor, change.at],
+      const inForce = await client.query<{ territory: string | null }>(
+        'SELECT territory FROM patient_opposition WHERE patient_id = $1 AND issuer = $2 AND lifted_at IS NULL FOR UPDATE',
+        [change.patientId, change.issuer],
       );
-      if (lifted.rows.length === 0) return null;
+      if (inForce.rows.length === 0) return { kind: 'not-found' } as const;
+      if (change.territory !== null && inForce.rows[0].territory !== change.territory) return { kind: 'other-territory' } as const;
+      await client.query('UPDATE patient_opposition SET lifted_by = $3, lifted_at = $4 WHERE patient_id = $1 AND issuer = $2', [
+        change.patientId, change.issuer, change.actor, change.at,
+      ]);
       const studies = await patientStudies(client, change.patientId, change.issuer);
       await auditOpposition(client, 'opposition-lifted', change, { patientId: change.patientId, issuer: change.issuer }, studies);
-      return studies;
+      return { kind: 'lifted', studies } as const;
     });
   }
 

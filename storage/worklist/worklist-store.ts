@@ -108,9 +108,17 @@ export interface OppositionChange {
   patientId: string;
   issuer: string;
   actor: string;
+  /**
+   * The coordinator's territory; null for an administrator. A recorded objection carries it; a lift by a
+   * coordinator only reaches objections of their territory (an administrator lifts any).
+   */
+  territory: string | null;
   at: Date;
   reason?: string;
 }
+
+/** A lift: the patient's studies; not-found when no objection is in force; other-territory when it is another's. */
+export type OppositionLift = { kind: 'lifted'; studies: PatientStudy[] } | { kind: 'not-found' } | { kind: 'other-territory' };
 
 export interface PatientObjection {
   /** Issuer of the identifier the opposition was recorded under (e.g. the INS OID): no patient data. */
@@ -256,8 +264,7 @@ export interface WorklistStore {
   // The opposition registry (each change audited per patient and per stored study).
   /** created false: an opposition was already in force (recordedAt: when). */
   recordOpposition(change: OppositionChange): Promise<{ created: boolean; recordedAt: Date }>;
-  /** The patient's studies, or null when no opposition was in force. */
-  liftOpposition(change: OppositionChange): Promise<PatientStudy[] | null>;
+  liftOpposition(change: OppositionChange): Promise<OppositionLift>;
 
   // Routing.
   recordStudyActivity(studyInstanceUID: string, site: string | null, at: Date): Promise<void>;

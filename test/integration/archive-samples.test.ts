@@ -67,7 +67,7 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     [senderA, senderB, reader] = await Promise.all([
       gw.token('--role', 'sender', '--site', SITE_A),
       gw.token('--role', 'sender', '--site', SITE_B),
-      gw.token('--role', 'reader', '--user', 'rpps-10001234567'),
+      gw.token('--role', 'reader', '--user', 'rpps-10001234567', '--rpps', '10001234567'),
     ]);
   });
   afterAll(async () => {

@@ -143,6 +143,16 @@ function callerOf(principal: PrincipalSpec, kind: KindId): Caller {
   }
 }
 
+/**
+ * A `reported` item is COMPLETED (signing completes it): only its assignee, the holder who signed, is still
+ * `routed`; its pool's other members are not (ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS is 0 here).
+ */
+function callerOfCompleted(principal: PrincipalSpec, kind: KindId): Caller {
+  const caller = callerOf(principal, kind);
+  if (!caller.authenticated || (caller.role !== 'reader' && caller.role !== 'expert')) return caller;
+  return { ...caller, relation: principal.id === KINDS[kind].holder ? 'routed' : 'not-routed' };
+}
+
 function relationText(caller: Caller): string {
   return caller.authenticated ? caller.relation : 'no valid token';
 }
@@ -441,8 +451,11 @@ const PROBES: Record<string, Probe> = {
   'POST /api/oppositions/lift': {
     kinds: ['A', 'B'],
     mutates: true,
+    // The relation is the objection's territory: recorded afresh by the coordination of the target's territory.
     prepare: async (_cell, t) => {
-      await expectOk('recording the opposition to lift', send('admin', post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer })));
+      await send('admin', post('/api/oppositions/lift', { patientId: t.patient.id, issuer: t.patient.issuer }));
+      const recorder = `coordinator-${KINDS[t.kind].territory}` as PrincipalId;
+      await expectOk('recording the opposition to lift', send(recorder, post('/api/oppositions', { patientId: t.patient.id, issuer: t.patient.issuer })));
     },
     request: (t) => post('/api/oppositions/lift', { patientId: t.patient.id, issuer: t.patient.issuer }),
   },
@@ -595,8 +608,8 @@ function planCells(): Cell[] {
     if (!probe) continue;
     for (const principal of PRINCIPALS) {
       for (const kind of probe.kinds) {
-        const caller = callerOf(principal, kind);
-        const variant = probe.variant?.({ principal, caller }) ?? 'shared';
+        const variant = probe.variant?.({ principal, caller: callerOf(principal, kind) }) ?? 'shared';
+        const caller = variant === 'reported' ? callerOfCompleted(principal, kind) : callerOf(principal, kind);
         const cell: Cell = { route: policy.route, policy, principal, kind, caller, expected: expectedAccess(policy, caller), variant };
         if (variant === 'fresh') {
           cell.fresh = freshCount.get(kind) ?? 0;

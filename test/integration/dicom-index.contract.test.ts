@@ -78,6 +78,7 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
       { scope: 'dicom-index', version: 3 },
       { scope: 'dicom-index', version: 4 },
       { scope: 'dicom-index', version: 5 },
+      { scope: 'dicom-index', version: 6 },
     ]);
   });
 
@@ -190,7 +191,7 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
     const intruder = { ...s, sopUID: uid('i') };
     const refused = await index.indexInstance(toIndex(buildParsedInstance(intruder), { site: '690000002' }));
     expect(refused.kind).toBe('forbidden');
-    if (refused.kind === 'forbidden') expect(refused.reason).toMatch(/another site/);
+    if (refused.kind === 'forbidden') expect(refused.reason).toMatch(/^This site cannot store instances in this study/);
     // Even an identical re-send from another site is refused (it must not learn the instance exists).
     expect((await index.indexInstance(toIndex(buildParsedInstance(s), { site: '690000002' }))).kind).toBe('forbidden');
 
@@ -311,6 +312,24 @@ describe.each(backends)('DicomIndex contract: $name', (backend) => {
       // The loser's patient row never survives: it was written in the statement that was rolled back.
       expect(rows[0]).toEqual({ patients: 1, instances: 6 });
     }
+  });
+
+  it('refuses a sender in a study an administrator imported (site NULL), with the same words as another site’s', async () => {
+    const s = spec();
+    await index.indexInstance(toIndex(buildParsedInstance(s), { site: null }));
+    const refused = await index.indexInstance(toIndex(buildParsedInstance({ ...s, sopUID: uid('i') }), { site: '750000001' }));
+    expect(refused.kind).toBe('forbidden');
+    if (refused.kind === 'forbidden') expect(refused.reason).toMatch(/^This site cannot store instances in this study/);
+    expect(await index.studyOwnership(s.studyUID)).toEqual({ studyInstanceUID: s.studyUID, site: null });
+    expect(await index.findInstances({ site: null }, { studyInstanceUID: s.studyUID })).toHaveLength(1);
+  });
+
+  it('refuses a sender a SOP Instance UID stored in another site’s study as forbidden, not as a conflict that says it exists', async () => {
+    const s = spec();
+    await index.indexInstance(toIndex(buildParsedInstance(s), { site: '750000001' }));
+    const elsewhere = { ...s, studyUID: uid('elsewhere'), seriesUID: uid('elsewhere-series') };
+    expect((await index.indexInstance(toIndex(buildParsedInstance(elsewhere), { site: '690000002' }))).kind).toBe('forbidden');
+    expect(await index.studyOwnership(elsewhere.studyUID)).toBeNull();
   });
 
   it('indexes a group with instances of two sites and a duplicate: each gets its own outcome', async () => {

@@ -136,6 +136,14 @@ describe('the DICOM network entry (C-ECHO, C-STORE SCP) with DCMTK and Orthanc a
     // CT_small's study was sent by CHIVA (above); CH Saint-Girons' CT may not add to it.
     const run = await runDcmtk('storescu', ['-d', '-R', '-xe', '-aet', 'STGIRONS_CT', '-aec', 'ASTREINTE', '127.0.0.1', dimsePort, path.join(DICOM_SAMPLES, 'CT_small.dcm')]);
     expect(storeStatuses(run.output)).toEqual([0x0124]);
+    // The Error Comment says only that this site cannot store there, as STOW-RS does; the refusal is a Security Alert.
+    expect(run.output).toContain('This site cannot store instances in this study.');
+    expect(run.output).not.toMatch(/another site/i);
+    const exported = await runNodeCli(gw, ['audit', 'export', '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z']);
+    const alerts = exported.split('\n').filter((line) => line.includes('store-into-foreign-study'));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toContain('110113');
+    expect(alerts[0]).toContain('dicom:STGIRONS_CT');
   });
 
   it('refuses a data set cut in its pixel data with 0xC000 and keeps nothing of it', async () => {

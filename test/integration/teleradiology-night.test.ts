@@ -69,9 +69,9 @@ describe('a head CT pushed by CH Saint-Girons at 02:10 on a Sunday', () => {
     gw = await startGateway({ env: { ASTREINTE_NOW: SUNDAY_0210, ASTREINTE_STABILITY_SECONDS: '1' } });
     [sender, onCall, backup, otherReader, coordinator] = await Promise.all([
       gw.token('--role', 'sender', '--site', SAINT_GIRONS),
-      gw.token('--role', 'reader', '--user', ON_CALL),
-      gw.token('--role', 'reader', '--user', BACKUP),
-      gw.token('--role', 'reader', '--user', '10009000102'),
+      gw.token('--role', 'reader', '--user', ON_CALL, '--rpps', ON_CALL),
+      gw.token('--role', 'reader', '--user', BACKUP, '--rpps', BACKUP),
+      gw.token('--role', 'reader', '--user', '10009000102', '--rpps', '10009000102'),
       gw.token('--role', 'coordinator', '--territory', 'ariege', '--user', 'coordination-ariege'),
     ]);
     for (const slice of generateCtSeries({ kind: 'ct-head', slices: 6, rows: 128, columns: 128, seed: 'night', site: SITES['saint-girons'] })) slices.push(slice);

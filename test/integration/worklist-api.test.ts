@@ -147,8 +147,8 @@ async function token(claims: TokenClaims): Promise<string> {
   return signed;
 }
 
-/** A reader whose RPPS is the token subject (no rpps claim), like `astreinte token --role reader --user <RPPS>`. */
-const reader = (rpps: string) => token({ role: 'reader', sub: rpps });
+/** A reader as `astreinte token --role reader --user <RPPS> --rpps <RPPS>` makes one. */
+const reader = (rpps: string) => token({ role: 'reader', sub: rpps, rpps });
 const expert = (rpps: string) => token({ role: 'expert', sub: `psc-${rpps}`, rpps });
 const coordinator = (territory?: string) => token({ role: 'coordinator', sub: `coord-${territory ?? 'none'}`, ...(territory ? { territory } : {}) });
 const admin = () => token({ role: 'admin', sub: 'admin-1' });
@@ -343,6 +343,34 @@ describe('GET /api/worklist', () => {
     expect(ids(await api('GET', '/worklist?scope=territory&territory=aveyron', await admin()))).toEqual([aveyron]);
   });
 
+  it('keeps a completed item to its assignee: its pool and those it was offered to lose it (period 0)', async () => {
+    const done = await insertItem({ status: 'COMPLETED', assignee: FAURE, offeredTo: [SOULA] });
+    await database.query('UPDATE worklist_item SET completed_at = $2 WHERE id = $1', [done, clock.now()]);
+    expect((await api('GET', `/worklist/${done}`, await reader(FAURE))).status).toBe(200);
+    // Before: Dr Roques (a member of pdses-ariege) and Dr Soula (offered it) still had the exam and its images.
+    expect((await api('GET', `/worklist/${done}`, await reader(ROQUES))).status).toBe(404);
+    expect((await api('GET', `/worklist/${done}`, await reader(SOULA))).status).toBe(404);
+    const listed = await api('GET', '/worklist?status=COMPLETED', await reader(ROQUES));
+    expect(listed.status).toBe(200);
+    expect(ids(listed)).not.toContain(done);
+    expect(ids(await api('GET', '/worklist?status=COMPLETED', await reader(FAURE)))).toContain(done);
+    expect((await api('GET', `/worklist/${done}`, await coordinator('ariege'))).status).toBe(200);
+  });
+
+  it('refuses a reader or expert token without a valid RPPS claim, even when its subject is a reader’s RPPS', async () => {
+    // Before: the subject stood for the RPPS, so whoever the identity provider named 10009000011 got Dr Roques's pools.
+    for (const forged of [
+      await token({ role: 'reader', sub: ROQUES }),
+      await token({ role: 'expert', sub: MOUNAYRAC }),
+      await token({ role: 'reader', sub: ROQUES, rpps: `adeli-${ROQUES}` }),
+    ]) {
+      const answer = await api('GET', '/worklist', forged);
+      expect(answer.status).toBe(403);
+      expect(answer.body.detail).toMatch(/RPPS/);
+      expect(answer.body.code).toMatch(/^token-(missing|bad)-rpps$/);
+    }
+  });
+
   it('refuses senders and analysts', async () => {
     expect((await api('GET', '/worklist', await sender(SAINT_GIRONS))).status).toBe(403);
     expect((await api('GET', '/worklist', await analyst())).status).toBe(403);
@@ -449,6 +477,20 @@ describe('reassign', () => {
     const badPool = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'nowhere', reason: 'x' + 'yz' });
     expect(badPool.status).toBe(400);
 
+    // A pool of another territory would give its readers the images (before: accepted). Bouscatel reads for
+    // Aveyron only, so the site check refuses him first; a reader of both sites shows the pool check.
+    const otherTerritoryPool = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pdses-aveyron', reason: 'no answer' });
+    expect(otherTerritoryPool.status).toBe(400);
+    expect(otherTerritoryPool.body.code).toBe('pool-not-allowed');
+    expect(otherTerritoryPool.body.detail).toMatch(/autre territoire/);
+    // A regional pool no routing rule sends this site's exams to (the prison pneumologists).
+    const notByRules = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pneumologie-joseph-ducuing', reason: 'no answer' });
+    expect(notByRules.status).toBe(400);
+    expect(notByRules.body.detail).toMatch(/Aucune règle de routage/);
+    // The neuroradiology pole is allowed (the stroke rule sends there), but only to one of its members.
+    const notMember = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, pool: 'pole-neuroradiologie', reason: 'expert' });
+    expect(notMember.status).toBe(400);
+    expect(notMember.body.detail).toMatch(/n'appartient pas à Pôle régional de neuroradiologie/);
     const done = await api('POST', `/worklist/${item}/reassign`, ariege, { assignee: SOULA, reason: 'Dr Roques does not answer the phone' });
     expect(done.status).toBe(200);
     expect(done.body.item).toMatchObject({ status: 'SCHEDULED', assignee: SOULA, assigneeName: 'Dr Claire Soula', pool: 'pdses-ariege' });
@@ -733,6 +775,28 @@ describe('GET /api/worklist/events', () => {
     await expect(own.subscribe({ notification() {}, resync() {}, closed() {} })).rejects.toMatchObject({ status: 503 });
   });
 
+  it('ends the stream when its token expires, with a last event telling the page to sign in again', async () => {
+    const expiresIn = 3;
+    const shortLived = await new SignJWT({ role: 'reader', rpps: ROQUES })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(EMBEDDED_ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(ROQUES)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn)
+      .sign(key.privateKey);
+    const opened = performance.now();
+    const response = await fetch(`${base}/api/worklist/events`, { headers: { authorization: `Bearer ${shortLived}` } });
+    expect(response.status).toBe(200);
+    // Before, the stream stayed open (heartbeats every 15 s) long after the token's end.
+    const text = await response.text();
+    const seconds = (performance.now() - opened) / 1000;
+    expect(seconds).toBeLessThan(expiresIn + 2);
+    const last = text.trim().split('\n\n').at(-1)!;
+    expect(last).toMatch(/^event: session-expired\ndata: /);
+    expect(JSON.parse(last.split('data: ')[1])).toMatchObject({ fr: expect.stringMatching(/reconnectez-vous/), en: expect.stringMatching(/sign in again/) });
+  }, 15_000);
+
   it('refuses senders', async () => {
     const response = await fetch(`${base}/api/worklist/events`, { headers: { authorization: `Bearer ${await sender(SAINT_GIRONS)}` } });
     expect(response.status).toBe(403);
@@ -895,6 +959,14 @@ describe('oppositions', () => {
     expect(row.rows).toEqual([{ recorded_by: 'coord-ariege', reason: 'Refus exprimé le 21/11', lifted_at: null }]);
 
     clock.advance(60 * 60_000);
+    // Recorded by Ariège's coordination: Aveyron's cannot lift it (before, any coordinator could), nor can a
+    // coordinator whose token names no territory record one.
+    const otherTerritory = await api('POST', '/oppositions/lift', await coordinator('aveyron'), { patientId: ins, issuer: INS });
+    expect(otherTerritory.status).toBe(403);
+    expect(otherTerritory.body.code).toBe('opposition-other-territory');
+    expect(otherTerritory.body.detail).not.toContain(ins);
+    expect(completions).toEqual([]);
+    expect((await api('POST', '/oppositions', await coordinator(), { patientId: '1', issuer: INS })).status).toBe(403);
     const lifted = await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS });
     expect(lifted.status).toBe(200);
     expect(lifted.body).toMatchObject({ liftedAt: '2026-11-22T03:10:00+01:00', heldStudies: [held], reroutingRequested: [held] });
@@ -909,7 +981,9 @@ describe('oppositions', () => {
     expect(audit.rows.filter((e) => e.study_instance_uid === '').map((e) => e.type)).toEqual(['opposition-recorded', 'opposition-lifted']);
     expect(audit.rows.filter((e) => e.study_instance_uid === held).map((e) => e.type)).toEqual(['opposition-recorded', 'opposition-lifted']);
 
-    // Recorded again after a lift: a new objection.
+    // Recorded again after a lift: a new objection, regional when an administrator records it (only an administrator lifts it).
     expect((await api('POST', '/oppositions', await admin(), { patientId: ins, issuer: INS })).status).toBe(201);
+    expect((await api('POST', '/oppositions/lift', await coordinator('ariege'), { patientId: ins, issuer: INS })).status).toBe(403);
+    expect((await api('POST', '/oppositions/lift', await admin(), { patientId: ins, issuer: INS })).status).toBe(200);
   });
 });

@@ -383,7 +383,7 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     const ins = '1850712345678902';
     const held = await indexStudy({ patientId: 'IPP-OPP', ins });
     const heldToo = await indexStudy({ patientId: 'IPP-OPP', ins });
-    const change = { patientId: ins, issuer: '1.2.250.1.213.1.4.8', actor: 'coord', at: T0, reason: 'refus écrit' };
+    const change = { patientId: ins, issuer: '1.2.250.1.213.1.4.8', actor: 'coord', territory: 'ariege', at: T0, reason: 'refus écrit' };
     expect(await store.recordOpposition(change)).toEqual({ created: true, recordedAt: T0 });
     expect(await store.recordOpposition({ ...change, at: minutes(5) })).toEqual({ created: false, recordedAt: T0 });
 
@@ -398,14 +398,18 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
       ),
     );
 
+    // A coordinator of another territory reaches nothing: the objection stays in force.
+    expect(await store.liftOpposition({ ...change, actor: 'coord-aveyron', territory: 'aveyron', at: minutes(29) })).toEqual({ kind: 'other-territory' });
+    expect(await store.routeExclusively(held, (tx) => tx.patientObjection([{ id: ins, issuer: '1.2.250.1.213.1.4.8' }]))).not.toBeNull();
     const lifted = await store.liftOpposition({ ...change, at: minutes(30) });
-    expect(lifted).toEqual(
+    expect(lifted.kind).toBe('lifted');
+    expect(lifted.kind === 'lifted' && lifted.studies).toEqual(
       [
         { studyInstanceUID: held, held: true, flags: { priority: 'urgent' } },
         { studyInstanceUID: heldToo, held: false, flags: {} },
       ].sort((a, b) => (a.studyInstanceUID < b.studyInstanceUID ? -1 : 1)),
     );
-    expect(await store.liftOpposition({ ...change, at: minutes(31) })).toBeNull();
+    expect(await store.liftOpposition({ ...change, at: minutes(31) })).toEqual({ kind: 'not-found' });
     expect(await store.routeExclusively(held, (tx) => tx.patientObjection([{ id: ins, issuer: '1.2.250.1.213.1.4.8' }]))).toBeNull();
     const audit = (await store.studyRouting(held)).events.map((e) => e.type);
     expect(audit).toEqual(['opposition-recorded', 'held', 'opposition-lifted']);
@@ -429,8 +433,17 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     expect(await store.escalateExclusively('00000000-0000-4000-8000-000000000000', async (_tx, none) => none)).toBeNull();
   });
 
+  /** Claims and completes an item as its assignee does when signing. */
+  async function complete(item: WorklistItemView, at: Date): Promise<void> {
+    const rpps = item.assignee!;
+    const claimed = await store.claimItem(item.id, { rpps, pools: [] }, `2.25.${Date.now()}${Math.floor(Math.random() * 1e6)}`, at, () => ({ type: 'claimed', actor: rpps, at, detail: {} }));
+    expect(claimed).not.toBeNull();
+    const done = await store.reportExclusively((tx) => tx.completeItem(item.id, rpps, at, { type: 'completed', actor: rpps, at, detail: {} }));
+    expect(done?.status).toBe('COMPLETED');
+  }
+
   it('visibility: lists, item checks and the QIDO/WADO reader scope agree, for every viewer and item', async () => {
-    const studies = await Promise.all([1, 2, 3, 4, 5, 6].map(() => indexStudy()));
+    const studies = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(() => indexStudy()));
     const items = [
       await newItem({ pool: 'vis-p3', assignee: R1 }, studies[0]),
       await newItem({ pool: 'vis-p1' }, studies[1]),
@@ -439,6 +452,13 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
       await newItem({ pool: 'vis-p4', territory: 'lot' }, studies[4]),
     ];
     await offer(items[2].id, [R3]);
+    // Completed items: the pool vis-p1 (R1) and the reader offered it (R3) lose them; the assignee keeps them;
+    // a pool keeps one completed within its period (poolsSeeCompletedSince).
+    const completedLate = await newItem({ pool: 'vis-p1', assignee: R2 }, studies[6]);
+    await offer(completedLate.id, [R3]);
+    await complete(completedLate, minutes(100));
+    const completedEarly = await newItem({ pool: 'vis-p1', assignee: R2 }, studies[7]);
+    await complete(completedEarly, minutes(10));
     const opinion = await store.requestSecondOpinion({
       parent: items[4],
       pool: 'vis-pole',
@@ -454,6 +474,8 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     const viewers: WorklistViewer[] = [
       { kind: 'reader', role: 'reader', rpps: R1, pools: new Set(['vis-p1']) },
       { kind: 'reader', role: 'reader', rpps: R2, pools: new Set(['vis-p2']) },
+      { kind: 'reader', role: 'reader', rpps: R1, pools: new Set(['vis-p1']), poolsSeeCompletedSince: minutes(50) },
+      { kind: 'reader', role: 'reader', rpps: R3, pools: new Set(), poolsSeeCompletedSince: minutes(50) },
       { kind: 'reader', role: 'reader', rpps: R3, pools: new Set() },
       { kind: 'reader', role: 'expert', rpps: '10000000004', pools: new Set(['vis-pole']) },
       { kind: 'coordinator', userId: 'c1', territory: 'ariege' },
@@ -473,7 +495,7 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
         const scoped = (await store.listItems(viewer, query({ scope }))).map((l) => l.item);
         expect(ids(scoped)).toEqual(ids(everything.filter((item) => readerSeesItem(viewer, item, scope))));
       }
-      const reader = { rpps: viewer.rpps, pools: [...viewer.pools] };
+      const reader = { rpps: viewer.rpps, pools: [...viewer.pools], poolsSeeCompletedSince: viewer.poolsSeeCompletedSince };
       for (const study of studies) {
         const readable = (await index.findInstances({ site: null, reader }, { studyInstanceUID: study })).length > 0;
         const expected = everything.some((item) => item.studyInstanceUID === study && canSeeItem(viewer, item));
@@ -483,9 +505,18 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     // The fixture covers each rule: assigned, pool, offered, notified pool, territory, second opinion's pole.
     const r1 = viewers[0];
     expect(ids((await store.listItems(r1, query())).map((l) => l.item))).toEqual(expect.arrayContaining(ids([items[0], items[1]])));
-    expect(canSeeItem(viewers[2], await store.findItem(items[2].id) as WorklistItemView)).toBe(true);
+    expect(canSeeItem(viewers[4], await store.findItem(items[2].id) as WorklistItemView)).toBe(true);
     expect(canSeeItem(viewers[1], items[3])).toBe(true);
-    expect(canSeeItem(viewers[3], opinion)).toBe(true);
+    expect(canSeeItem(viewers[5], opinion)).toBe(true);
+    // Completion: the assignee keeps both, the pool and the offered reader keep none, or the one in their period.
+    const readerOf = (v: WorklistViewer) => (v.kind === 'reader' ? { rpps: v.rpps, pools: [...v.pools], poolsSeeCompletedSince: v.poolsSeeCompletedSince } : undefined);
+    const readable = async (v: WorklistViewer, study: string) => (await index.findInstances({ site: null, reader: readerOf(v) }, { studyInstanceUID: study })).length > 0;
+    expect([await readable(viewers[1], studies[6]), await readable(viewers[1], studies[7])]).toEqual([true, true]);
+    expect([await readable(viewers[0], studies[6]), await readable(viewers[0], studies[7])]).toEqual([false, false]);
+    expect([await readable(viewers[2], studies[6]), await readable(viewers[2], studies[7])]).toEqual([true, false]);
+    expect(await readable(viewers[4], studies[6])).toBe(false); // R3 was offered it: no longer
+    expect(await readable(viewers[3], studies[6])).toBe(true); // ...unless within the period
+    expect(canSeeItem(viewers[0], (await store.findItem(completedLate.id))!)).toBe(false);
     expect((await index.findInstances({ site: null, reader: { rpps: R3, pools: [] } }, { studyInstanceUID: studies[5] })).length).toBe(0);
 
     const filtered = await store.listItems({ kind: 'admin', userId: 'a' }, query({ territory: 'lot', statuses: ['SCHEDULED'], priorities: ['stat'], limit: 10 }));

@@ -1,8 +1,9 @@
-import { currentSession } from './session.ts';
+import { clearSession, currentSession } from './session.ts';
 
 /**
  * The worklist's server-sent events, read with fetch (EventSource cannot send the Authorization header, and the
- * token never goes into a URL). Calls onChange for every item event and for `resync`; reconnects after a drop.
+ * token never goes into a URL). Calls onChange for every item event and for `resync`; reconnects after a drop;
+ * goes back to the sign-in page when the gateway ends the stream because the token expired (`session-expired`).
  */
 export function followWorklistEvents(onChange: () => void, onState: (live: boolean) => void): () => void {
   const controller = new AbortController();
@@ -32,6 +33,12 @@ export function followWorklistEvents(onChange: () => void, onState: (live: boole
             const block = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
             if (/^event: (item-created|item-updated|resync)$/m.test(block)) onChange();
+            if (/^event: session-expired$/m.test(block)) {
+              // The token ended: the stream was closed by the gateway; sign in again.
+              clearSession();
+              location.assign('/sign-in');
+              return;
+            }
           }
         }
       } catch {

@@ -167,7 +167,12 @@ export class StoreScp extends Scp {
     let outcome: InstanceOutcome;
     try {
       const spooled = await timedStep(this.context.ingest, 'spool', () => sink.spool.complete());
-      outcome = await ingestInstance(this.outcomes.length + 1, spooled, { site: site.finess, affectedSopClassUID: request.getAffectedSopClassUid() }, this.context.ingest);
+      const requester = {
+        actor: { userId: `dicom:${this.callingAeTitle}`, role: 'sender' as const, site: site.finess },
+        network: { address: this.socket.remoteAddress, userAgent: `DICOM AE ${this.callingAeTitle}` },
+      };
+      const context = { site: site.finess, affectedSopClassUID: request.getAffectedSopClassUid(), requester };
+      outcome = await ingestInstance(this.outcomes.length + 1, spooled, context, this.context.ingest);
     } catch (error) {
       await sink.spool.discard();
       this.context.log.error({ err: error }, 'C-STORE data set could not be spooled');

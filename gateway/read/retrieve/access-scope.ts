@@ -3,11 +3,11 @@ import type { RegionConfig } from '../../../config/region/region-config.ts';
 import type { AccessScope } from '../../../storage/index/dicom-index.ts';
 import { principalOf } from '../../auth/authenticate.ts';
 import { Forbidden } from '../../http/problem.ts';
-import { poolsOf } from '../worklist/worklist-viewer.ts';
+import { poolsOf, poolsSeeCompletedSince, rppsOf, type ViewerContext } from '../worklist/worklist-viewer.ts';
 
 export type AccessScopeResolver = (res: Response) => AccessScope;
 
-export interface AccessPolicy {
+export interface AccessPolicy extends ViewerContext {
   regionConfig: RegionConfig;
   /** Administrators see patient data only when this is set (ASTREINTE_ADMIN_PATIENT_ACCESS=true). */
   adminSeesPatientData: boolean;
@@ -16,7 +16,8 @@ export interface AccessPolicy {
 /**
  * What part of the archive the caller may read (images, metadata, searches):
  * - a sender only its own site's studies;
- * - a reader or an expert only the studies of worklist items routed or offered to them or to their pools;
+ * - a reader or an expert only the studies of worklist items routed or offered to them or to their pools
+ *   (a completed item: its assignee only, or its pools for the configured period; item-visibility.ts);
  * - an administrator everything, when the installation allows administrators to see patient data;
  * - coordinators, analysts (and administrators otherwise): no images, no metadata.
  * Whoever may not see a study gets the same 404 as if it did not exist.
@@ -29,8 +30,10 @@ export function createAccessScopes(policy: AccessPolicy): AccessScopeResolver {
         return { site: principal.site ?? '__no_site__' };
       case 'reader':
       case 'expert': {
-        const rpps = principal.rpps ?? principal.userId;
-        return { site: null, reader: { rpps, pools: [...poolsOf(policy.regionConfig, rpps, principal.role === 'expert')] } };
+        const rpps = rppsOf(principal);
+        const pools = [...poolsOf(policy.regionConfig, rpps, principal.role === 'expert')];
+        const since = poolsSeeCompletedSince(policy);
+        return { site: null, reader: { rpps, pools, ...(since ? { poolsSeeCompletedSince: since } : {}) } };
       }
       case 'admin':
         if (policy.adminSeesPatientData) return { site: null };

@@ -22,13 +22,15 @@ export interface ItemActionDeps {
   store: WorklistStore;
   regionConfig: RegionConfig;
   clock: Clock;
+  /** How long pools keep a completed item (ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS); absent: not at all. */
+  poolAccessAfterCompletionMs?: number;
 }
 
 type ReaderViewer = Extract<Viewer, { kind: 'reader' }>;
 
 export function claimHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const reader = requireReader(viewer, 'claim an exam');
     const now = deps.clock.now();
@@ -50,7 +52,7 @@ const releaseBody = z.object({
 
 export function releaseHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(releaseBody, req.body, 'release this exam');
     const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const reader = requireReader(viewer, 'release an exam');

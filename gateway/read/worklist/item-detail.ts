@@ -15,7 +15,7 @@ import { timeZoneOf } from './worklist-wording.ts';
 export function itemDetailHandler(deps: { store: WorklistStore; regionConfig: RegionConfig }) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
     const config = deps.regionConfig;
-    const viewer = viewerOf(principalOf(res), config);
+    const viewer = viewerOf(principalOf(res), deps);
     const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const zone = timeZoneOf(config, item.territory);
     const { events, secondOpinions, incidents } = await deps.store.itemHistory(item.id);

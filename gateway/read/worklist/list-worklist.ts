@@ -35,7 +35,7 @@ export function listWorklistHandler(deps: { store: WorklistStore; regionConfig: 
     // The system's instant, so that a page counts down to deadlines on the server's clock (ASTREINTE_NOW
     // rehearsals, a laptop whose clock is off), not the browser's.
     res.set('Astreinte-Now', deps.clock.now().toISOString());
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const query = parseWorklistQuery(req.query, deps.regionConfig);
     checkListScope(viewer, query);
     const listed = await deps.store.listItems(viewer, query);

@@ -3,7 +3,9 @@
  * 1.2.250.1.213.1.4.8). POST /api/oppositions { patientId, issuer, reason? } records it; POST
  * /api/oppositions/lift { patientId, issuer } lifts it and asks routing to route the patient's held studies again.
  * The Patient ID (often the INS) travels in the body, never in the URL: proxies and access logs keep paths.
- * Coordinators and administrators only; every change is an audit event (patient level, with no study:
+ * Coordinators and administrators only. An objection carries the territory of the coordinator who recorded it
+ * (none when an administrator did); it holds the patient's studies in every territory, and only a coordinator of
+ * that territory, or an administrator, may lift it. Every change is an audit event (patient level, with no study:
  * study_instance_uid '', plus one per stored study of the patient).
  */
 import type { Request, Response } from 'express';
@@ -41,9 +43,9 @@ const liftBody = oppositionBody.pick({ patientId: true, issuer: true });
 
 export function recordOppositionHandler(deps: OppositionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const actor = requireCoordinatorOrAdmin(principalOf(res));
+    const { actor, territory } = requireCoordinatorOrAdmin(principalOf(res));
     const body = parseBody(oppositionBody, req.body, 'record the opposition');
-    const outcome = await deps.store.recordOpposition({ ...body, actor, at: deps.clock.now() });
+    const outcome = await deps.store.recordOpposition({ ...body, actor, territory, at: deps.clock.now() });
     res.status(outcome.created ? 201 : 200).json({
       patientId: body.patientId,
       issuer: body.issuer,
@@ -55,13 +57,21 @@ export function recordOppositionHandler(deps: OppositionDeps) {
 
 export function liftOppositionHandler(deps: OppositionDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    const actor = requireCoordinatorOrAdmin(principalOf(res));
+    const { actor, territory } = requireCoordinatorOrAdmin(principalOf(res));
     const { issuer, patientId } = parseBody(liftBody, req.body, 'lift the opposition');
     const now = deps.clock.now();
-    const studies = await deps.store.liftOpposition({ patientId, issuer, actor, at: now });
-    if (studies === null) {
+    const lift = await deps.store.liftOpposition({ patientId, issuer, actor, territory, at: now });
+    if (lift.kind === 'not-found') {
       throw new NotFound('No active opposition is recorded for this Patient ID and issuer; check both values.', 'opposition-not-found');
     }
+    if (lift.kind === 'other-territory') {
+      throw new Forbidden(
+        "Cette opposition a été enregistrée par la coordination d'un autre territoire : seule celle-ci, ou un administrateur, peut la lever. " +
+          '(This objection was recorded by the coordination of another territory: only that coordination, or an administrator, can lift it.)',
+        'opposition-other-territory',
+      );
+    }
+    const studies = lift.studies;
     const held = studies.filter((s) => s.held);
     const rerouted: string[] = [];
     if (deps.routing) {
@@ -84,9 +94,17 @@ export function liftOppositionHandler(deps: OppositionDeps) {
   };
 }
 
-function requireCoordinatorOrAdmin(principal: Principal): string {
-  if (principal.role !== 'coordinator' && principal.role !== 'admin') {
+/** The actor, and the territory a coordinator acts for (null for an administrator, who acts for the region). */
+function requireCoordinatorOrAdmin(principal: Principal): { actor: string; territory: string | null } {
+  if (principal.role === 'admin') return { actor: principal.userId, territory: null };
+  if (principal.role !== 'coordinator') {
     throw new Forbidden('Only a coordinator or an administrator can record or lift a patient\'s opposition.', 'role-not-allowed');
   }
-  return principal.userId;
+  if (principal.territory === undefined) {
+    throw new Forbidden(
+      "Votre jeton de coordinateur ne nomme pas votre territoire : demandez un nouveau jeton. (Your coordinator token names no territory; ask for a new one.)",
+      'coordinator-without-territory',
+    );
+  }
+  return { actor: principal.userId, territory: principal.territory };
 }

@@ -1,6 +1,7 @@
 /**
  * POST /api/worklist/{id}/reassign { assignee: RPPS, pool?, reason }: a coordinator of the item's territory
- * (or an administrator) hands an open item to another reader entitled to its site. An item being read is
+ * (or an administrator) hands an open item to another reader entitled to its site, in a pool of its territory
+ * or a regional pool the routing rules allow for it, of which the reader is a member (reassignment-pool.ts). An item being read is
  * taken back from its holder (its claim ends); the new reader finds it SCHEDULED on their list.
  */
 import type { Request, Response } from 'express';
@@ -11,6 +12,7 @@ import type { ItemActionDeps } from './claim-release.ts';
 import { busyMessage } from './claim-release.ts';
 import { itemNotFound, loadVisibleItem } from './find-visible-item.ts';
 import { parseBody } from './parse-body.ts';
+import { reassignmentPoolProblem } from './reassignment-pool.ts';
 import { itemJson } from './worklist-item-json.ts';
 import { actorOf, viewerOf } from './worklist-viewer.ts';
 import { poolLabel, readerLabel } from './worklist-wording.ts';
@@ -27,7 +29,7 @@ const reassignBody = z.object({
 
 export function reassignHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(reassignBody, req.body, 'reassign this exam');
     await loadVisibleItem(deps.store, req.params.id, viewer);
     if (viewer.kind === 'reader') {
@@ -65,6 +67,8 @@ export function reassignHandler(deps: ItemActionDeps) {
             'reader-not-entitled',
           );
         }
+        const poolProblem = reassignmentPoolProblem(config, before, body.pool ?? before.pool, target.rpps);
+        if (poolProblem) throw new BadRequest(poolProblem, 'pool-not-allowed');
       },
       event: (before, after) => ({
         type: 'reassigned',

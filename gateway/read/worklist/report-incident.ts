@@ -29,7 +29,7 @@ const incidentBody = z.object({
 
 export function reportIncidentHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(incidentBody, req.body, 'record the incident');
     const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     const now = deps.clock.now();

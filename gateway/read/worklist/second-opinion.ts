@@ -32,7 +32,7 @@ const requestBody = z.object({
 
 export function requestSecondOpinionHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(requestBody, req.body, 'ask for a second opinion');
     const config = deps.regionConfig;
     const parent = await loadVisibleItem(deps.store, req.params.id, viewer);
@@ -119,7 +119,7 @@ const answerBody = z
 
 export function answerSecondOpinionHandler(deps: ItemActionDeps) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const viewer = viewerOf(principalOf(res), deps.regionConfig);
+    const viewer = viewerOf(principalOf(res), deps);
     const body = parseBody(answerBody, req.body, 'record the answer');
     const item = await loadVisibleItem(deps.store, req.params.id, viewer);
     if (item.kind !== 'second-opinion') {

@@ -77,7 +77,7 @@ export function completeStudyHandler(deps: { store: WorklistStore; routing?: Stu
 export function routingExplanationHandler(deps: { store: WorklistStore; regionConfig: RegionConfig }) {
   return async (req: Request<{ study: string }>, res: Response): Promise<void> => {
     const config = deps.regionConfig;
-    const viewer = viewerOf(principalOf(res), config);
+    const viewer = viewerOf(principalOf(res), deps);
     const study = req.params.study;
     const notFound = new NotFound(
       `No routing of study ${study} is visible to you: it may not be routed yet, or it was routed to other lists.`,

@@ -22,6 +22,8 @@ export interface WorklistRouteDeps {
   store?: WorklistStore;
   regionConfig: RegionConfig;
   clock: Clock;
+  /** How long pools keep a completed item (settings.worklist); absent: not at all. */
+  poolAccessAfterCompletionMs?: number;
   log: Logger;
   /** The routing worker's entry point; without it, /complete answers 503 and lifting an opposition re-routes nothing. */
   routing?: StudyRouting;
@@ -45,7 +47,7 @@ export interface WorklistServices {
 
 export function worklistServices(deps: WorklistRouteDeps): WorklistServices {
   const store = deps.store ?? new PostgresWorklistStore(deps.database);
-  const items = { store, regionConfig: deps.regionConfig, clock: deps.clock };
+  const items = { store, regionConfig: deps.regionConfig, clock: deps.clock, poolAccessAfterCompletionMs: deps.poolAccessAfterCompletionMs };
   return {
     items,
     hub: deps.notifications ?? createWorklistNotificationHub(deps.database, deps.log),

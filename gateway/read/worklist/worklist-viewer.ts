@@ -1,7 +1,7 @@
 /**
  * The caller as the worklist sees them (which items they may see is storage/worklist/item-visibility.ts):
- * - a reader's RPPS is the token's `rpps`, else its subject; their pools are those the region config makes
- *   them a member of;
+ * - a reader's RPPS is the token's `rpps` (never its subject: a token without one is refused when verified);
+ *   their pools are those the region config makes them a member of;
  * - an expert the same, plus the expertise poles matching their qualifications (second opinions addressed
  *   to their pole);
  * - a coordinator's territory is the token's `territory`;
@@ -9,6 +9,7 @@
  */
 import type { Expertise, Qualification, RegionConfig } from '../../../config/region/region-config.ts';
 import type { Principal } from '../../../core/identity/roles.ts';
+import type { Clock } from '../../../core/time/clock.ts';
 import type { WorklistViewer } from '../../../storage/worklist/item-visibility.ts';
 import { Forbidden } from '../../http/problem.ts';
 
@@ -21,7 +22,26 @@ const QUALIFICATION_FOR: Record<Expertise, Qualification> = {
   neurosurgery: 'neurosurgeon',
 };
 
-export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
+/**
+ * What deciding a viewer needs besides the token: the region, and how long pools keep a completed item
+ * (ASTREINTE_POOL_ACCESS_AFTER_COMPLETION_HOURS; absent or 0: not at all) measured on `clock`.
+ */
+export interface ViewerContext {
+  regionConfig: RegionConfig;
+  clock?: Clock;
+  poolAccessAfterCompletionMs?: number;
+}
+
+/** Since when completed items are still seen through pools, or undefined when they are not at all. */
+export function poolsSeeCompletedSince(context: ViewerContext): Date | undefined {
+  const period = context.poolAccessAfterCompletionMs ?? 0;
+  if (period <= 0 || !context.clock) return undefined;
+  return new Date(context.clock.now().getTime() - period);
+}
+
+export function viewerOf(principal: Principal, from: RegionConfig | ViewerContext): Viewer {
+  const context: ViewerContext = 'regionConfig' in from ? from : { regionConfig: from };
+  const config = context.regionConfig;
   switch (principal.role) {
     case 'admin':
       return { kind: 'admin', userId: principal.userId };
@@ -29,8 +49,10 @@ export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
       return { kind: 'coordinator', userId: principal.userId, territory: principal.territory ?? null };
     case 'reader':
     case 'expert': {
-      const rpps = principal.rpps ?? principal.userId;
-      return { kind: 'reader', role: principal.role, rpps, pools: poolsOf(config, rpps, principal.role === 'expert') };
+      const rpps = rppsOf(principal);
+      const since = poolsSeeCompletedSince(context);
+      const pools = poolsOf(config, rpps, principal.role === 'expert');
+      return { kind: 'reader', role: principal.role, rpps, pools, ...(since ? { poolsSeeCompletedSince: since } : {}) };
     }
     default:
       throw new Forbidden(
@@ -38,6 +60,14 @@ export function viewerOf(principal: Principal, config: RegionConfig): Viewer {
         'role-not-allowed',
       );
   }
+}
+
+/** The RPPS of a reader or expert; principalFromClaims already refused tokens without one (403 here too). */
+export function rppsOf(principal: Principal): string {
+  if (principal.rpps === undefined) {
+    throw new Forbidden('Votre jeton ne porte pas votre numéro RPPS. (Your token carries no RPPS number; sign in again.)', 'token-missing-rpps');
+  }
+  return principal.rpps;
 }
 
 /** Pools whose items a reader sees: membership, plus (experts) the poles of their qualifications. */

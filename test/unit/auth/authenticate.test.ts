@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 const token = (role: 'sender' | 'reader' | 'admin') =>
-  issueToken(key, { role, site: role === 'sender' ? '130000001' : undefined, audience: AUDIENCE });
+  issueToken(key, { role, site: role === 'sender' ? '130000001' : undefined, rpps: role === 'reader' ? '10001234567' : undefined, audience: AUDIENCE });
 
 describe('authenticate', () => {
   it('sets the principal from a bearer token (scheme case-insensitive)', async () => {

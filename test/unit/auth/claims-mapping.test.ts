@@ -99,11 +99,23 @@ describe('the default mapping (embedded tokens, unconfigured OIDC)', () => {
 
   it('takes "role" before "roles", ignores unknown names, refuses several roles', () => {
     expect(principalFromClaims({ sub: 'u', role: 'admin', roles: ['reader'] }).role).toBe('admin');
-    expect(principalFromClaims({ sub: 'u', role: 'doctor', roles: ['offline_access', 'reader'] }).role).toBe('reader');
+    expect(principalFromClaims({ sub: 'u', role: 'doctor', roles: ['offline_access', 'reader'], rpps: '10101234567' }).role).toBe('reader');
     const several = refusal(() => principalFromClaims({ sub: 'u', roles: ['reader', 'admin'] }));
     expect(several).toMatchObject({ status: 401, code: 'token-ambiguous-role' });
     expect(several.message).toMatch(/reader, admin/);
     expect(refusal(() => principalFromClaims({ sub: 'u', roles: ['offline_access'] }))).toMatchObject({ code: 'token-missing-role' });
+  });
+
+  it('refuses (403) a reader or expert without RPPS claim, never taking the subject for one', () => {
+    // The subject is another practitioner's RPPS: before, the token got that practitioner's pools.
+    for (const role of ['reader', 'expert']) {
+      const error = refusal(() => principalFromClaims({ sub: '10009000011', role }));
+      expect(error).toMatchObject({ status: 403, code: 'token-missing-rpps' });
+      expect(error.message).toMatch(/RPPS/);
+      expect(refusal(() => principalFromClaims({ sub: '10009000011', role, rpps: 'rpps-1' }))).toMatchObject({ status: 403, code: 'token-bad-rpps' });
+    }
+    expect(principalFromClaims({ sub: 'u', role: 'reader', rpps: '810009000011' }).rpps).toBe('10009000011');
+    expect(principalFromClaims({ sub: 'u', role: 'coordinator', territory: 't' })).not.toHaveProperty('rpps');
   });
 
   it('refuses a token without subject, a sender without site, a site that is not a FINESS', () => {
@@ -160,7 +172,7 @@ describe('a configured mapping (Pro Santé Connect through Keycloak)', () => {
   });
 
   it('takes the user from another claim, refuses a claim with several different values', () => {
-    const byUsername = mapping({ OIDC_CLAIM_USER: 'preferred_username', OIDC_CLAIM_ROLES: 'realm_access.roles', OIDC_ROLE_MAP: 'radiologue=reader' });
+    const byUsername = mapping({ OIDC_CLAIM_USER: 'preferred_username', OIDC_CLAIM_ROLES: 'realm_access.roles', OIDC_CLAIM_RPPS: 'SubjectNameID', OIDC_ROLE_MAP: 'radiologue=reader' });
     expect(principalFromClaims(pscToken, byUsername).userId).toBe('899700218896');
     const twoSites = {
       ...pscToken,
@@ -174,10 +186,14 @@ describe('a configured mapping (Pro Santé Connect through Keycloak)', () => {
     expect(principalFromClaims(sameSiteTwice, psc).site).toBe('310780010');
   });
 
-  it('leaves out an RPPS claim that holds another kind of identifier', () => {
+  it('refuses (403) a reader whose RPPS claim holds another kind of identifier, naming the claim, not the value', () => {
     const adeli = { ...pscToken, SubjectNameID: '0123456789' };
-    expect(principalFromClaims(adeli, psc)).not.toHaveProperty('rpps');
+    const error = refusal(() => principalFromClaims(adeli, psc));
+    expect(error).toMatchObject({ status: 403, code: 'token-bad-rpps' });
+    expect(error.message).toMatch(/SubjectNameID/);
+    expect(error.message).not.toMatch(/0123456789/);
   });
+
 });
 
 describe('parseClaimsMapping refusals', () => {

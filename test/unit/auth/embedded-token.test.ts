@@ -51,7 +51,7 @@ async function refusal(promise: Promise<unknown>): Promise<HttpProblem> {
 function forge(signer: EmbeddedSigningKey, claims: Record<string, unknown>, setup: (jwt: SignJWT) => SignJWT = (j) => j) {
   const now = Math.floor(Date.now() / 1000);
   return setup(
-    new SignJWT({ role: 'reader', ...claims })
+    new SignJWT({ role: 'reader', rpps: '10001234567', ...claims })
       .setProtectedHeader({ alg: 'ES256', kid: signer.kid })
       .setIssuer(EMBEDDED_ISSUER)
       .setAudience(AUDIENCE)
@@ -80,7 +80,7 @@ describe('embedded signing key', () => {
     expect(await readdir(dir)).toEqual([SIGNING_KEY_FILE]);
     // tokens signed by any of them verify with the key on disk
     const v = await createTokenVerifier({ kind: 'embedded', keyDir: dir, audience: AUDIENCE });
-    const token = await issueToken(keys[5], { role: 'reader', audience: AUDIENCE });
+    const token = await issueToken(keys[5], { role: 'reader', rpps: '10001234567', audience: AUDIENCE });
     expect((await v.verify(token)).role).toBe('reader');
   });
 
@@ -134,10 +134,10 @@ describe('issue and verify', () => {
     const cases: [Parameters<typeof issueToken>[1], RegExp][] = [
       [{ role: 'sender', audience: AUDIENCE }, /needs the FINESS/],
       [{ role: 'sender', site: '75000001', audience: AUDIENCE }, /is not a FINESS number/],
-      [{ role: 'reader', site: '75000000X', audience: AUDIENCE }, /is not a FINESS number/],
-      [{ role: 'reader', ttlSeconds: 10, audience: AUDIENCE }, /lifetime/],
-      [{ role: 'reader', ttlSeconds: 400 * 86400, audience: AUDIENCE }, /lifetime/],
-      [{ role: 'reader', user: 'has space', audience: AUDIENCE }, /user id/],
+      [{ role: 'reader', rpps: '10001234567', site: '75000000X', audience: AUDIENCE }, /is not a FINESS number/],
+      [{ role: 'reader', rpps: '10001234567', ttlSeconds: 10, audience: AUDIENCE }, /lifetime/],
+      [{ role: 'reader', rpps: '10001234567', ttlSeconds: 400 * 86400, audience: AUDIENCE }, /lifetime/],
+      [{ role: 'reader', rpps: '10001234567', user: 'has space', audience: AUDIENCE }, /user id/],
       [{ role: 'boss' as 'reader', audience: AUDIENCE }, /Unknown role/],
     ];
     for (const [options, message] of cases) {
@@ -161,7 +161,7 @@ describe('issue and verify', () => {
   });
 
   it('refuses a token without expiry', async () => {
-    const token = await new SignJWT({ role: 'reader' })
+    const token = await new SignJWT({ role: 'reader', rpps: '10001234567' })
       .setProtectedHeader({ alg: 'ES256' })
       .setIssuer(EMBEDDED_ISSUER)
       .setAudience(AUDIENCE)
@@ -171,7 +171,7 @@ describe('issue and verify', () => {
   });
 
   it('refuses a token for another audience', async () => {
-    const token = await issueToken(key, { role: 'reader', audience: 'another-service' });
+    const token = await issueToken(key, { role: 'reader', rpps: '10001234567', audience: 'another-service' });
     const error = await refusal(verifier.verify(token));
     expect(error).toMatchObject({ status: 401, code: 'token-wrong-audience' });
     expect(error.message).toMatch(/another service/);
@@ -183,7 +183,7 @@ describe('issue and verify', () => {
   });
 
   it('refuses a tampered token and one signed by another installation', async () => {
-    const token = await issueToken(key, { role: 'reader', audience: AUDIENCE });
+    const token = await issueToken(key, { role: 'reader', rpps: '10001234567', audience: AUDIENCE });
     const [header, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const promoted = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
@@ -195,7 +195,7 @@ describe('issue and verify', () => {
     expect(await refusal(verifier.verify(`${header}.${payload}.${flipped}`))).toMatchObject({ code: 'token-bad-signature' });
 
     const other = await loadOrCreateSigningKey(path.join(root, 'other-installation'));
-    const foreign = await issueToken(other, { role: 'reader', audience: AUDIENCE });
+    const foreign = await issueToken(other, { role: 'reader', rpps: '10001234567', audience: AUDIENCE });
     expect(await refusal(verifier.verify(foreign))).toMatchObject({ code: 'token-bad-signature' });
   });
 

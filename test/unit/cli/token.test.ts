@@ -45,14 +45,14 @@ describe('astreinte token', () => {
   });
 
   it('prints exactly one line through the real CLI', async () => {
-    const { stdout, stderr } = await run(process.execPath, ['bin/astreinte.cjs', 'token', '--role', 'reader'], {
+    const { stdout, stderr } = await run(process.execPath, ['bin/astreinte.cjs', 'token', '--role', 'reader', '--rpps', '10009000011'], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
     });
     expect(stderr).toBe('');
     expect(stdout.split('\n')).toHaveLength(2);
     expect(stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(decodeJwt(stdout)).toMatchObject({ role: 'reader', sub: 'reader-cli', aud: 'astreinte-cmd-test' });
+    expect(decodeJwt(stdout)).toMatchObject({ role: 'reader', sub: 'reader-cli', rpps: '10009000011', aud: 'astreinte-cmd-test' });
   });
 
   it('refuses wrong arguments with exit code 2 and the usage on stderr', async () => {
@@ -61,8 +61,9 @@ describe('astreinte token', () => {
       [['--role', 'boss'], /unknown role "boss"/],
       [['--role', 'sender'], /needs the FINESS number/],
       [['--role', 'sender', '--site', 'abc'], /is not a FINESS number/],
-      [['--role', 'reader', '--ttl', 'soon'], /--ttl "soon" is not a duration/],
-      [['--role', 'reader', '--ttl', '5'], /lifetime/],
+      [['--role', 'reader'], /needs the practitioner's RPPS number \(--rpps/],
+      [['--role', 'reader', '--rpps', '10009000011', '--ttl', 'soon'], /--ttl "soon" is not a duration/],
+      [['--role', 'reader', '--rpps', '10009000011', '--ttl', '5'], /lifetime/],
       [['--role', 'reader', '--colour', 'red'], /Unknown option '--colour'/],
       [['--role', 'reader', 'extra'], /positional argument/],
     ];

@@ -37,8 +37,9 @@ const statusOf = (fn: () => unknown): number | undefined => {
 describe('viewerOf and canSeeItem', () => {
   const item = { pool: 'pdses-ariege', assignee: '10009000011', territory: 'ariege' };
 
-  it('takes the RPPS from the rpps claim, else the subject, and the pools from the region config', () => {
-    const fromSubject = viewerOf(principal({ role: 'reader', userId: '10009000029' }), config);
+  it('takes the RPPS from the rpps claim (never the subject) and the pools from the region config', () => {
+    expect(statusOf(() => viewerOf(principal({ role: 'reader', userId: '10009000029' }), config))).toBe(403);
+    const fromSubject = viewerOf(principal({ role: 'reader', userId: 'psc-x', rpps: '10009000029' }), config);
     expect(fromSubject).toEqual({ kind: 'reader', role: 'reader', rpps: '10009000029', pools: new Set(['pdses-ariege', 'jour-ariege']) });
     const fromClaim = viewerOf(principal({ role: 'reader', userId: 'psc-abc', rpps: '10012000014' }), config);
     expect(fromClaim.kind === 'reader' && fromClaim.rpps).toBe('10012000014');
@@ -119,7 +120,7 @@ describe('visibilityClause', () => {
 
   it('binds every value as a parameter', () => {
     expect(visibilityClause(reader, { scope: 'mine', territory: null })).toEqual({
-      sql: '(i.assignee = $1 OR $1 = ANY(i.offered_to))',
+      sql: "(i.assignee = $1 OR ($1 = ANY(i.offered_to) AND i.status <> 'COMPLETED'))",
       values: ['10009000011'],
     });
     expect(visibilityClause(reader, { scope: 'pools', territory: null }).values).toEqual([['pdses-ariege']]);
