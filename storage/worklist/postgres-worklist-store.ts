@@ -385,8 +385,8 @@ async function selectItem(db: Queryable, id: string, options: { forUpdate?: bool
 
 /** The stored studies of the patient, by Patient ID or by one of its Other Patient IDs (the INS...). */
 async function patientStudies(client: Queryable, patientId: string, issuer: string): Promise<PatientStudy[]> {
-  const result = await client.query<{ study_instance_uid: string; held: boolean; sender_flags: unknown }>(
-    `SELECT s.study_instance_uid,
+  const result = await client.query<{ study_instance_uid: string; site: string | null; held: boolean; sender_flags: unknown }>(
+    `SELECT s.study_instance_uid, s.site,
             COALESCE(rd.decision = 'held' AND rd.code = 'patient-objection', false) AS held,
             a.sender_flags
      FROM study s
@@ -398,7 +398,7 @@ async function patientStudies(client: Queryable, patientId: string, issuer: stri
      ORDER BY s.study_instance_uid`,
     [patientId, issuer],
   );
-  return result.rows.map((row) => ({ studyInstanceUID: row.study_instance_uid, held: row.held, flags: senderFlags(row.sender_flags) }));
+  return result.rows.map((row) => ({ studyInstanceUID: row.study_instance_uid, site: row.site, held: row.held, flags: senderFlags(row.sender_flags) }));
 }
 
 /** One event at patient level (no study: study_instance_uid ''), plus one per stored study of the patient. */

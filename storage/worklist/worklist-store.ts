@@ -98,6 +98,8 @@ export interface PatientIdentifier {
 
 export interface PatientStudy {
   studyInstanceUID: string;
+  /** The study's site (null: an administrator's import). */
+  site: string | null;
   /** Held by routing because of the patient's opposition: to route again once it is lifted. */
   held: boolean;
   /** The sender's flags kept with the study, so a re-routed study keeps its stroke or expertise flag. */

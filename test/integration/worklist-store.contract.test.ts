@@ -405,8 +405,8 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
     expect(lifted.kind).toBe('lifted');
     expect(lifted.kind === 'lifted' && lifted.studies).toEqual(
       [
-        { studyInstanceUID: held, held: true, flags: { priority: 'urgent' } },
-        { studyInstanceUID: heldToo, held: false, flags: {} },
+        { studyInstanceUID: held, site: SITE_A, held: true, flags: { priority: 'urgent' } },
+        { studyInstanceUID: heldToo, site: SITE_A, held: false, flags: {} },
       ].sort((a, b) => (a.studyInstanceUID < b.studyInstanceUID ? -1 : 1)),
     );
     expect(await store.liftOpposition({ ...change, at: minutes(31) })).toEqual({ kind: 'not-found' });

@@ -84,12 +84,18 @@ export function liftOppositionHandler(deps: OppositionDeps) {
         }
       }
     }
+    // Every held study is routed again, but a coordinator is told only of their own territory's studies.
+    const visible = new Set(
+      held
+        .filter((s) => territory === null || (s.site !== null && deps.regionConfig.siteByFiness.get(s.site)?.territory === territory))
+        .map((s) => s.studyInstanceUID),
+    );
     res.json({
       patientId,
       issuer,
       liftedAt: formatInstant(now, deps.regionConfig.region.timezone),
-      heldStudies: held.map((s) => s.studyInstanceUID),
-      reroutingRequested: rerouted,
+      heldStudies: [...visible],
+      reroutingRequested: rerouted.filter((uid) => visible.has(uid)),
     });
   };
 }
