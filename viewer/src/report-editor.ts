@@ -4,7 +4,7 @@
  * and CLAT recommendation for tuberculosis screening; the critical-finding call. Used for the draft and for addenda.
  */
 import { h } from './dom.ts';
-import { t, type MessageKey } from './i18n.ts';
+import { parisDateTime, t, type MessageKey } from './i18n.ts';
 import {
   DOSE_SOURCES,
   parisIsoFromLocal,
@@ -21,15 +21,17 @@ export interface ReportEditor {
   element: HTMLElement;
   /** The content as typed, in the API's shape (empty optional fields left out). */
   read(): ReportContent;
+  /** Brings the first field still needed for signing into view and focuses it (after a refusal). */
+  focusMissing(): void;
 }
 
 let fieldCount = 0;
 
-function labelled(label: MessageKey, control: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, name: string): HTMLElement {
+function labelled(label: MessageKey, control: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, name: string, section = false): HTMLElement {
   const id = `report-field-${++fieldCount}`;
   control.id = id;
   control.name = name;
-  return h('div', { class: 'field' }, h('label', { for: id }, t(label)), control);
+  return h('div', { class: section ? 'field section' : 'field' }, h('label', { for: id }, t(label)), control);
 }
 
 function textArea(value: string, rows: number): HTMLTextAreaElement {
@@ -134,8 +136,7 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
     'div',
     { class: 'report-editor' },
     labelled('reportTemplate', template, 'template'),
-    h('h3', {}, t('indication')),
-    labelled('indication', indication, 'indication'),
+    labelled('indication', indication, 'indication', true),
     h(
       'fieldset',
       { class: 'technique' },
@@ -145,10 +146,8 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
       labelled('contrast', contrast, 'contrast'),
       doses,
     ),
-    h('h3', {}, t('findings')),
-    labelled('findings', findings, 'findings'),
-    h('h3', {}, t('conclusion')),
-    labelled('conclusion', conclusion, 'conclusion'),
+    labelled('findings', findings, 'findings', true),
+    labelled('conclusion', conclusion, 'conclusion', true),
     tb,
     criticalSet,
   );
@@ -183,7 +182,22 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
         : {}),
     };
   };
-  return { element, read };
+  const focusMissing = (): void => {
+    const tbShown = template.value === 'cxr-tb-screening';
+    const tbChecked = tbChoices.find((c) => c.radio.checked)?.choice.id;
+    const missing = [
+      indication.value.trim() === '' && indication,
+      conclusion.value.trim() === '' && conclusion,
+      tbShown && !tbChecked && tbChoices[0].radio,
+      tbShown && tbChecked === 'suggestive-of-tb' && recommendation.value.trim() === '' && recommendation,
+      flagged.checked && calledWho.value.trim() === '' && calledWho,
+      flagged.checked && calledAt.value === '' && calledAt,
+      flagged.checked && how.value.trim() === '' && how,
+    ].find((field): field is HTMLInputElement | HTMLTextAreaElement => field !== false);
+    missing?.scrollIntoView({ block: 'center' });
+    missing?.focus({ preventScroll: true });
+  };
+  return { element, read, focusMissing };
 }
 
 /** The signed content, read-only: the same sections as the editor. */
@@ -207,6 +221,6 @@ export function reportView(content: ReportContent): HTMLElement {
     section('conclusion', content.conclusion),
     tb && h('p', { class: 'report-text' }, `${t('tbConclusion')} : ${t(tb.label)}`),
     content.recommendation?.trim() && h('p', { class: 'report-text' }, `${t('recommendation')} : ${content.recommendation}`),
-    critical && h('p', { class: 'report-text critical-note' }, `${t('critical')} : ${critical.calledWho} — ${critical.calledAt} — ${critical.how}`),
+    critical && h('p', { class: 'report-text critical-note' }, `${t('critical')} : ${critical.calledWho} — ${critical.calledAt ? parisDateTime(critical.calledAt) : ''} — ${critical.how}`),
   );
 }

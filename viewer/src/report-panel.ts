@@ -113,18 +113,22 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     probe.state = 'draft';
     probe.revision = answer.draft.revision;
     const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite' });
-    const problems = h('div', { class: 'sign-problems', role: 'alert' });
+    const problems = h('div', { class: 'sign-problems', role: 'status' });
+    const refusal = h('div', { class: 'sign-refusal', role: 'alert' });
     const signButton = h('button', { class: 'sign primary', type: 'button', title: `${t('signReport')} (Ctrl+Entrée)` }, `${t('sign')} (Ctrl+Entrée)`);
     let revision = answer.draft.revision;
     let conflicted = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let saving: Promise<void> = Promise.resolve();
+    /** The content the server holds as this tab last saved it: signing signs the stored draft, so it must be this. */
+    let lastSaved: string | undefined;
 
-    const showProblems = (list: string[], refusal?: string): void => {
-      problems.replaceChildren(
-        ...(refusal ? [h('p', { class: 'refusal-text' }, refusal)] : []),
-        ...(list.length > 0 && !refusal ? [h('p', {}, t('beforeSigning')), h('ul', {}, ...list.map((p) => h('li', {}, p)))] : []),
-      );
+    const showProblems = (list: string[]): void => {
+      problems.replaceChildren(...(list.length > 0 ? [h('p', {}, t('beforeSigning')), h('ul', {}, ...list.map((p) => h('li', {}, p)))] : []));
+    };
+    /** The API's refusal, in the bar that holds the Sign button: seen where the reader just clicked. */
+    const showRefusal = (message: string): void => {
+      refusal.replaceChildren(...(message ? [h('p', { class: 'refusal-text' }, message)] : []));
     };
     const showConflict = (message: string): void => {
       conflicted = true;
@@ -134,12 +138,13 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       );
     };
     const save = async (): Promise<void> => {
-      if (conflicted) return;
+      const content = JSON.stringify(editor.read());
+      if (conflicted || content === lastSaved) return;
       saveState.textContent = t('saving');
       const res = await apiFetch(`/api/worklist/${item.id}/report`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ content: editor.read(), ...(revision > 0 ? { revision } : {}) }),
+        body: `{"content":${content}${revision > 0 ? `,"revision":${revision}` : ''}}`,
       });
       if (res.status === 409) return showConflict(await problemDetail(res));
       if (!res.ok) {
@@ -147,18 +152,18 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
         return;
       }
       const saved = (await res.json()) as SavedAnswer;
+      lastSaved = content;
       revision = saved.revision;
       probe.revision = revision;
       probe.saves += 1;
       saveState.textContent = `${t('savedAt')} ${parisDateTime(saved.updatedAt)}`;
       showProblems(saved.signingProblems);
+      if (saved.signingProblems.length === 0) showRefusal('');
     };
     const flush = (): Promise<void> => {
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        timer = undefined;
-        saving = saving.then(save, save);
-      }
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      saving = saving.then(save, save);
       return saving;
     };
     const editor: ReportEditor = reportEditor(answer.draft.content, () => {
@@ -173,15 +178,15 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       signButton.disabled = true;
       signButton.textContent = t('signing');
       try {
+        // Saved first, then the stored draft signed: a refused signature leaves the revision as this tab knows it.
         await flush();
-        if (conflicted) return;
-        const res = await apiFetch(`/api/worklist/${item.id}/report/sign`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ content: editor.read(), ...(revision > 0 ? { revision } : {}) }),
-        });
+        if (conflicted || JSON.stringify(editor.read()) !== lastSaved) return;
+        const res = await apiFetch(`/api/worklist/${item.id}/report/sign`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
         if (res.status === 409) return showConflict(await problemDetail(res));
-        if (!res.ok) return showProblems([], await problemDetail(res));
+        if (!res.ok) {
+          showRefusal(await problemDetail(res));
+          return editor.focusMissing();
+        }
         const report = (await res.json()) as ReportAnswer;
         await showSigned(report.id, report);
       } finally {
@@ -191,12 +196,14 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     };
     signButton.addEventListener('click', () => void sign());
     signShortcut = () => void sign();
-    cleanups.push(() => void flush());
+    cleanups.push(() => {
+      if (timer !== undefined) void flush();
+    });
 
     conflicted = false;
     saveState.textContent = answer.draft.saved && answer.draft.updatedAt ? `${t('savedAt')} ${parisDateTime(answer.draft.updatedAt)}` : t('notSavedYet');
     showProblems(answer.signingProblems);
-    body.replaceChildren(saveState, editor.element, problems, h('div', { class: 'sign-bar' }, signButton));
+    body.replaceChildren(saveState, editor.element, problems, h('div', { class: 'sign-bar' }, refusal, signButton));
   };
 
   try {
