@@ -33,6 +33,7 @@ import { t, type MessageKey } from './i18n.ts';
 import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
+import { rt } from './report-i18n.ts';
 import { renderReportPanel } from './report-panel.ts';
 import { currentSession } from './session.ts';
 
@@ -112,7 +113,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const measurements = h('ol', { class: 'measurements', 'aria-label': t('measurements') });
   const toolbar = h('div', { class: 'tools', role: 'toolbar' });
   const help = shortcutsHelp();
-  const reportPanel = h('aside', { class: 'report-panel', 'aria-label': t('report') });
+  const reportPanel = h('aside', { class: 'report-panel', 'aria-label': rt('report') });
   root.replaceChildren(
     h(
       'main',
@@ -661,7 +662,7 @@ function shortcutsHelp(): HTMLElement {
     ['C', t('cine')],
     ['M', t('mpr')],
     ['P', t('prior')],
-    ['Ctrl + Entrée', t('signReport')],
+    ['Ctrl + Entrée', rt('signReport')],
     ['?', t('shortcuts')],
   ];
   const panel = h(

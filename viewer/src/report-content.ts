@@ -2,7 +2,7 @@
  * The report as the API sends and takes it (core/report/report-content.ts on the server, which validates it):
  * the page keeps its own copy of the shape so that zod and the server's modules stay out of the bundle.
  */
-import type { MessageKey } from './i18n.ts';
+import type { ReportMessageKey } from './report-i18n.ts';
 
 export type TemplateId = 'ct-head-stroke' | 'ct-chest-abdomen' | 'cxr-tb-screening' | 'general';
 export type TbConclusion = 'normal' | 'suggestive-of-tb' | 'other-finding';
@@ -33,20 +33,20 @@ export interface ReportContent {
   criticalFinding?: CriticalFinding;
 }
 
-export const TEMPLATES: readonly { id: TemplateId; label: MessageKey }[] = [
+export const TEMPLATES: readonly { id: TemplateId; label: ReportMessageKey }[] = [
   { id: 'ct-head-stroke', label: 'tplCtHeadStroke' },
   { id: 'ct-chest-abdomen', label: 'tplCtChestAbdomen' },
   { id: 'cxr-tb-screening', label: 'tplCxrTb' },
   { id: 'general', label: 'tplGeneral' },
 ];
 
-export const TB_CONCLUSIONS: readonly { id: TbConclusion; label: MessageKey }[] = [
+export const TB_CONCLUSIONS: readonly { id: TbConclusion; label: ReportMessageKey }[] = [
   { id: 'normal', label: 'tbNormal' },
   { id: 'suggestive-of-tb', label: 'tbSuggestive' },
   { id: 'other-finding', label: 'tbOther' },
 ];
 
-export const DOSE_SOURCES: Record<DoseSource, MessageKey> = { 'dose-sr': 'sourceDoseSr', 'image-headers': 'sourceHeaders', typed: 'sourceTyped' };
+export const DOSE_SOURCES: Record<DoseSource, ReportMessageKey> = { 'dose-sr': 'sourceDoseSr', 'image-headers': 'sourceHeaders', typed: 'sourceTyped' };
 
 /** GET /api/worklist/{id}/report */
 export interface DraftAnswer {
@@ -83,7 +83,7 @@ export interface ReportAnswer {
   versions: ReportVersion[];
 }
 
-export const DELIVERY_LABELS: Record<DeliveryStatus, MessageKey> = { pending: 'dPending', retrying: 'dRetrying', delivered: 'dDelivered', failed: 'dFailed' };
+export const DELIVERY_LABELS: Record<DeliveryStatus, ReportMessageKey> = { pending: 'dPending', retrying: 'dRetrying', delivered: 'dDelivered', failed: 'dFailed' };
 
 /** What a delivery still waiting looks like: the page refreshes while any is. */
 export function stillDelivering(report: ReportAnswer): boolean {

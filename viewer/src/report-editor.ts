@@ -4,7 +4,8 @@
  * and CLAT recommendation for tuberculosis screening; the critical-finding call. Used for the draft and for addenda.
  */
 import { h } from './dom.ts';
-import { parisDateTime, t, type MessageKey } from './i18n.ts';
+import { parisDateTime } from './i18n.ts';
+import { rt, type ReportMessageKey } from './report-i18n.ts';
 import {
   DOSE_SOURCES,
   parisIsoFromLocal,
@@ -27,11 +28,11 @@ export interface ReportEditor {
 
 let fieldCount = 0;
 
-function labelled(label: MessageKey, control: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, name: string, section = false): HTMLElement {
+function labelled(label: ReportMessageKey, control: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, name: string, section = false): HTMLElement {
   const id = `report-field-${++fieldCount}`;
   control.id = id;
   control.name = name;
-  return h('div', { class: section ? 'field section' : 'field' }, h('label', { for: id }, t(label)), control);
+  return h('div', { class: section ? 'field section' : 'field' }, h('label', { for: id }, rt(label)), control);
 }
 
 function textArea(value: string, rows: number): HTMLTextAreaElement {
@@ -53,7 +54,7 @@ const decimal = (text: string): string | undefined => {
 
 export function reportEditor(content: ReportContent, onChange: () => void): ReportEditor {
   const template = h('select', {});
-  for (const entry of TEMPLATES) template.append(h('option', { value: entry.id, selected: entry.id === content.template }, t(entry.label)));
+  for (const entry of TEMPLATES) template.append(h('option', { value: entry.id, selected: entry.id === content.template }, rt(entry.label)));
   const indication = textArea(content.indication, 3);
   const equipment = input(content.technique.equipment);
   const protocol = textArea(content.technique.protocol, 2);
@@ -63,44 +64,44 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
 
   const doseRows = h('tbody', {});
   const doseRow = (dose: DoseEntry): HTMLTableRowElement => {
-    const acquisition = input(dose.acquisition, { 'aria-label': t('acquisition'), 'data-dose': 'acquisition' });
-    const ctdi = input(dose.ctdiVolMGy ?? '', { inputmode: 'decimal', 'aria-label': t('ctdiVol'), 'data-dose': 'ctdi' });
-    const dlp = input(dose.dlpMGyCm ?? '', { inputmode: 'decimal', 'aria-label': t('dlp'), 'data-dose': 'dlp' });
-    const source = h('td', { class: 'dose-source' }, t(DOSE_SOURCES[dose.source ?? 'typed']));
+    const acquisition = input(dose.acquisition, { 'aria-label': rt('acquisition'), 'data-dose': 'acquisition' });
+    const ctdi = input(dose.ctdiVolMGy ?? '', { inputmode: 'decimal', 'aria-label': rt('ctdiVol'), 'data-dose': 'ctdi' });
+    const dlp = input(dose.dlpMGyCm ?? '', { inputmode: 'decimal', 'aria-label': rt('dlp'), 'data-dose': 'dlp' });
+    const source = h('td', { class: 'dose-source' }, rt(DOSE_SOURCES[dose.source ?? 'typed']));
     const row = h('tr', { 'data-source': dose.source ?? 'typed' }, h('td', {}, acquisition), h('td', {}, ctdi), h('td', {}, dlp), source);
     // Figures read from the study become "typed" once the reader changes them: the report says where each came from.
     for (const field of [ctdi, dlp]) {
       field.addEventListener('input', () => {
         row.dataset.source = 'typed';
-        source.textContent = t('sourceTyped');
+        source.textContent = rt('sourceTyped');
       });
     }
-    row.append(h('td', {}, h('button', { class: 'remove-dose', type: 'button', onclick: () => (row.remove(), onChange()) }, t('removeDose'))));
+    row.append(h('td', {}, h('button', { class: 'remove-dose', type: 'button', onclick: () => (row.remove(), onChange()) }, rt('removeDose'))));
     return row;
   };
   for (const dose of content.technique.doses) doseRows.append(doseRow(dose));
   const doses = h(
     'div',
     { class: 'doses' },
-    h('h4', {}, t('doses')),
+    h('h4', {}, rt('doses')),
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, t('acquisition')), h('th', {}, t('ctdiVol')), h('th', {}, t('dlp')), h('th', {}, t('doseSource')), h('th', {}))),
+      h('thead', {}, h('tr', {}, h('th', {}, rt('acquisition')), h('th', {}, rt('ctdiVol')), h('th', {}, rt('dlp')), h('th', {}, rt('doseSource')), h('th', {}))),
       doseRows,
     ),
-    h('button', { type: 'button', class: 'add-dose', onclick: () => (doseRows.append(doseRow({ acquisition: '', source: 'typed' })), onChange()) }, t('addDose')),
+    h('button', { type: 'button', class: 'add-dose', onclick: () => (doseRows.append(doseRow({ acquisition: '', source: 'typed' })), onChange()) }, rt('addDose')),
   );
 
   const tbChoices = TB_CONCLUSIONS.map((choice) => {
     const radio = h('input', { type: 'radio', name: `tb-conclusion-${fieldCount}`, value: choice.id, checked: content.tbConclusion === choice.id });
-    return { choice, radio, label: h('label', { class: 'choice' }, radio, t(choice.label)) };
+    return { choice, radio, label: h('label', { class: 'choice' }, radio, rt(choice.label)) };
   });
   const recommendation = textArea(content.recommendation ?? '', 2);
   const tb = h(
     'fieldset',
     { class: 'tb' },
-    h('legend', {}, t('tbConclusion')),
+    h('legend', {}, rt('tbConclusion')),
     ...tbChoices.map((c) => c.label),
     labelled('recommendation', recommendation, 'recommendation'),
   );
@@ -116,7 +117,7 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
   const calledAt = h('input', { type: 'datetime-local' });
   calledAt.value = critical?.calledAt ? parisLocal(critical.calledAt) : '';
   const how = input(critical?.how ?? '', { list: 'critical-how' });
-  const now = h('button', { type: 'button', class: 'called-now', onclick: () => ((calledAt.value = parisLocal(Date.now())), onChange()) }, t('calledNow'));
+  const now = h('button', { type: 'button', class: 'called-now', onclick: () => ((calledAt.value = parisLocal(Date.now())), onChange()) }, rt('calledNow'));
   const call = h(
     'div',
     { class: 'critical-call' },
@@ -130,7 +131,7 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
   };
   showCall();
   flagged.addEventListener('change', showCall);
-  const criticalSet = h('fieldset', { class: 'critical' }, h('legend', {}, t('critical')), h('label', { class: 'choice flag' }, flagged, t('criticalFlag')), call);
+  const criticalSet = h('fieldset', { class: 'critical' }, h('legend', {}, rt('critical')), h('label', { class: 'choice flag' }, flagged, rt('criticalFlag')), call);
 
   const element = h(
     'div',
@@ -140,7 +141,7 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
     h(
       'fieldset',
       { class: 'technique' },
-      h('legend', {}, t('technique')),
+      h('legend', {}, rt('technique')),
       labelled('equipment', equipment, 'equipment'),
       labelled('protocol', protocol, 'protocol'),
       labelled('contrast', contrast, 'contrast'),
@@ -202,13 +203,13 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
 
 /** The signed content, read-only: the same sections as the editor. */
 export function reportView(content: ReportContent): HTMLElement {
-  const section = (title: MessageKey, text: string) => h('section', {}, h('h3', {}, t(title)), h('p', { class: 'report-text' }, text.trim() || '—'));
+  const section = (title: ReportMessageKey, text: string) => h('section', {}, h('h3', {}, rt(title)), h('p', { class: 'report-text' }, text.trim() || '—'));
   const technique = content.technique;
   const techniqueLines = [
-    technique.equipment && `${t('equipment')} : ${technique.equipment}`,
-    technique.protocol && `${t('protocol')} : ${technique.protocol}`,
-    technique.contrast && `${t('contrast')} : ${technique.contrast}`,
-    ...technique.doses.map((d) => `${d.acquisition} : CTDIvol ${d.ctdiVolMGy ?? '—'} mGy, ${t('dlp').replace(/ \(.*/, '')} ${d.dlpMGyCm ?? '—'} mGy·cm`),
+    technique.equipment && `${rt('equipment')} : ${technique.equipment}`,
+    technique.protocol && `${rt('protocol')} : ${technique.protocol}`,
+    technique.contrast && `${rt('contrast')} : ${technique.contrast}`,
+    ...technique.doses.map((d) => `${d.acquisition} : CTDIvol ${d.ctdiVolMGy ?? '—'} mGy, ${rt('dlp').replace(/ \(.*/, '')} ${d.dlpMGyCm ?? '—'} mGy·cm`),
   ].filter(Boolean);
   const tb = content.tbConclusion ? TB_CONCLUSIONS.find((c) => c.id === content.tbConclusion) : undefined;
   const critical = content.criticalFinding?.flagged ? content.criticalFinding : undefined;
@@ -219,8 +220,8 @@ export function reportView(content: ReportContent): HTMLElement {
     section('technique', techniqueLines.join('\n')),
     section('findings', content.findings),
     section('conclusion', content.conclusion),
-    tb && h('p', { class: 'report-text' }, `${t('tbConclusion')} : ${t(tb.label)}`),
-    content.recommendation?.trim() && h('p', { class: 'report-text' }, `${t('recommendation')} : ${content.recommendation}`),
-    critical && h('p', { class: 'report-text critical-note' }, `${t('critical')} : ${critical.calledWho} — ${critical.calledAt ? parisDateTime(critical.calledAt) : ''} — ${critical.how}`),
+    tb && h('p', { class: 'report-text' }, `${rt('tbConclusion')} : ${rt(tb.label)}`),
+    content.recommendation?.trim() && h('p', { class: 'report-text' }, `${rt('recommendation')} : ${content.recommendation}`),
+    critical && h('p', { class: 'report-text critical-note' }, `${rt('critical')} : ${critical.calledWho} — ${critical.calledAt ? parisDateTime(critical.calledAt) : ''} — ${critical.how}`),
   );
 }

@@ -7,6 +7,7 @@
 import { ApiError, apiFetch, apiJson, problemDetail } from './api.ts';
 import { h } from './dom.ts';
 import { parisDateTime, t } from './i18n.ts';
+import { rt } from './report-i18n.ts';
 import { reportEditor, reportView, type ReportEditor } from './report-editor.ts';
 import {
   DELIVERY_LABELS,
@@ -18,6 +19,7 @@ import {
   type SavedAnswer,
 } from './report-content.ts';
 import type { Session } from './session.ts';
+import './report-panel.css';
 
 const SAVE_DELAY_MS = 800;
 const DELIVERY_REFRESH_MS = 2000;
@@ -65,7 +67,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     panel.hidden = true;
     return cleanup;
   }
-  const title = h('h2', {}, t('report'));
+  const title = h('h2', {}, rt('report'));
   const body = h('div', { class: 'report-body' });
   panel.replaceChildren(title, body);
 
@@ -77,7 +79,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   probe.itemId = item.id;
   if (item.status === 'SCHEDULED') {
     probe.state = 'claim-first';
-    body.replaceChildren(h('p', { class: 'hint claim-first' }, t('claimFirst')));
+    body.replaceChildren(h('p', { class: 'hint claim-first' }, rt('claimFirst')));
     return cleanup;
   }
 
@@ -115,7 +117,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite' });
     const problems = h('div', { class: 'sign-problems', role: 'status' });
     const refusal = h('div', { class: 'sign-refusal', role: 'alert' });
-    const signButton = h('button', { class: 'sign primary', type: 'button', title: `${t('signReport')} (Ctrl+Entrée)` }, `${t('sign')} (Ctrl+Entrée)`);
+    const signButton = h('button', { class: 'sign primary', type: 'button', title: `${rt('signReport')} (Ctrl+Entrée)` }, `${rt('sign')} (Ctrl+Entrée)`);
     let revision = answer.draft.revision;
     let conflicted = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -124,7 +126,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     let lastSaved: string | undefined;
 
     const showProblems = (list: string[]): void => {
-      problems.replaceChildren(...(list.length > 0 ? [h('p', {}, t('beforeSigning')), h('ul', {}, ...list.map((p) => h('li', {}, p)))] : []));
+      problems.replaceChildren(...(list.length > 0 ? [h('p', {}, rt('beforeSigning')), h('ul', {}, ...list.map((p) => h('li', {}, p)))] : []));
     };
     /** The API's refusal, in the bar that holds the Sign button: seen where the reader just clicked. */
     const showRefusal = (message: string): void => {
@@ -134,13 +136,13 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       conflicted = true;
       saveState.replaceChildren(
         h('span', { class: 'conflict' }, message),
-        h('button', { type: 'button', class: 'reload-draft', onclick: () => void showDraft() }, t('reloadDraft')),
+        h('button', { type: 'button', class: 'reload-draft', onclick: () => void showDraft() }, rt('reloadDraft')),
       );
     };
     const save = async (): Promise<void> => {
       const content = JSON.stringify(editor.read());
       if (conflicted || content === lastSaved) return;
-      saveState.textContent = t('saving');
+      saveState.textContent = rt('saving');
       const res = await apiFetch(`/api/worklist/${item.id}/report`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -148,7 +150,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       });
       if (res.status === 409) return showConflict(await problemDetail(res));
       if (!res.ok) {
-        saveState.textContent = `${t('saveFailed')} : ${await problemDetail(res)}`;
+        saveState.textContent = `${rt('saveFailed')} : ${await problemDetail(res)}`;
         return;
       }
       const saved = (await res.json()) as SavedAnswer;
@@ -156,7 +158,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       revision = saved.revision;
       probe.revision = revision;
       probe.saves += 1;
-      saveState.textContent = `${t('savedAt')} ${parisDateTime(saved.updatedAt)}`;
+      saveState.textContent = `${rt('savedAt')} ${parisDateTime(saved.updatedAt)}`;
       showProblems(saved.signingProblems);
       if (saved.signingProblems.length === 0) showRefusal('');
     };
@@ -176,7 +178,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     const sign = async (): Promise<void> => {
       if (conflicted || signButton.disabled) return;
       signButton.disabled = true;
-      signButton.textContent = t('signing');
+      signButton.textContent = rt('signing');
       try {
         // Saved first, then the stored draft signed: a refused signature leaves the revision as this tab knows it.
         await flush();
@@ -191,7 +193,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
         await showSigned(report.id, report);
       } finally {
         signButton.disabled = false;
-        signButton.textContent = `${t('sign')} (Ctrl+Entrée)`;
+        signButton.textContent = `${rt('sign')} (Ctrl+Entrée)`;
       }
     };
     signButton.addEventListener('click', () => void sign());
@@ -201,9 +203,10 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     });
 
     conflicted = false;
-    saveState.textContent = answer.draft.saved && answer.draft.updatedAt ? `${t('savedAt')} ${parisDateTime(answer.draft.updatedAt)}` : t('notSavedYet');
+    saveState.textContent = answer.draft.saved && answer.draft.updatedAt ? `${rt('savedAt')} ${parisDateTime(answer.draft.updatedAt)}` : rt('notSavedYet');
     showProblems(answer.signingProblems);
-    body.replaceChildren(saveState, editor.element, problems, h('div', { class: 'sign-bar' }, refusal, signButton));
+    // Whether the draft is saved, a refusal and the Sign button stay in a bar at the panel's foot, always in sight.
+    body.replaceChildren(editor.element, problems, h('div', { class: 'sign-bar' }, refusal, signButton, saveState));
   };
 
   try {
@@ -227,14 +230,14 @@ async function signedView(
       return h(
         'article',
         { class: 'signed-version', 'data-version': String(v.version), 'data-kind': v.kind },
-        h('h3', {}, `${t('version')} ${v.version}${v.kind === 'addendum' ? ` (${t('addendumKind')})` : ''}`),
-        h('p', { class: 'signed-by' }, `${t('signedBy')} ${v.author.name} (RPPS ${v.author.rpps}), ${parisDateTime(v.signedAt)}`),
-        v.payload.reason ? h('p', { class: 'reason' }, `${t('reason')} : ${v.payload.reason}`) : undefined,
+        h('h3', {}, `${rt('version')} ${v.version}${v.kind === 'addendum' ? ` (${rt('addendumKind')})` : ''}`),
+        h('p', { class: 'signed-by' }, `${rt('signedBy')} ${v.author.name} (RPPS ${v.author.rpps}), ${parisDateTime(v.signedAt)}`),
+        v.payload.reason ? h('p', { class: 'reason' }, `${rt('reason')} : ${v.payload.reason}`) : undefined,
         reportView(v.payload.content),
-        h('p', { class: 'fingerprint' }, `${t('fingerprint')} : `, h('code', {}, fingerprint)),
-        h('h4', {}, t('deliveries')),
+        h('p', { class: 'fingerprint' }, `${rt('fingerprint')} : `, h('code', {}, fingerprint)),
+        h('h4', {}, rt('deliveries')),
         v.deliveries.length === 0
-          ? h('p', { class: 'hint' }, t('noDestination'))
+          ? h('p', { class: 'hint' }, rt('noDestination'))
           : h(
               'ul',
               { class: 'deliveries' },
@@ -243,8 +246,8 @@ async function signedView(
                   'li',
                   { class: 'delivery', 'data-destination': d.destination, 'data-status': d.status },
                   h('span', { class: 'destination' }, `${d.destination} (${d.kind})`),
-                  h('span', { class: `delivery-status status-${d.status}` }, t(DELIVERY_LABELS[d.status])),
-                  h('span', { class: 'detail' }, `${d.attempts} ${t('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}${d.lastError ? ` · ${d.lastError}` : ''}`),
+                  h('span', { class: `delivery-status status-${d.status}` }, rt(DELIVERY_LABELS[d.status])),
+                  h('span', { class: 'detail' }, `${d.attempts} ${rt('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}${d.lastError ? ` · ${d.lastError}` : ''}`),
                 ),
               ),
             ),
@@ -252,12 +255,12 @@ async function signedView(
     }),
   );
   const latest = report.versions[report.versions.length - 1];
-  const addendumButton = h('button', { type: 'button', class: 'addendum primary' }, t('addendum'));
+  const addendumButton = h('button', { type: 'button', class: 'addendum primary' }, rt('addendum'));
   addendumButton.addEventListener('click', () => {
     addendumButton.hidden = true;
     body.append(addendumForm(report, latest.payload.content, reload, setShortcut));
   });
-  body.replaceChildren(h('p', { class: 'signed-title' }, t('signedReport')), ...versions, addendumButton);
+  body.replaceChildren(h('p', { class: 'signed-title' }, rt('signedReport')), ...versions, addendumButton);
   return stillDelivering(report);
 }
 
@@ -270,10 +273,10 @@ function addendumForm(
   const editor = reportEditor(structuredClone(content), () => undefined);
   const reason = h('textarea', { rows: 2, id: 'addendum-reason', name: 'reason', required: true });
   const message = h('div', { class: 'sign-problems', role: 'alert' });
-  const button = h('button', { type: 'button', class: 'sign-addendum primary' }, `${t('signAddendum')} (Ctrl+Entrée)`);
+  const button = h('button', { type: 'button', class: 'sign-addendum primary' }, `${rt('signAddendum')} (Ctrl+Entrée)`);
   const sign = async (): Promise<void> => {
     if (reason.value.trim() === '') {
-      message.replaceChildren(h('p', { class: 'refusal-text' }, t('addendumReasonMissing')));
+      message.replaceChildren(h('p', { class: 'refusal-text' }, rt('addendumReasonMissing')));
       reason.focus();
       return;
     }
@@ -299,11 +302,11 @@ function addendumForm(
   const form = h(
     'div',
     { class: 'addendum-form' },
-    h('h3', {}, t('addendum')),
-    h('div', { class: 'field' }, h('label', { for: 'addendum-reason' }, t('addendumReason')), reason),
+    h('h3', {}, rt('addendum')),
+    h('div', { class: 'field' }, h('label', { for: 'addendum-reason' }, rt('addendumReason')), reason),
     editor.element,
     message,
-    h('div', { class: 'sign-bar' }, button, h('button', { type: 'button', onclick: () => (setShortcut(undefined), reload()) }, t('cancel'))),
+    h('div', { class: 'sign-bar' }, button, h('button', { type: 'button', onclick: () => (setShortcut(undefined), reload()) }, rt('cancel'))),
   );
   return form;
 }
