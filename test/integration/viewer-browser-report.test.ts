@@ -6,7 +6,9 @@
  * headers prefilled), reloads (the draft is still there), meets a 409 when another tab saved, is refused signing
  * while a critical finding's call is not recorded (the API's message shown), signs with Ctrl+Entrée, sees the
  * fingerprint and the delivery turn "remis" live; the SR and PDF are asserted on Orthanc's side; an addendum needs
- * its reason. Screenshots of each step: .tmp/screenshots/report-*.png.
+ * its reason. A prison's TB screening radiograph gets the TB template: a conclusion suggesting TB is refused without
+ * the CLAT recommendation, then signed; its delivery (a PACS whose password is not in the environment) shows
+ * "échec" live. Screenshots of each step: .tmp/screenshots/report-*.png.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureOrthancInstalled, startOrthanc } from '../../bench/orthanc-peer.ts';
 import type { RunningServer } from '../../bench/server-process.ts';
 import { signatureFingerprint } from '../../core/report/signed-report.ts';
-import { generateCtSeries, SITES } from '../../test-data/generate-study.ts';
+import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
 import { canvasStats, launchChromium, screenshot, type PageGlobals } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -27,6 +29,9 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 const SAINT_GIRONS = '090000050';
 const ON_CALL = '10009000011';
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
+const SEYSSES = '310019351';
+/** A pneumologist of Joseph Ducuing: TB screening radiographs from prisons go to this pool only. */
+const PNEUMOLOGIST = '10031000301';
 const CTDI_VOL = 52.3;
 
 let workDir: string;
@@ -250,4 +255,56 @@ describe('the report panel (CPU rendering)', () => {
       await context.close();
     }
   }, 180_000);
+
+  it('asks a TB screening radiograph for its coded conclusion and, when TB is suggested, the CLAT recommendation', async () => {
+    const seysses = await gw.token('--role', 'sender', '--site', SEYSSES);
+    const radiograph = generateChestXray({ seed: 'viewer-report-tb', rows: 300, columns: 250, site: SITES.seysses });
+    const tbStudy = dicomParser.parseDicom(radiograph, { untilTag: 'x7fe00010' }).string('x0020000d')!;
+    expect((await stow(gw.dicomweb, seysses, [radiograph])).status).toBe(200);
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await page.goto(`${gw.url}/sign-in?rendering=cpu`);
+      await page.locator(`button[data-person="reader:${PNEUMOLOGIST}"]`).click();
+      await page.waitForURL(`${gw.url}/`);
+      const row = page.locator(`tr.item[data-study="${tbStudy}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      await row.locator('button.claim').click();
+      await expect.poll(() => row.locator('td.item-status').textContent(), { timeout: 10_000 }).toMatch(/En cours/);
+      await row.locator('button.open').click();
+      await page.waitForURL(`${gw.url}/studies/${tbStudy}`);
+      await field(page, 'conclusion').waitFor({ timeout: 15_000 });
+      expect(await field(page, 'template').inputValue()).toBe('cxr-tb-screening');
+      expect(await field(page, 'indication').inputValue()).toMatch(/Dépistage de la tuberculose/);
+      const tb = page.locator('.report-panel fieldset.tb');
+      expect(await tb.isVisible()).toBe(true);
+      await field(page, 'conclusion').fill('Opacités excavées apicales droites.');
+      await tb.locator('input[value="suggestive-of-tb"]').check();
+      await page.locator('.report-panel button.sign').click();
+      const refusal = page.locator('.report-panel .sign-refusal .refusal-text');
+      await refusal.waitFor({ timeout: 10_000 });
+      expect(await refusal.textContent()).toMatch(/une image évocatrice de tuberculose demande une recommandation pour le CLAT/);
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('name'))).toBe('recommendation');
+      await screenshot(page, 'report-12-tb-needs-clat');
+      await field(page, 'recommendation').fill('Signalement au CLAT 31, consultation sous 48 h, isolement respiratoire.');
+      await page.keyboard.press('Control+Enter');
+      const signed = page.locator('.report-panel .signed-version[data-version="1"]');
+      await signed.waitFor({ timeout: 30_000 });
+      expect(await signed.textContent()).toContain('Conclusion codée (dépistage de la tuberculose) : Anomalies évocatrices de tuberculose');
+      expect(await signed.textContent()).toContain('Recommandation pour le CLAT : Signalement au CLAT 31');
+      // The prison's PACS asks for a password the environment does not hold here: the delivery fails, shown live.
+      const failed = signed.locator('.delivery[data-status="failed"] .delivery-status');
+      await failed.waitFor({ timeout: 30_000 });
+      expect(await failed.textContent()).toBe('échec');
+      await screenshot(page, 'report-13-tb-signed-delivery-failed');
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'report-tb-failed').catch(() => undefined);
+      throw new Error(`${(error as Error).message}\npanel: ${await page.locator('.report-panel').textContent().catch(() => '?')}`, { cause: error });
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });
