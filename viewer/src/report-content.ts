@@ -2,7 +2,7 @@
  * The report as the API sends and takes it (core/report/report-content.ts on the server, which validates it):
  * the page keeps its own copy of the shape so that zod and the server's modules stay out of the bundle.
  */
-import type { ReportMessageKey } from './report-i18n.ts';
+import type { ReportMessageKey } from './report-words.ts';
 
 export type TemplateId = 'ct-head-stroke' | 'ct-chest-abdomen' | 'cxr-tb-screening' | 'general';
 export type TbConclusion = 'normal' | 'suggestive-of-tb' | 'other-finding';
