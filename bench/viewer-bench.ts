@@ -158,7 +158,7 @@ function bundleSizes(assets: string): ViewerRun['bundle'] {
       .reduce((sum, name) => sum + statSync(path.join(assets, name)).size, 0);
   return {
     worklistPage: size(/^index-.*\.(js|css)\.br$/),
-    readingPage: size(/^reading-page-.*\.js\.br$/),
+    readingPage: size(/^reading-page-.*\.(js|css)\.br$/),
     decodeWorker: size(/^decodeImageFrameWorker-.*\.js\.br$/),
     codecs: size(/\.wasm\.br$/),
   };

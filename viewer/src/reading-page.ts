@@ -33,6 +33,9 @@ import { t, type MessageKey } from './i18n.ts';
 import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
+import { rt } from './report-i18n.ts';
+import { renderReportPanel } from './report-panel.ts';
+import { currentSession } from './session.ts';
 
 const RENDERING_ENGINE_ID = 'astreinte-reading';
 const VIEWPORT_ID = 'main';
@@ -110,6 +113,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const measurements = h('ol', { class: 'measurements', 'aria-label': t('measurements') });
   const toolbar = h('div', { class: 'tools', role: 'toolbar' });
   const help = shortcutsHelp();
+  const reportPanel = h('aside', { class: 'report-panel', 'aria-label': rt('report') });
   root.replaceChildren(
     h(
       'main',
@@ -124,6 +128,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
         measurements,
       ),
       h('section', { class: 'reader' }, toolbar, status, stage),
+      reportPanel,
       help,
     ),
   );
@@ -149,6 +154,14 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const cleanup = (): void => {
     for (const fn of cleanups.splice(0).reverse()) fn();
   };
+  // The report is written beside the images: it loads on its own, whatever the images do.
+  const session = currentSession();
+  if (session) {
+    const leaveReport = renderReportPanel(reportPanel, study, session);
+    cleanups.push(() => void leaveReport.then((leave) => leave()));
+  } else {
+    reportPanel.hidden = true;
+  }
 
   let seriesJson: DicomJson[];
   try {
@@ -499,7 +512,10 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   }
 
   const onKey = (event: KeyboardEvent): void => {
-    if (event.target instanceof HTMLInputElement) return;
+    // Typing in the report (or any field) is text, not shortcuts; Ctrl/⌘ combinations belong to the report and the browser.
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key;
     const presetIndex = '1234567'.indexOf(key);
     if (presetIndex >= 0 && key !== '') applyPreset(presetIndex);
@@ -646,6 +662,7 @@ function shortcutsHelp(): HTMLElement {
     ['C', t('cine')],
     ['M', t('mpr')],
     ['P', t('prior')],
+    ['Ctrl + Entrée', rt('signReport')],
     ['?', t('shortcuts')],
   ];
   const panel = h(
