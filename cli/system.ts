@@ -146,7 +146,13 @@ export async function startSystem(
         : await startDimseListener({
             ...settings.dimse,
             regionConfig,
-            ingest: { index, objects, log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+            ingest: {
+              index,
+              objects,
+              log,
+              onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
+              onIngested: (ingested) => metrics.countIngest('dimse', ingested),
+            },
             spoolDir: settings.spoolDir,
             audit: trail,
             log: log.child({ component: 'dimse' }),

@@ -85,6 +85,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.locals.publicUrl = deps.settings.publicUrl;
 
   const metrics = deps.metrics ?? new GatewayMetrics();
+  metrics.watchTurnaround(deps.database, deps.regionConfig);
   app.use(securityHeaders());
   app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
@@ -128,7 +129,13 @@ export function createApp(deps: AppDependencies): express.Express {
 function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: ReadActivity): RouteServices {
   const accessScope = createAccessScopes({ regionConfig: deps.regionConfig, adminSeesPatientData: deps.settings.adminSeesPatientData });
   const stow = stowHandler(
-    { index: deps.index, objects: deps.objects, log: deps.log, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+    {
+      index: deps.index,
+      objects: deps.objects,
+      log: deps.log,
+      onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
+      onIngested: (ingested) => metrics.countIngest('stow', ingested),
+    },
     {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,

@@ -23,6 +23,14 @@ export interface IngestDependencies {
   log: Logger;
   /** Told how long each step took. */
   onStepTimed?: (step: StowStep, seconds: number) => void;
+  /** Told each instance's outcome, sending site (FINESS, null for an admin) and size: the ingest counters. */
+  onIngested?: (ingested: IngestedInstance) => void;
+}
+
+export interface IngestedInstance {
+  kind: InstanceOutcome['kind'];
+  site: string | null;
+  bytes: number;
 }
 
 /** Runs `work`, telling `deps.onStepTimed` how long it took (whether it succeeded or not). */
@@ -65,6 +73,12 @@ export async function ingestInstance(
   context: IngestContext,
   deps: IngestDependencies,
 ): Promise<InstanceOutcome> {
+  const outcome = await storeAndIndex(part, spooled, context, deps);
+  deps.onIngested?.({ kind: outcome.kind, site: context.site, bytes: spooled.size });
+  return outcome;
+}
+
+async function storeAndIndex(part: number, spooled: SpooledPart, context: IngestContext, deps: IngestDependencies): Promise<InstanceOutcome> {
   let parsed: ParsedInstance | undefined;
   let moved = false;
   try {
