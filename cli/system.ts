@@ -152,6 +152,7 @@ export async function startSystem(
               log,
               onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
               onIngested: (ingested) => metrics.countIngest('dimse', ingested),
+              now: () => clock.now(),
             },
             spoolDir: settings.spoolDir,
             audit: trail,

@@ -135,6 +135,7 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       log: deps.log,
       onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
       onIngested: (ingested) => metrics.countIngest('stow', ingested),
+      now: () => deps.clock.now(),
     },
     {
       spoolDir: deps.settings.spoolDir,

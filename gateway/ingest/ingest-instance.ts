@@ -23,6 +23,8 @@ export interface IngestDependencies {
   log: Logger;
   /** Told how long each step took. */
   onStepTimed?: (step: StowStep, seconds: number) => void;
+  /** The process clock (core/time/clock.ts) stamping `received_at`, so that received follows ASTREINTE_NOW like every other step. */
+  now?: () => Date;
   /** Told each instance's outcome, sending site (FINESS, null for an admin) and size: the ingest counters. */
   onIngested?: (ingested: IngestedInstance) => void;
 }
@@ -91,7 +93,7 @@ async function storeAndIndex(part: number, spooled: SpooledPart, context: Ingest
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
     moved = (await timedStep(deps, 'store', () => deps.objects.putFile(objectKey, spooled.path, spooled.size))) === 'moved';
-    const toIndex = { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: new Date() };
+    const toIndex = { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: deps.now?.() ?? new Date() };
     const outcome = await timedStep(deps, 'index', () => deps.index.indexInstance(toIndex));
     switch (outcome.kind) {
       case 'stored':
