@@ -166,7 +166,15 @@ export async function startSystem(
         : await startDimseListener({
             ...settings.dimse,
             regionConfig,
-            ingest: { index, objects, log, audit: trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+            ingest: {
+              index,
+              objects,
+              log,
+              audit: trail,
+              onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
+              onIngested: (ingested) => metrics.countIngest('dimse', ingested),
+              now: () => clock.now(),
+            },
             spoolDir: settings.spoolDir,
             audit: trail,
             log: log.child({ component: 'dimse' }),

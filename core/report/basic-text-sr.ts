@@ -88,7 +88,6 @@ export function buildBasicTextSr(input: ReportObjectInput): BuiltObject {
   }
 
   const natural: DcmjsNaturalDataset = {
-    SpecificCharacterSet: 'ISO_IR 192',
     InstanceCreationDate: signed.date,
     InstanceCreationTime: signed.time,
     TimezoneOffsetFromUTC: signed.offset,

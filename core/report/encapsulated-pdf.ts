@@ -76,7 +76,6 @@ export function buildEncapsulatedPdf(input: ReportObjectInput, pdf: Buffer, titl
   const seriesInstanceUID = newUid();
   const padded = pdf.length % 2 === 0 ? pdf : Buffer.concat([pdf, Buffer.alloc(1)]);
   const natural: DcmjsNaturalDataset = {
-    SpecificCharacterSet: 'ISO_IR 192',
     InstanceCreationDate: signed.date,
     InstanceCreationTime: signed.time,
     TimezoneOffsetFromUTC: signed.offset,

@@ -111,7 +111,8 @@ export function techniqueText(content: ReportContent): string {
     t.contrast.trim() && `Produit de contraste : ${t.contrast.trim()}`,
     ...t.doses.map((d) => {
       const figures = [d.ctdiVolMGy && `CTDIvol ${d.ctdiVolMGy} mGy`, d.dlpMGyCm && `PDL ${d.dlpMGyCm} mGy·cm`].filter(Boolean).join(', ');
-      return `Dose – ${d.acquisition} : ${figures || 'non renseignée'}`;
+      // No dash: every character of the generated text is Latin-1, so that French reports are written as ISO_IR 100.
+      return `Dose (${d.acquisition}) : ${figures || 'non renseignée'}`;
     }),
   ].filter((line): line is string => Boolean(line));
   return lines.join('\n');

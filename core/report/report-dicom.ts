@@ -1,7 +1,9 @@
 /**
  * What the two report objects share: the source study's Patient and Study attributes copied exactly (a PACS
  * refuses, or splits the patient, when a derived object's patient attributes differ), new UIDs, and the Part 10
- * writing through dcmjs (which writes text as UTF-8: the objects declare ISO_IR 192).
+ * writing through dcmjs. The character set is ISO_IR 100 (Latin-1) whenever every character of the object fits in
+ * it (French text almost always does; œ/Œ do not), else ISO_IR 192 (UTF-8): DCMTK 3.6.7 cannot check UTF-8 text
+ * and warns on it, while Latin-1 is checked and read everywhere.
  */
 import { offsetMsAt, wallTimeAt } from '../time/wall-time.ts';
 import { randomUUID } from 'node:crypto';
@@ -65,10 +67,28 @@ export function dicomDateTime(instant: Date, timeZone: string): { date: string; 
   };
 }
 
-/** Writes a Part 10 file: the naturalized attributes of the new object, plus copied DICOM JSON attributes. */
+export type ReportCharacterSet = 'ISO_IR 100' | 'ISO_IR 192';
+
+/** ISO_IR 100 when every character of every string in the values is in Latin-1 (U+0000–U+00FF), else ISO_IR 192. */
+export function characterSetFor(...values: unknown[]): ReportCharacterSet {
+  return values.every(fitsLatin1) ? 'ISO_IR 100' : 'ISO_IR 192';
+}
+
+function fitsLatin1(value: unknown): boolean {
+  if (typeof value === 'string') return !/[^\u0000-\u00ff]/.test(value);
+  if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
+  return Object.values(value).every(fitsLatin1);
+}
+
+/**
+ * Writes a Part 10 file: the naturalized attributes of the new object, plus copied DICOM JSON attributes, in the
+ * character set `characterSetFor` chooses (its SpecificCharacterSet is set here).
+ */
 export function writePart10(natural: DcmjsNaturalDataset, copied: DcmjsJsonDataset): Buffer {
   const { DicomMetaDictionary, DicomDict } = dcmjs.data;
-  const dict = { ...DicomMetaDictionary.denaturalizeDataset(natural), ...copied };
+  const { SpecificCharacterSet: _declared, ...rest } = natural;
+  const characterSet = characterSetFor(rest, copied);
+  const dict = { ...DicomMetaDictionary.denaturalizeDataset({ ...rest, SpecificCharacterSet: characterSet }), ...copied };
   const meta = DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: natural.SOPClassUID,
@@ -79,7 +99,31 @@ export function writePart10(natural: DcmjsNaturalDataset, copied: DcmjsJsonDatas
   });
   const file = new DicomDict(meta);
   file.dict = sortByTag(dict);
-  return Buffer.from(file.write());
+  return Buffer.from(characterSet === 'ISO_IR 100' ? writingLatin1(() => file.write()) : file.write());
+}
+
+interface TextStream {
+  writeUTF8String(value: string): number;
+  writeAsciiString(value: string): number;
+}
+
+/**
+ * dcmjs 0.51 encodes every text VR as UTF-8 (WriteBufferStream.writeUTF8String), whatever the character set.
+ * For the duration of one synchronous write, text is written one byte a character instead: exactly ISO 8859-1
+ * for strings `fitsLatin1` accepted. Restored before returning, so no other write is affected.
+ */
+function writingLatin1<T>(write: () => T): T {
+  const prototype = (dcmjs.data as unknown as { WriteBufferStream: { prototype: TextStream } }).WriteBufferStream.prototype;
+  const own = Object.getOwnPropertyDescriptor(prototype, 'writeUTF8String');
+  prototype.writeUTF8String = function latin1(this: TextStream, value: string) {
+    return this.writeAsciiString(value);
+  };
+  try {
+    return write();
+  } finally {
+    if (own) Object.defineProperty(prototype, 'writeUTF8String', own);
+    else delete (prototype as Partial<TextStream>).writeUTF8String;
+  }
 }
 
 function sortByTag(dataset: DcmjsJsonDataset): DcmjsJsonDataset {

@@ -1,7 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { StowStep } from '../ingest/ingest-instance.ts';
+import type { RegionConfig } from '../../config/region/region-config.ts';
+import type { Queryable } from '../../storage/report/report-store.ts';
+import type { IngestedInstance, StowStep } from '../ingest/ingest-instance.ts';
+import { registerTurnaroundMetrics } from './turnaround-metrics.ts';
 
 /**
  * Prometheus metrics. Labels are route patterns (`/dicomweb/studies/:study/metadata`), methods and status
@@ -37,6 +40,19 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   });
+  /** Per sending site (FINESS from the regional configuration, `none` for an administrator): bounded labels. */
+  readonly ingestInstances = new Counter({
+    name: 'astreinte_ingest_instances_total',
+    help: 'Instances received, by transport (stow, dimse), sending site (FINESS) and outcome (stored, identical, failed)',
+    labelNames: ['transport', 'site', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestBytes = new Counter({
+    name: 'astreinte_ingest_bytes_total',
+    help: 'Bytes of instances received, by transport (stow, dimse), sending site (FINESS) and outcome (stored, identical, failed)',
+    labelNames: ['transport', 'site', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly auditFailures = new Counter({
     name: 'astreinte_audit_append_failures_total',
     help: 'Audit events that could not be appended to the trail',
@@ -58,6 +74,21 @@ export class GatewayMetrics {
         since = now;
       },
     });
+  }
+
+  private turnaroundWatched = false;
+
+  /** Adds the turnaround histograms, read from the database at each scrape (once per registry). */
+  watchTurnaround(database: Queryable, config: RegionConfig): void {
+    if (this.turnaroundWatched) return;
+    registerTurnaroundMetrics(this.registry, database, config);
+    this.turnaroundWatched = true;
+  }
+
+  countIngest(transport: 'stow' | 'dimse', ingested: IngestedInstance): void {
+    const labels = { transport, site: ingested.site ?? 'none', outcome: ingested.kind };
+    this.ingestInstances.inc(labels);
+    this.ingestBytes.inc(labels, ingested.bytes);
   }
 
   timeStowStep(step: StowStep, seconds: number): void {

@@ -95,6 +95,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.locals.publicUrl = deps.settings.publicUrl;
 
   const metrics = deps.metrics ?? new GatewayMetrics();
+  metrics.watchTurnaround(deps.database, deps.regionConfig);
   app.use(securityHeaders());
   app.use(metrics.timeRequests());
   app.use(cors(deps.settings.corsOrigins));
@@ -144,7 +145,15 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
     poolAccessAfterCompletionMs,
   });
   const stow = stowHandler(
-    { index: deps.index, objects: deps.objects, log: deps.log, audit: deps.trail, onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds) },
+    {
+      index: deps.index,
+      objects: deps.objects,
+      log: deps.log,
+      audit: deps.trail,
+      onStepTimed: (step, seconds) => metrics.timeStowStep(step, seconds),
+      onIngested: (ingested) => metrics.countIngest('stow', ingested),
+      now: () => deps.clock.now(),
+    },
     {
       spoolDir: deps.settings.spoolDir,
       maxRequestBytes: deps.settings.stow.maxRequestBytes,

@@ -27,6 +27,16 @@ export interface IngestDependencies {
   onStepTimed?: (step: StowStep, seconds: number) => void;
   /** Where a refusal of another site's study is recorded as a Security Alert (110113). */
   audit?: AuditRecorder;
+  /** The process clock (core/time/clock.ts) stamping `received_at`, so that received follows ASTREINTE_NOW like every other step. */
+  now?: () => Date;
+  /** Told each instance's outcome, sending site (FINESS, null for an admin) and size: the ingest counters. */
+  onIngested?: (ingested: IngestedInstance) => void;
+}
+
+export interface IngestedInstance {
+  kind: InstanceOutcome['kind'];
+  site: string | null;
+  bytes: number;
 }
 
 /** Runs `work`, telling `deps.onStepTimed` how long it took (whether it succeeded or not). */
@@ -71,6 +81,12 @@ export async function ingestInstance(
   context: IngestContext,
   deps: IngestDependencies,
 ): Promise<InstanceOutcome> {
+  const outcome = await storeAndIndex(part, spooled, context, deps);
+  deps.onIngested?.({ kind: outcome.kind, site: context.site, bytes: spooled.size });
+  return outcome;
+}
+
+async function storeAndIndex(part: number, spooled: SpooledPart, context: IngestContext, deps: IngestDependencies): Promise<InstanceOutcome> {
   let parsed: ParsedInstance | undefined;
   let moved = false;
   try {
@@ -83,7 +99,7 @@ export async function ingestInstance(
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
     moved = (await timedStep(deps, 'store', () => deps.objects.putFile(objectKey, spooled.path, spooled.size))) === 'moved';
-    const toIndex = { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: new Date() };
+    const toIndex = { parsed, objectKey, size: spooled.size, sha256: spooled.sha256, site: context.site, receivedAt: deps.now?.() ?? new Date() };
     const outcome = await timedStep(deps, 'index', () => deps.index.indexInstance(toIndex));
     switch (outcome.kind) {
       case 'stored':

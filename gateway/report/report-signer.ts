@@ -109,7 +109,7 @@ export async function signReport(deps: ReportSignerDeps, request: SignRequest): 
     examDescription: study.examDescription,
   });
   const pdfObject = buildEncapsulatedPdf({ ...input, seriesNumber: PDF_SERIES_BASE + version }, pdf, original ? "Addendum au compte rendu d'imagerie" : "Compte rendu d'imagerie");
-  const ingest = { objects: deps.objects, index: deps.index, log: deps.log };
+  const ingest = { objects: deps.objects, index: deps.index, log: deps.log, now: () => deps.clock.now() };
   const where = { site: item.site, studyInstanceUID: item.studyInstanceUID, spoolDir: deps.spoolDir };
   const srStored = await storeReportObject(sr, where, ingest);
   const pdfStored = await storeReportObject(pdfObject, where, ingest);

@@ -109,6 +109,13 @@ describe('the DICOM network entry (C-ECHO, C-STORE SCP) with DCMTK and Orthanc a
       const run = await runDcmtk('storescu', ['-d', '-R', propose, '-aet', CALLING, '-aec', 'ASTREINTE', '127.0.0.1', dimsePort, source]);
       expect(storeStatuses(run.output), `${file}\n${run.output.slice(-2000)}`).toEqual([status]);
     }
+    // The ingest counters of /metrics: each accepted instance once, under DIMSE and the sending site.
+    const analyst = await gw.token('--role', 'analyst', '--user', 'analyst');
+    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${analyst}` } })).text();
+    const counted = (outcome: string) =>
+      Number(metrics.match(new RegExp(`^astreinte_ingest_instances_total\\{transport="dimse",site="${SITE}",outcome="${outcome}"\\} (\\d+)$`, 'm'))?.[1] ?? 0);
+    expect(counted('stored') + counted('identical')).toBe(expectations.filter((e) => e.status === 0).length);
+    expect(metrics).not.toMatch(/^astreinte_ingest_instances_total\{transport="stow"/m);
     // What storescu puts on the wire is not always the file's data set byte for byte (DCMTK drops Data Set Trailing
     // Padding and group lengths): the reference is what DCMTK's own storescp writes in bit-preserving mode (+B).
     const wire = await wireDatasets(expectations.filter((e) => e.status === 0));
