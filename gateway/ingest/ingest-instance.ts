@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DicomInstanceError, FailureReason } from '../../core/dicom/dicom-status.ts';
 import type { ParsedInstance } from '../../core/dicom/parsed-instance.ts';
 import { readInstanceFile } from '../../core/dicom/read-instance-file.ts';
+import { processObjectLeases, type ObjectLeases } from '../../storage/objects/object-leases.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
@@ -21,6 +22,8 @@ export interface IngestDependencies {
   objects: ObjectStore;
   index: DicomIndex;
   log: Logger;
+  /** Keeps the sweep of unindexed objects off a key between its write and its index step (default: the process's). */
+  leases?: ObjectLeases;
   /** Told how long each step took. */
   onStepTimed?: (step: StowStep, seconds: number) => void;
 }
@@ -67,12 +70,14 @@ export async function ingestInstance(
 ): Promise<InstanceOutcome> {
   let parsed: ParsedInstance | undefined;
   let moved = false;
+  let release: (() => void) | undefined;
   try {
     parsed = await timedStep(deps, 'parse', () => readInstanceFile(spooled.path));
     const refusal = checkAcceptable(parsed, context);
     if (refusal) return failed(part, refusal.reason, refusal.message, parsed);
 
     const objectKey = objectKeyFor(parsed, spooled.sha256);
+    release = await (deps.leases ?? processObjectLeases).hold(objectKey);
     // The object is durable before the index row that makes it visible is written, in one statement: a crash in
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
@@ -124,6 +129,7 @@ export async function ingestInstance(
       parsed,
     );
   } finally {
+    release?.();
     if (!moved) await rm(spooled.path, { force: true });
   }
 }
