@@ -110,10 +110,10 @@ async function readDeflatedInstanceFile(filePath: string, meta: FileMeta, option
   }
 }
 
-function inflateRefusal(error: unknown, meta: FileMeta): DicomInstanceError {
-  if (error instanceof DicomInstanceError) return error;
-  const detail = (error as NodeJS.ErrnoException).code ?? 'inflate failed';
-  if (!String(detail).startsWith('Z_')) return error as DicomInstanceError;
+/** A zlib error says the stream is damaged; anything else (disk full, the size limit) is passed on as it is. */
+function inflateRefusal(error: unknown, meta: FileMeta): unknown {
+  const detail = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof DicomInstanceError || !detail?.startsWith('Z_')) return error;
   // 0xC000 (cannot understand): the bytes are not a deflate stream, the file is damaged, not of the wrong class.
   return new DicomInstanceError(
     FailureReason.CannotUnderstand,
