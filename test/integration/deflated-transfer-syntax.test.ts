@@ -5,13 +5,14 @@
  * Instance UID: the instance comes back byte-identical, its metadata, frames and rendering equal the twin's.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCtSeries, SITES } from '../../test-data/generate-study.ts';
+import { sendInstances } from '../../worker/deliver/c-store-scu.ts';
 import { runDcmtk, storeStatuses } from '../support/dcmtk.ts';
 import { failureReasons, parseMultipart, referencedInstances, stow, type DicomJson } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -153,6 +154,15 @@ describe('Deflated Explicit VR Little Endian', () => {
     expect(ours.equals(theirs)).toBe(true);
   });
 
+  it('our C-STORE SCU sends a deflated instance as it is: the data set stored is the one in the file, byte for byte', async () => {
+    const p = await makePair('own-scu', path.join(DICOM_SAMPLES, 'CT_small.dcm'), 6);
+    const results = await sendInstances([p.deflated], { host: '127.0.0.1', port: Number(gw.env.DIMSE_PORT), callingAeTitle: 'CHIVA_CT', calledAeTitle: 'ASTREINTE' });
+    expect(results.map((r) => r.status)).toEqual([0x0000]);
+    const [instance] = await parts(instanceUrl(p, p.uids.deflatedSop), 'multipart/related; type="application/dicom"');
+    expect(datasetOf(instance).equals(datasetOf(await readFile(p.deflated)))).toBe(true);
+    expect(await readdir(path.join(gw.dataDir, 'spool')), 'no inflated twin left behind').toEqual([]);
+  });
+
   it('a damaged deflate stream is refused with 0xC000, saying so, and nothing is stored', async () => {
     const p = await makePair('damaged', path.join(DICOM_SAMPLES, 'CT_small.dcm'), 5);
     const bytes = await readFile(p.deflated);
@@ -164,8 +174,14 @@ describe('Deflated Explicit VR Little Endian', () => {
     expect(failureReasons(result.body as DicomJson)).toEqual([0xc000]);
     expect(result.warnings.join(' ')).toMatch(/not a valid deflate stream/);
     expect((await get(instanceUrl(p, p.uids.deflatedSop), 'multipart/related; type="application/dicom"')).status).toBe(404);
+    expect(await readdir(path.join(gw.dataDir, 'spool')), 'no inflated twin left behind').toEqual([]);
   });
 });
+
+/** The data set of a Part 10 file: what follows its File Meta Information. */
+function datasetOf(bytes: Buffer): Buffer {
+  return bytes.subarray(144 + bytes.readUInt32LE(140));
+}
 
 async function writeTemp(name: string, bytes: Buffer): Promise<string> {
   const file = path.join(work, name);
