@@ -1,4 +1,3 @@
-import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 import type { Request, RequestHandler, Response } from 'express';
 import type { DicomJsonDataset, FileSpan } from '../../../core/dicom/parsed-instance.ts';
 import { isValidUid } from '../../../core/dicom/uid.ts';
@@ -16,6 +15,7 @@ import type { RenderJob } from './render/render-job.ts';
 import { whyNotRenderable } from './render/renderability.ts';
 import { RenderPool } from './render/render-pool.ts';
 import { chooseRenderedRepresentation, chooseThumbnailType, parseRenderedQuery, type RenderedQuery } from './render/rendered-query.ts';
+import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 
 export interface RenderedDependencies {
   index: DicomIndex;

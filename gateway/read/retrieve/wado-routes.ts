@@ -1,4 +1,3 @@
-import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 import type { Request, RequestHandler, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -21,6 +20,7 @@ import {
   chooseMetadataRepresentation,
 } from './representation.ts';
 import { isValidUid } from '../../../core/dicom/uid.ts';
+import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 
 export interface RetrieveDependencies {
   index: DicomIndex;
