@@ -4,6 +4,7 @@
  * A 1 GB multi-frame file costs a few kilobytes of reads.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { ByteWindow, NeedBytes } from './byte-window.ts';
 import {
   DatasetParser,
@@ -38,13 +39,18 @@ import {
 import { PositionalReader, readFully } from './positional-reader.ts';
 import { transferSyntax, unsupportedTransferSyntaxMessage, type TransferSyntax } from './transfer-syntax.ts';
 import { describeUidProblem } from './uid.ts';
+import { writeInflatedTwin } from './inflate-data-set.ts';
 
 export interface ReadInstanceOptions {
   /** Most bytes read to parse the attributes (everything but bulk values); beyond, refused with 0xA700. */
   maxHeaderBytes?: number;
   /** First read from the start of the file. */
   initialReadBytes?: number;
+  /** Most bytes a deflated data set may inflate to (a deflate bomb is refused with 0xA700). */
+  maxInflatedBytes?: number;
 }
+
+export const DEFAULT_MAX_INFLATED_BYTES = 4 * 1024 * 1024 * 1024;
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024 * 1024;
 const DEFAULT_INITIAL_READ = 64 * 1024;
@@ -67,12 +73,55 @@ const EXTENDED_OFFSET_TABLE_LENGTHS = 0x7fe00002;
 
 export async function readInstanceFile(filePath: string, options: ReadInstanceOptions = {}): Promise<ParsedInstance> {
   // Synchronous I/O on purpose (see positional-reader.ts): a few page-cache reads of a freshly spooled file.
+  let deflatedFrom: FileMeta;
   const fd = openSync(filePath, 'r');
   try {
-    return new InstanceFileReader(fd, fstatSync(fd).size, options).read();
+    const reader = new InstanceFileReader(fd, fstatSync(fd).size, options);
+    const meta = reader.readMeta();
+    if (!meta.transferSyntax.deflated) return reader.read(meta);
+    deflatedFrom = meta;
   } finally {
     closeSync(fd);
   }
+  return readDeflatedInstanceFile(filePath, deflatedFrom, options);
+}
+
+/**
+ * A Deflated Explicit VR Little Endian file is read through its inflated twin (the File Meta Information, then the
+ * data set inflated), written next to it as a stream and removed after: the twin is parsed like any explicit VR
+ * little endian file, so frame and bulk data positions are positions in the inflated stream (where
+ * `inflatedSpanReader` of retrieval finds them).
+ */
+async function readDeflatedInstanceFile(filePath: string, meta: FileMeta, options: ReadInstanceOptions): Promise<ParsedInstance> {
+  const twin = `${filePath}.inflated`;
+  try {
+    await writeInflatedTwin(filePath, meta.end, twin, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES).catch((error: unknown) => {
+      throw inflateRefusal(error, meta);
+    });
+    const fd = openSync(twin, 'r');
+    try {
+      const reader = new InstanceFileReader(fd, fstatSync(fd).size, options);
+      return reader.read(reader.readMeta());
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    await rm(twin, { force: true });
+  }
+}
+
+/** A zlib error says the stream is damaged; anything else (disk full, the size limit) is passed on as it is. */
+function inflateRefusal(error: unknown, meta: FileMeta): unknown {
+  const detail = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof DicomInstanceError || !detail?.startsWith('Z_')) return error;
+  // 0xC000 (cannot understand): the bytes are not a deflate stream, the file is damaged, not of the wrong class.
+  return new DicomInstanceError(
+    FailureReason.CannotUnderstand,
+    `the data set is declared Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99) but is not a valid deflate ` +
+      `stream (${detail}); the file is damaged: send it again, or uncompressed`,
+    meta.sopClassUID,
+    meta.sopInstanceUID,
+  );
 }
 
 function cannotUnderstand(message: string, sopClassUID?: string, sopInstanceUID?: string): DicomInstanceError {
@@ -108,10 +157,13 @@ class InstanceFileReader {
     this.maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   }
 
-  read(): ParsedInstance {
+  readMeta(): FileMeta {
     this.readSegment(0, Math.min(this.size, this.options.initialReadBytes ?? DEFAULT_INITIAL_READ));
     this.checkPreamble();
-    const meta = this.retrying(() => this.readFileMeta());
+    return this.retrying(() => this.readFileMeta());
+  }
+
+  read(meta: FileMeta): ParsedInstance {
     const syntax = meta.transferSyntax;
     const top = this.retrying(() => this.parser.parseTopLevel(meta.end, syntax, true), meta);
     const warnings: string[] = [];

@@ -19,6 +19,8 @@ export interface TransferSyntax {
   /** Pixel Data is a sequence of fragments (PS3.5 A.4) rather than a plain value. */
   encapsulated: boolean;
   pixelEncoding: PixelEncoding;
+  /** The data set after the File Meta Information is a raw deflate stream (PS3.5 A.5): parsed inflated. */
+  deflated?: true;
 }
 
 export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
@@ -40,6 +42,7 @@ const SUPPORTED: TransferSyntax[] = [
   native(IMPLICIT_VR_LITTLE_ENDIAN, 'Implicit VR Little Endian', false, true),
   native(EXPLICIT_VR_LITTLE_ENDIAN, 'Explicit VR Little Endian', true, true),
   native(EXPLICIT_VR_BIG_ENDIAN, 'Explicit VR Big Endian (retired)', true, false),
+  { ...native(DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, 'Deflated Explicit VR Little Endian', true, true), deflated: true },
   encapsulated('1.2.840.10008.1.2.1.98', 'Encapsulated Uncompressed Explicit VR Little Endian', 'encapsulated-uncompressed'),
   encapsulated('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', 'jpeg'),
   encapsulated('1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', 'jpeg'),
@@ -80,11 +83,6 @@ const BY_UID = new Map(SUPPORTED.map((ts) => [ts.uid, ts]));
 
 /** Known but refused, with the reason given to the sender. */
 const REFUSED = new Map<string, string>([
-  [
-    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-    'Deflated Explicit VR Little Endian is not supported (the archive serves attributes and frames by byte range ' +
-      'from the stored file, which a deflated data set does not allow); send it uncompressed or in Explicit VR Little Endian',
-  ],
   ['1.2.840.10008.1.2.4.94', 'JPIP Referenced is not supported (the pixel data is not in the file)'],
   ['1.2.840.10008.1.2.4.95', 'JPIP Referenced Deflate is not supported (the pixel data is not in the file)'],
 ]);
@@ -103,8 +101,8 @@ export function unsupportedTransferSyntaxMessage(uid: string): string {
 
 export function supportedTransferSyntaxSummary(): string {
   return (
-    'Implicit VR Little Endian, Explicit VR Little Endian, Explicit VR Big Endian (retired), ' +
+    'Implicit VR Little Endian, Explicit VR Little Endian, Deflated Explicit VR Little Endian, Explicit VR Big Endian (retired), ' +
     'JPEG Baseline, JPEG Extended, JPEG Lossless, JPEG-LS, JPEG 2000 (incl. Part 2), HTJ2K, JPEG XL, RLE Lossless, ' +
-    'MPEG-2, MPEG-4 AVC/H.264 and HEVC/H.265 video, Encapsulated Uncompressed; not Deflated'
+    'MPEG-2, MPEG-4 AVC/H.264 and HEVC/H.265 video, Encapsulated Uncompressed'
   );
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DicomInstanceError, FailureReason } from '../../core/dicom/dicom-status.ts';
 import type { ParsedInstance } from '../../core/dicom/parsed-instance.ts';
 import { readInstanceFile } from '../../core/dicom/read-instance-file.ts';
+import { processObjectLeases, type ObjectLeases } from '../../storage/objects/object-leases.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { SpooledPart } from './spool-file.ts';
@@ -23,6 +24,8 @@ export interface IngestDependencies {
   objects: ObjectStore;
   index: DicomIndex;
   log: Logger;
+  /** Keeps the sweep of unindexed objects off a key between its write and its index step (default: the process's). */
+  leases?: ObjectLeases;
   /** Told how long each step took. */
   onStepTimed?: (step: StowStep, seconds: number) => void;
   /** Where a refusal of another site's study is recorded as a Security Alert (110113). */
@@ -89,12 +92,14 @@ export async function ingestInstance(
 async function storeAndIndex(part: number, spooled: SpooledPart, context: IngestContext, deps: IngestDependencies): Promise<InstanceOutcome> {
   let parsed: ParsedInstance | undefined;
   let moved = false;
+  let release: (() => void) | undefined;
   try {
     parsed = await timedStep(deps, 'parse', () => readInstanceFile(spooled.path));
     const refusal = checkAcceptable(parsed, context);
     if (refusal) return failed(part, refusal.reason, refusal.message, parsed);
 
     const objectKey = objectKeyFor(parsed, spooled.sha256);
+    release = await (deps.leases ?? processObjectLeases).hold(objectKey);
     // The object is durable before the index row that makes it visible is written, in one statement: a crash in
     // between leaves at most an unreferenced object. (Overlapping the two inside a transaction cost two more
     // round trips to PostgreSQL per instance than it saved in latency.)
@@ -147,6 +152,7 @@ async function storeAndIndex(part: number, spooled: SpooledPart, context: Ingest
       parsed,
     );
   } finally {
+    release?.();
     if (!moved) await rm(spooled.path, { force: true });
   }
 }

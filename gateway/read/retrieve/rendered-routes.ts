@@ -15,6 +15,7 @@ import type { RenderJob } from './render/render-job.ts';
 import { whyNotRenderable } from './render/renderability.ts';
 import { RenderPool } from './render/render-pool.ts';
 import { chooseRenderedRepresentation, chooseThumbnailType, parseRenderedQuery, type RenderedQuery } from './render/rendered-query.ts';
+import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 
 export interface RenderedDependencies {
   index: DicomIndex;
@@ -65,7 +66,7 @@ async function metadataOf(deps: RenderedDependencies, scope: AccessScope, i: Sto
   return JSON.parse(text) as DicomJsonDataset;
 }
 
-async function readFrame(objects: ObjectStore, objectKey: string, spans: FileSpan[]): Promise<Uint8Array> {
+async function readFrame(objects: SpanSource, objectKey: string, spans: FileSpan[]): Promise<Uint8Array> {
   const parts = await Promise.all(
     spans.map((s) => (s.length === 0 ? Buffer.alloc(0) : objects.readBytes(objectKey, { start: s.offset, end: s.offset + s.length - 1 }))),
   );
@@ -92,7 +93,7 @@ async function renderOne(
   const palette = pixel.photometricInterpretation === 'PALETTE COLOR' ? await paletteOf(deps, instance, metadata, pixel) : undefined;
   const job: RenderJob = {
     palette,
-    frame: await readFrame(deps.objects, instance.objectKey, spans),
+    frame: await readFrame(spanSourceFor(deps.objects, instance), instance.objectKey, spans),
     firstBit: spans[0]?.firstBit,
     transferSyntaxUID: instance.transferSyntaxUID,
     pixel,
@@ -126,7 +127,7 @@ function paletteOf(deps: RenderedDependencies, instance: StoredInstance, metadat
         const bulk = instance.bulkData.find((b) => b.path.toUpperCase() === tag);
         let bytes: Uint8Array | undefined;
         if (attribute?.InlineBinary !== undefined) bytes = Buffer.from(attribute.InlineBinary, 'base64');
-        else if (bulk) bytes = await readFrame(deps.objects, instance.objectKey, [bulk.span]);
+        else if (bulk) bytes = await readFrame(spanSourceFor(deps.objects, instance), instance.objectKey, [bulk.span]);
         if (!bytes) return undefined;
         const words = new Uint16Array(bytes.length >> 1);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -20,6 +20,7 @@ import {
   chooseInstanceRepresentation,
   chooseMetadataRepresentation,
 } from './representation.ts';
+import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 
 export interface RetrieveDependencies {
   index: DicomIndex;
@@ -114,7 +115,7 @@ async function retrieveFrames(req: Request, res: Response, deps: RetrieveDepende
   const spansOf = (n: number) => instance.frames[n - 1];
 
   if (!representation.multipart) {
-    await sendSingle(req, res, deps, instance.objectKey, spansOf(frameNumbers[0]), representation.contentType);
+    await sendSingle(req, res, spanSourceFor(deps.objects, instance), instance.objectKey, spansOf(frameNumbers[0]), representation.contentType);
     return;
   }
   const boundary = newBoundary();
@@ -122,7 +123,7 @@ async function retrieveFrames(req: Request, res: Response, deps: RetrieveDepende
   const parts: OutgoingPart[] = frameNumbers.map((n) => ({
     contentType: representation.contentType,
     contentLocation: `${instanceUrl(root, instance)}/frames/${n}`,
-    body: () => readSpans(deps.objects, instance.objectKey, spansOf(n)),
+    body: () => readSpans(spanSourceFor(deps.objects, instance), instance.objectKey, spansOf(n)),
   }));
   res.status(200);
   res.set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
@@ -144,7 +145,7 @@ async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDepen
     const boundary = newBoundary();
     const parts: OutgoingPart[] = instance.frames.map((spans) => ({
       contentType: representation.contentType,
-      body: () => readSpans(deps.objects, instance.objectKey, spans),
+      body: () => readSpans(spanSourceFor(deps.objects, instance), instance.objectKey, spans),
     }));
     res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
     await writeMultipart(res, parts, boundary);
@@ -155,12 +156,12 @@ async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDepen
       ? chooseFrameRepresentation(req.get('accept'), instance.transferSyntaxUID, 1)
       : chooseBulkDataRepresentation(req.get('accept'));
   if (!representation.multipart) {
-    await sendSingle(req, res, deps, instance.objectKey, [element.span], representation.contentType);
+    await sendSingle(req, res, spanSourceFor(deps.objects, instance), instance.objectKey, [element.span], representation.contentType);
     return;
   }
   const boundary = newBoundary();
   const parts: OutgoingPart[] = [
-    { contentType: representation.contentType, body: () => readSpans(deps.objects, instance.objectKey, [element.span]) },
+    { contentType: representation.contentType, body: () => readSpans(spanSourceFor(deps.objects, instance), instance.objectKey, [element.span]) },
   ];
   res.status(200).set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
   res.set('Content-Length', String(multipartLength(boundary, parts, [element.span.length])));
@@ -171,7 +172,7 @@ async function retrieveBulkData(req: Request, res: Response, deps: RetrieveDepen
 async function sendSingle(
   req: Request,
   res: Response,
-  deps: RetrieveDependencies,
+  source: SpanSource,
   objectKey: string,
   spans: FileSpan[],
   contentType: string,
@@ -185,11 +186,11 @@ async function sendSingle(
     res.status(206);
     res.set('Content-Range', `bytes ${range.start}-${range.end}/${total}`);
     res.set('Content-Length', String(range.end - range.start + 1));
-    await pipeline(await deps.objects.read(objectKey, { start, end: spans[0].offset + range.end }), res);
+    await pipeline(await source.read(objectKey, { start, end: spans[0].offset + range.end }), res);
     return;
   }
   res.status(200).set('Content-Length', String(total));
-  const body = await readSpans(deps.objects, objectKey, spans);
+  const body = await readSpans(source, objectKey, spans);
   if (Buffer.isBuffer(body)) res.end(body);
   else await pipeline(body, res);
 }
@@ -208,7 +209,7 @@ async function readWholeObject(objects: ObjectStore, instance: StoredInstance): 
 }
 
 /** A frame made of one or more fragments: small ones are read at once, a large single span is streamed. */
-async function readSpans(objects: ObjectStore, objectKey: string, spans: FileSpan[]) {
+async function readSpans(objects: SpanSource, objectKey: string, spans: FileSpan[]) {
   if (spans.length === 1) {
     const [span] = spans;
     if (span.length === 0) return Buffer.alloc(0);
@@ -225,7 +226,7 @@ function spanLength(spans: FileSpan[]): number {
   return spans.reduce((sum, s) => sum + s.length, 0);
 }
 
-const NATIVE_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+const NATIVE_SYNTAXES = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.2']);
 export function isNativeSyntax(uid: string): boolean {
   return NATIVE_SYNTAXES.has(uid);
 }

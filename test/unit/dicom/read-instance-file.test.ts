@@ -59,13 +59,14 @@ describe('refusals', () => {
     expect(error.message).toContain('no Media Storage SOP Instance UID (0002,0003)');
   });
 
-  it('unknown, private and deflated transfer syntaxes, listing what is supported', async () => {
+  it('unknown and private transfer syntaxes, listing what is supported; a data set that claims deflate but is not', async () => {
     const unknown = await refusal(files.instance(baseDataset(), { transferSyntaxUID: '1.2.3.4.5' }));
     expect(unknown.failureReason).toBe(FailureReason.CannotUnderstand);
-    expect(unknown.message).toMatch(/^transfer syntax 1\.2\.3\.4\.5: this transfer syntax is not supported\. Supported: Implicit VR Little Endian, Explicit VR Little Endian, Explicit VR Big Endian \(retired\), JPEG Baseline/);
+    expect(unknown.message).toMatch(/^transfer syntax 1\.2\.3\.4\.5: this transfer syntax is not supported\. Supported: Implicit VR Little Endian, Explicit VR Little Endian, Deflated Explicit VR Little Endian, Explicit VR Big Endian \(retired\), JPEG Baseline/);
     expect(unknown.sopInstanceUID).toBe(INSTANCE);
     const deflated = await refusal(files.instance(baseDataset(), { transferSyntaxUID: '1.2.840.10008.1.2.1.99' }));
-    expect(deflated.message).toContain('Deflated Explicit VR Little Endian is not supported');
+    expect(deflated.failureReason).toBe(FailureReason.CannotUnderstand);
+    expect(deflated.message).toContain('is not a valid deflate stream');
   });
 
   it('missing or malformed UIDs, naming the attribute', async () => {

@@ -54,8 +54,9 @@ describe('presentation contexts', () => {
     expect(answerPresentationContext('1.2.840.10008.5.1.4.1.1.2', ['1.2.840.10008.1.2.4.90'])).toEqual({ result: 0, transferSyntaxUid: '1.2.840.10008.1.2.4.90' });
     expect(answerPresentationContext('1.2.840.10008.1.1', ['1.2.840.10008.1.2'])).toEqual({ result: 0, transferSyntaxUid: '1.2.840.10008.1.2' });
   });
-  it('refuses Deflated and unknown syntaxes (4) and services it does not provide (3)', () => {
-    expect(answerPresentationContext('1.2.840.10008.5.1.4.1.1.2', ['1.2.840.10008.1.2.1.99'])).toEqual({ result: 4 });
+  it('accepts Deflated Explicit VR Little Endian, refuses unknown syntaxes (4) and services it does not provide (3)', () => {
+    expect(answerPresentationContext('1.2.840.10008.5.1.4.1.1.2', ['1.2.840.10008.1.2.1.99'])).toEqual({ result: 0, transferSyntaxUid: '1.2.840.10008.1.2.1.99' });
+    expect(answerPresentationContext('1.2.840.10008.5.1.4.1.1.2', ['1.2.3.4.5'])).toEqual({ result: 4 });
     expect(answerPresentationContext('1.2.840.10008.5.1.4.31', ['1.2.840.10008.1.2'])).toEqual({ result: 3 });
     expect(answerPresentationContext('1.2.840.10008.5.1.4.1.2.2.1', ['1.2.840.10008.1.2'])).toEqual({ result: 3 });
   });
