@@ -70,6 +70,10 @@ const settingsSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql://' })
       .optional(),
+    DATABASE_OWNER_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql:// (the role that owns the schema and runs migrations)' })
+      .optional(),
     EMBEDDED_PG_PORT: port.default(54329),
     S3_ENDPOINT: optionalUrl('for example http://127.0.0.1:9000'),
     S3_BUCKET: z.string().min(3).max(63).optional(),
@@ -138,6 +142,13 @@ const settingsSchema = z
     ASTREINTE_DELIVERY_BACKOFF_SECONDS: seconds(0.01, 3600, 30),
   })
   .superRefine((s, ctx) => {
+    if (s.DATABASE_OWNER_URL !== undefined && s.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_OWNER_URL'],
+        message: 'only applies to an external server: set DATABASE_URL too (the application role), or unset DATABASE_OWNER_URL (the embedded server creates both roles itself)',
+      });
+    }
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
     const given = s3.filter((k) => s[k] !== undefined);
     if (given.length > 0 && given.length < s3.length) {
@@ -210,7 +221,9 @@ export interface Settings {
   port: number;
   host: string;
   dataDir: string;
-  database: { kind: 'external'; url: string } | { kind: 'embedded'; port: number; dir: string };
+  database:
+    | { kind: 'external'; url: string; /** Role that owns the schema and runs migrations; absent: DATABASE_URL's role does. */ ownerUrl?: string }
+    | { kind: 'embedded'; port: number; dir: string };
   objectStore:
     | { kind: 'filesystem'; dir: string }
     | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
@@ -262,7 +275,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host: s.HOST,
     dataDir,
     database: s.DATABASE_URL
-      ? { kind: 'external', url: s.DATABASE_URL }
+      ? { kind: 'external', url: s.DATABASE_URL, ownerUrl: s.DATABASE_OWNER_URL }
       : { kind: 'embedded', port: s.EMBEDDED_PG_PORT, dir: path.join(dataDir, 'postgres') },
     objectStore:
       s.S3_ENDPOINT && s.S3_BUCKET && s.S3_ACCESS_KEY && s.S3_SECRET_KEY
