@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +14,7 @@ import { freePort } from '../support/free-port.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 
 const TEST_SERVER_SETTINGS = { shared_buffers: '32MB', max_connections: 40, fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+const ROLES_SCRIPT = new URL('../../scripts/postgres-roles.sql', import.meta.url);
 const clock = new TestClock('2026-12-05T18:00:00Z');
 
 /** SQLSTATE 42501: insufficient_privilege (the role may not), as opposed to a trigger's refusal (AUD01). */
@@ -106,7 +107,7 @@ describe('least privilege: the embedded server', () => {
   });
 });
 
-describe('least privilege: an external server set up with the SQL of docs/operations.md', () => {
+describe('least privilege: an external server set up with scripts/postgres-roles.sql', () => {
   let server: TestPostgres;
   let db: Database;
 
@@ -115,24 +116,18 @@ describe('least privilege: an external server set up with the SQL of docs/operat
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     try {
-      // docs/operations.md, "PostgreSQL roles" (database name of the test).
+      // The test cluster's own start created astreinte_app for embedded use (unused here): the script creates it.
+      await admin.query('DROP ROLE astreinte_app');
+      // scripts/postgres-roles.sql as an operator runs it (compose.yaml too), in a database named for the test.
       const database = `privilege_${Date.now()}`;
-      await admin.query(`CREATE ROLE astreinte_owner LOGIN PASSWORD 'owner-secret'`);
-      await admin.query(`CREATE ROLE astreinte_app LOGIN PASSWORD 'app-secret'`).catch((error: { code?: string }) => {
-        if (error.code !== '42710') throw error; // the test cluster's start created it for its own embedded use
-      });
-      await admin.query(`ALTER ROLE astreinte_app WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD 'app-secret'`);
-      await admin.query(`CREATE DATABASE ${database} OWNER astreinte_owner`);
-      await admin.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
-      await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO astreinte_app`);
+      const script = (await readFile(ROLES_SCRIPT, 'utf8')).replaceAll('DATABASE astreinte', `DATABASE ${database}`);
+      const statements = script.replace(/^--.*$/gm, '').split(';').map((s) => s.trim()).filter(Boolean);
+      expect(statements).toHaveLength(5);
+      for (const statement of statements) await admin.query(statement);
       const at = new URL(server.url);
       const url = (user: string, password: string) => `postgresql://${user}:${password}@${at.host}/${database}`;
-      const owner = new pg.Client({ connectionString: url('astreinte_owner', 'owner-secret') });
-      await owner.connect();
-      await owner.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
-      await owner.end();
       db = await openDatabase(
-        { kind: 'external', url: url('astreinte_app', 'app-secret'), ownerUrl: url('astreinte_owner', 'owner-secret') },
+        { kind: 'external', url: url('astreinte_app', 'change-me-app'), ownerUrl: url('astreinte_owner', 'change-me-owner') },
         { maxConnections: 4 },
       );
     } finally {
