@@ -61,6 +61,26 @@ const trueOrFalse = (fallback: boolean) =>
       return lower === 'true';
     });
 
+/** Where the audit chain's head goes, outside the database. */
+export type AuditHeadSink =
+  | { kind: 'file'; path: string }
+  | { kind: 'syslog'; transport: 'udp' | 'tcp'; host: string; port: number }
+  | { kind: 'http'; url: string }
+  | { kind: 'off' };
+
+function parseAuditHeadSink(text: string): AuditHeadSink | undefined {
+  if (text === 'off') return { kind: 'off' };
+  const syslog = /^syslog\+(udp|tcp):\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})\/?$/.exec(text);
+  if (syslog) {
+    const port = Number(syslog[3]);
+    if (port < 1 || port > 65535) return undefined;
+    return { kind: 'syslog', transport: syslog[1] as 'udp' | 'tcp', host: syslog[2]!.replace(/^\[|\]$/g, ''), port };
+  }
+  if (/^https?:\/\//.test(text)) return URL.canParse(text) ? { kind: 'http', url: text } : undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
+  return { kind: 'file', path: path.resolve(text) };
+}
+
 const settingsSchema = z
   .object({
     PORT: port.default(8080),
@@ -128,6 +148,23 @@ const settingsSchema = z
     ASTREINTE_ROUTING_SWEEP_SECONDS: seconds(0, 3600, 30),
     ASTREINTE_ROUTING_CONCURRENCY: wholeNumber(1, 64, 8),
     ASTREINTE_AUDIT_SITE: z.string().trim().min(1).optional(),
+    ASTREINTE_AUDIT_HEAD_EXPORT: z
+      .string()
+      .trim()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text) return undefined;
+        const sink = parseAuditHeadSink(text);
+        if (!sink) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'write a file path, syslog+udp://host:port, syslog+tcp://host:port, an http(s):// URL, or off',
+          });
+          return z.NEVER;
+        }
+        return sink;
+      }),
+    ASTREINTE_AUDIT_HEAD_EXPORT_SECONDS: seconds(1, 86_400, 60),
     // DICOM network (DIMSE): C-ECHO and C-STORE SCP; DIMSE_PORT=0 disables it.
     DIMSE_PORT: z.coerce.number().int().min(0).max(65535).default(11112),
     DIMSE_HOST: z.string().min(1).optional(),
@@ -248,6 +285,8 @@ export interface Settings {
   routing: RoutingOptions;
   /** ASTREINTE_AUDIT_SITE: the site named in exported audit events (default: the host name). */
   auditSite?: string;
+  /** Where the audit chain's head is exported (ASTREINTE_AUDIT_HEAD_EXPORT), every `intervalMs` and at shutdown. */
+  auditHeadExport: { sink: AuditHeadSink; intervalMs: number };
   /** DICOM network listener; `port` 0: none. `tls.caFile`: client certificates signed by it are required. */
   dimse: { port: number; host: string; aeTitle: string; tls?: { certFile: string; keyFile: string; caFile?: string } };
   /**
@@ -310,6 +349,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       consume: s.ASTREINTE_ROUTING_CONSUME,
     },
     auditSite: s.ASTREINTE_AUDIT_SITE,
+    auditHeadExport: {
+      sink: s.ASTREINTE_AUDIT_HEAD_EXPORT ?? { kind: 'file', path: path.join(dataDir, 'audit', 'head.jsonl') },
+      intervalMs: s.ASTREINTE_AUDIT_HEAD_EXPORT_SECONDS,
+    },
     dimse: {
       port: s.DIMSE_PORT,
       host: s.DIMSE_HOST ?? s.HOST,
