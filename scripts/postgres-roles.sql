@@ -6,4 +6,5 @@ CREATE ROLE astreinte_owner LOGIN PASSWORD 'change-me-owner';
 CREATE ROLE astreinte_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD 'change-me-app';
 CREATE DATABASE astreinte OWNER astreinte_owner;
 REVOKE ALL ON DATABASE astreinte FROM PUBLIC;
-GRANT CONNECT ON DATABASE astreinte TO astreinte_app;
+-- TEMPORARY: BullMQ's bulk adds (PostgreSQL queue backend) use temporary tables.
+GRANT CONNECT, TEMPORARY ON DATABASE astreinte TO astreinte_app;

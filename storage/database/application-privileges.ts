@@ -33,7 +33,10 @@ export async function grantApplicationPrivileges(ownerPool: pg.Pool, role: strin
     for (const { nspname } of rows) {
       const schema = client.escapeIdentifier(nspname);
       await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${grantee}`);
-      await client.query(`REVOKE CREATE ON SCHEMA ${schema} FROM ${grantee}`);
+      // BullMQ creates a job-id sequence per queue when it first adds a job there (next_job_id()); nothing but
+      // jobs carrying ids lives in its schema, and creating objects gives no right on those of others.
+      if (nspname === 'bullmq') await client.query(`GRANT CREATE ON SCHEMA ${schema} TO ${grantee}`);
+      else await client.query(`REVOKE CREATE ON SCHEMA ${schema} FROM ${grantee}`);
       await client.query(`REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA ${schema} FROM ${grantee}`);
       await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${grantee}`);
       await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${grantee}`);

@@ -10,6 +10,7 @@ import { TestClock } from '../../core/time/clock.ts';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { EMBEDDED_APPLICATION_ROLE } from '../../storage/database/embedded-postgres-server.ts';
 import { migrateAll } from '../../storage/database/migration-sources.ts';
+import { openQueueStore } from '../../worker/queue/queue-store.ts';
 import { freePort } from '../support/free-port.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 
@@ -92,6 +93,25 @@ describe('least privilege: the embedded server', () => {
 
   it('refuses every statement that would alter, disable or rewrite the audit trail and signed reports', async () => {
     await expectCannotRewriteAudit(db);
+  });
+
+  it('runs the PostgreSQL job queue (BullMQ creates a sequence per queue as it first adds a job)', async () => {
+    const store = await openQueueStore({ database: db });
+    const queue = store.queue('least-privilege-probe');
+    let resolveProcessed: (study: string) => void = () => undefined;
+    const processed = new Promise<string>((resolve) => (resolveProcessed = resolve));
+    const worker = store.worker('least-privilege-probe', async (job) => resolveProcessed(String(job.data.study)), { concurrency: 1 });
+    try {
+      await queue.add('probe', { study: '1.2.3' });
+      expect(await processed).toBe('1.2.3');
+      // It may create (sequences) in the queue's schema, not alter or empty what the owner created there.
+      await expectDenied(db, 'DROP TABLE bullmq.job');
+      await expectDenied(db, 'TRUNCATE bullmq.job');
+    } finally {
+      await worker.close();
+      await queue.close();
+      await store.close();
+    }
   });
 
   it('keeps the role and its password across a restart of the server', async () => {
