@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../config/create-logger.ts';
 import type { Settings } from '../config/settings.ts';
 import { openDatabase, type Database } from '../storage/database/database.ts';
+import { startAuditHeadExport } from '../audit/audit-head-export.ts';
 import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
 import { searchQido } from '../storage/index/qido-search.ts';
 import { createObjectStore } from '../storage/objects/create-object-store.ts';
@@ -63,6 +64,12 @@ export async function startSystem(
     stops.push(() => database.close());
     const index = new PostgresDicomIndex(database);
     await index.migrate();
+    // Stopped second to last (stops run in reverse): its last export sees every event of this run.
+    const headExport = startAuditHeadExport(database.pool, {
+      ...settings.auditHeadExport,
+      onError: (error) => log.error({ component: 'audit', err: error }, 'the audit head could not be exported (tried again at the next interval)'),
+    });
+    stops.push(() => headExport.stop());
 
     const objects: ObjectStore = createObjectStore(settings.objectStore);
     await objects.init();

@@ -61,6 +61,26 @@ const trueOrFalse = (fallback: boolean) =>
       return lower === 'true';
     });
 
+/** Where the audit chain's head goes, outside the database. */
+export type AuditHeadSink =
+  | { kind: 'file'; path: string }
+  | { kind: 'syslog'; transport: 'udp' | 'tcp'; host: string; port: number }
+  | { kind: 'http'; url: string }
+  | { kind: 'off' };
+
+function parseAuditHeadSink(text: string): AuditHeadSink | undefined {
+  if (text === 'off') return { kind: 'off' };
+  const syslog = /^syslog\+(udp|tcp):\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})\/?$/.exec(text);
+  if (syslog) {
+    const port = Number(syslog[3]);
+    if (port < 1 || port > 65535) return undefined;
+    return { kind: 'syslog', transport: syslog[1] as 'udp' | 'tcp', host: syslog[2]!.replace(/^\[|\]$/g, ''), port };
+  }
+  if (/^https?:\/\//.test(text)) return URL.canParse(text) ? { kind: 'http', url: text } : undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
+  return { kind: 'file', path: path.resolve(text) };
+}
+
 const settingsSchema = z
   .object({
     PORT: port.default(8080),
@@ -69,6 +89,10 @@ const settingsSchema = z
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql://' })
+      .optional(),
+    DATABASE_OWNER_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: 'must start with postgres:// or postgresql:// (the role that owns the schema and runs migrations)' })
       .optional(),
     EMBEDDED_PG_PORT: port.default(54329),
     S3_ENDPOINT: optionalUrl('for example http://127.0.0.1:9000'),
@@ -125,6 +149,23 @@ const settingsSchema = z
     ASTREINTE_ROUTING_SWEEP_SECONDS: seconds(0, 3600, 30),
     ASTREINTE_ROUTING_CONCURRENCY: wholeNumber(1, 64, 8),
     ASTREINTE_AUDIT_SITE: z.string().trim().min(1).optional(),
+    ASTREINTE_AUDIT_HEAD_EXPORT: z
+      .string()
+      .trim()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text) return undefined;
+        const sink = parseAuditHeadSink(text);
+        if (!sink) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'write a file path, syslog+udp://host:port, syslog+tcp://host:port, an http(s):// URL, or off',
+          });
+          return z.NEVER;
+        }
+        return sink;
+      }),
+    ASTREINTE_AUDIT_HEAD_EXPORT_SECONDS: seconds(1, 86_400, 60),
     // DICOM network (DIMSE): C-ECHO and C-STORE SCP; DIMSE_PORT=0 disables it.
     DIMSE_PORT: z.coerce.number().int().min(0).max(65535).default(11112),
     DIMSE_HOST: z.string().min(1).optional(),
@@ -139,6 +180,13 @@ const settingsSchema = z
     ASTREINTE_DELIVERY_BACKOFF_SECONDS: seconds(0.01, 3600, 30),
   })
   .superRefine((s, ctx) => {
+    if (s.DATABASE_OWNER_URL !== undefined && s.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_OWNER_URL'],
+        message: 'only applies to an external server: set DATABASE_URL too (the application role), or unset DATABASE_OWNER_URL (the embedded server creates both roles itself)',
+      });
+    }
     const s3 = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
     const given = s3.filter((k) => s[k] !== undefined);
     if (given.length > 0 && given.length < s3.length) {
@@ -211,7 +259,9 @@ export interface Settings {
   port: number;
   host: string;
   dataDir: string;
-  database: { kind: 'external'; url: string } | { kind: 'embedded'; port: number; dir: string };
+  database:
+    | { kind: 'external'; url: string; /** Role that owns the schema and runs migrations; absent: DATABASE_URL's role does. */ ownerUrl?: string }
+    | { kind: 'embedded'; port: number; dir: string };
   objectStore:
     | { kind: 'filesystem'; dir: string }
     | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
@@ -241,6 +291,8 @@ export interface Settings {
   routing: RoutingOptions;
   /** ASTREINTE_AUDIT_SITE: the site named in exported audit events (default: the host name). */
   auditSite?: string;
+  /** Where the audit chain's head is exported (ASTREINTE_AUDIT_HEAD_EXPORT), every `intervalMs` and at shutdown. */
+  auditHeadExport: { sink: AuditHeadSink; intervalMs: number };
   /** DICOM network listener; `port` 0: none. `tls.caFile`: client certificates signed by it are required. */
   dimse: { port: number; host: string; aeTitle: string; tls?: { certFile: string; keyFile: string; caFile?: string } };
   /**
@@ -268,7 +320,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host: s.HOST,
     dataDir,
     database: s.DATABASE_URL
-      ? { kind: 'external', url: s.DATABASE_URL }
+      ? { kind: 'external', url: s.DATABASE_URL, ownerUrl: s.DATABASE_OWNER_URL }
       : { kind: 'embedded', port: s.EMBEDDED_PG_PORT, dir: path.join(dataDir, 'postgres') },
     objectStore:
       s.S3_ENDPOINT && s.S3_BUCKET && s.S3_ACCESS_KEY && s.S3_SECRET_KEY
@@ -304,6 +356,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       consume: s.ASTREINTE_ROUTING_CONSUME,
     },
     auditSite: s.ASTREINTE_AUDIT_SITE,
+    auditHeadExport: {
+      sink: s.ASTREINTE_AUDIT_HEAD_EXPORT ?? { kind: 'file', path: path.join(dataDir, 'audit', 'head.jsonl') },
+      intervalMs: s.ASTREINTE_AUDIT_HEAD_EXPORT_SECONDS,
+    },
     dimse: {
       port: s.DIMSE_PORT,
       host: s.DIMSE_HOST ?? s.HOST,

@@ -65,7 +65,7 @@ export async function startRoutingWorker(deps: RoutingWorkerDependencies): Promi
   const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.settings.routing, ...deps.options };
   const worklist = deps.store ?? new PostgresWorklistStore(database);
   const context = { store: worklist, config, clock, audit: deps.audit };
-  await migrateAll(database.pool); // worklist tables (no-op when the gateway already applied them)
+  await database.asOwner(migrateAll); // worklist tables (no-op when the gateway already applied them)
 
   const store = await openQueueStore({ redisUrl: deps.settings.redisUrl, database });
   const routingQueue = store.queue(ROUTING_QUEUE);

@@ -24,6 +24,7 @@ import { systemActor, type AuditEventInput } from '../../audit/audit-event.ts';
 import { HASH_PATTERN } from '../../audit/audit-hash.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import { exportAuditEvents } from '../../audit/export-audit-events.ts';
+import { readLatestExportedHead } from '../../audit/audit-head-export.ts';
 import { verifyAuditChain, type AuditAnchor, type AuditChainReport } from '../../audit/verify-audit-chain.ts';
 import { EXIT_USAGE, parseCommandLine, UsageError, type Io } from '../command-line.ts';
 
@@ -79,16 +80,24 @@ async function verify(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
   const { values } = parseCommandLine(argv, { from: { type: 'string' }, anchor: { type: 'string', multiple: true } });
   const from = values.from === undefined ? 1 : parseSeq(String(values.from), '--from');
   const anchors = ((values.anchor as string[] | undefined) ?? []).map(parseAnchor);
-  return withTrail(env, io, async (database, trail) => {
+  return withTrail(env, io, async (database, trail, settings) => {
+    const sink = settings.auditHeadExport.sink;
+    const exported = sink.kind === 'file' ? await readLatestExportedHead(sink.path) : undefined;
+    const exportedAnchor = exported && exported.seq > 0 && exported.seq >= from ? [{ seq: exported.seq, hash: exported.hash }] : [];
+    const against = exported
+      ? `checked against the head exported to ${sink.kind === 'file' ? sink.path : ''} at ${exported.exported}: seq ${exported.seq}, hash ${exported.hash}`
+      : sink.kind === 'file'
+        ? `no exported head in ${sink.path} to check against`
+        : `the head is exported to ${sink.kind}: give its latest seq and hash as --anchor to check against it`;
     let report: AuditChainReport;
     try {
-      report = await verifyAuditChain(database.pool, { from, anchors });
+      report = await verifyAuditChain(database.pool, { from, anchors: [...anchors, ...exportedAnchor] });
     } catch (error) {
       if (error instanceof RangeError) throw new UsageError(error.message);
       throw error;
     }
     if (report.ok) {
-      io.stdout.write(`${summary(report, from)}\n`);
+      io.stdout.write(`${summary(report, from)}\n${against}\n`);
       await recordUse(trail, io, {
         type: '110101',
         subtype: 'audit-verify',
@@ -99,7 +108,7 @@ async function verify(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     }
     const broken = report.break!;
     const before = report.last ? ` (${report.count} events verified before it, seq ${report.first!.seq}..${report.last.seq})` : '';
-    io.stderr.write(`audit trail BROKEN at seq ${broken.seq} (${broken.kind}): ${broken.message}${before}\n`);
+    io.stderr.write(`audit trail BROKEN at seq ${broken.seq} (${broken.kind}): ${broken.message}${before}\n${against}\n`);
     await recordUse(trail, io, {
       type: '110113',
       subtype: 'audit-chain-broken',
@@ -169,7 +178,7 @@ async function exportEvents(argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
 async function withTrail(
   env: NodeJS.ProcessEnv,
   io: Io,
-  use: (database: Database, trail: AuditTrail) => Promise<number>,
+  use: (database: Database, trail: AuditTrail, settings: Settings) => Promise<number>,
 ): Promise<number> {
   const settings: Settings = loadSettings(env);
   const clock = createClock(settings.clockStart);
@@ -190,7 +199,7 @@ async function withTrail(
       );
       return EXIT_UNREADABLE;
     }
-    return await use(database, new AuditTrail(database.pool, { clock, observer: `${os.hostname()} (cli)` }));
+    return await use(database, new AuditTrail(database.pool, { clock, observer: `${os.hostname()} (cli)` }), settings);
   } finally {
     await database.close();
   }

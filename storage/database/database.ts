@@ -2,6 +2,7 @@ import { ConfigurationError } from '../../core/configuration-error.ts';
 import { redactUrl } from '../../core/redact-url.ts';
 import pg from 'pg';
 import type { Settings } from '../../config/settings.ts';
+import { grantApplicationPrivileges } from './application-privileges.ts';
 import { EmbeddedPostgresServer } from './embedded-postgres-server.ts';
 
 export type DatabaseSettings = Settings['database'];
@@ -23,6 +24,14 @@ export interface Database {
   readonly kind: DatabaseSettings['kind'];
   readonly pool: pg.Pool;
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * Runs fn (migrations) on a pool of the owner role, then grants the application role its privileges
+   * (storage/database/application-privileges.ts). Without a separate owner (DATABASE_URL alone), fn gets the
+   * application pool.
+   */
+  asOwner<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T>;
+  /** True when the application connects as a role of its own, apart from the owner role that migrates. */
+  readonly leastPrivilege: boolean;
   /** Runs fn in BEGIN ... COMMIT on one connection; ROLLBACK if it throws (the error is rethrown). */
   withTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** Ends the pool, then stops the embedded server if this Database started it. */
@@ -40,6 +49,7 @@ export class DatabaseUnavailableError extends ConfigurationError {
 export async function openDatabase(settings: DatabaseSettings, options: DatabaseOptions = {}): Promise<Database> {
   let server: EmbeddedPostgresServer | undefined;
   let url: string;
+  let ownerUrl: string | undefined;
   if (settings.kind === 'embedded') {
     server = new EmbeddedPostgresServer({
       dir: settings.dir,
@@ -48,7 +58,8 @@ export async function openDatabase(settings: DatabaseSettings, options: Database
       onEvent: options.onEvent,
     });
     try {
-      url = await server.start();
+      ownerUrl = await server.start();
+      url = server.applicationUrl!;
       server.supervise();
     } catch (error) {
       throw new DatabaseUnavailableError(
@@ -58,6 +69,14 @@ export async function openDatabase(settings: DatabaseSettings, options: Database
     }
   } else {
     url = settings.url;
+    ownerUrl = settings.ownerUrl;
+    if (!ownerUrl) {
+      options.onEvent?.(
+        'DATABASE_OWNER_URL is not set: migrations run as the role of DATABASE_URL, which therefore owns the tables ' +
+          'and could alter them, disable the audit triggers and rewrite audit events. Set DATABASE_OWNER_URL to the ' +
+          'owner role and give DATABASE_URL a role of its own (docs/operations.md, "PostgreSQL roles").',
+      );
+    }
   }
 
   const pool = new pg.Pool({
@@ -86,10 +105,14 @@ export async function openDatabase(settings: DatabaseSettings, options: Database
     );
   }
 
+  const applicationRole = decodeURIComponent(new URL(url).username);
+  const separateOwner = ownerUrl !== undefined && decodeURIComponent(new URL(ownerUrl).username) !== applicationRole;
   let closed = false;
   return {
     kind: settings.kind,
     pool,
+    leastPrivilege: separateOwner,
+    asOwner: (fn) => (separateOwner ? runAsOwner(ownerUrl!, applicationRole, fn) : fn(pool)),
     query: (text, values) => pool.query(text, values),
     withTransaction: (fn) => withTransaction(pool, fn),
     async close() {
@@ -99,6 +122,24 @@ export async function openDatabase(settings: DatabaseSettings, options: Database
       await server?.stop();
     },
   };
+}
+
+async function runAsOwner<T>(ownerUrl: string, applicationRole: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const owner = new pg.Pool({ connectionString: ownerUrl, max: 2, application_name: 'astreinte-migrate' });
+  owner.on('error', () => undefined);
+  try {
+    await owner.query('SELECT 1').catch((error: Error) => {
+      throw new DatabaseUnavailableError(
+        `Cannot connect to PostgreSQL as the owner role (${redactUrl(ownerUrl)}): ${error.message}. ` +
+          'Check DATABASE_OWNER_URL (user, password, host, database).',
+      );
+    });
+    const result = await fn(owner);
+    await grantApplicationPrivileges(owner, applicationRole);
+    return result;
+  } finally {
+    await owner.end();
+  }
 }
 
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -77,6 +77,13 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<Record<string, string | number>> 
 
 const CONFIG_FILE = 'astreinte.conf';
 const PASSWORD_FILE = 'astreinte.password';
+/** Password of the application role (gateway and workers), generated on first start, mode 0600. */
+const APPLICATION_PASSWORD_FILE = 'astreinte-app.password';
+/**
+ * The login role of the gateway and workers: no superuser, owns nothing, gets only the privileges
+ * storage/database/application-privileges.ts grants. The bootstrap role (`user`) owns the schema and migrates.
+ */
+export const EMBEDDED_APPLICATION_ROLE = 'astreinte_app';
 /** Which process manages the running server: lets a restart tell an orphan from a server in use. */
 const OWNER_FILE = 'astreinte.owner';
 /** Pid of the watchdog that stops the server if its owner dies without stopping it (SIGKILL, OOM killer). */
@@ -120,6 +127,7 @@ export class EmbeddedPostgresServer {
   private supervisor: NodeJS.Timeout | undefined;
   private restarting = false;
   private connectionUrl: string | undefined;
+  private applicationConnectionUrl: string | undefined;
   private binaries: PostgresBinaries | undefined;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
@@ -134,6 +142,11 @@ export class EmbeddedPostgresServer {
   /** Connection URL once started. */
   get url(): string | undefined {
     return this.connectionUrl;
+  }
+
+  /** Connection URL of the application role ({@link EMBEDDED_APPLICATION_ROLE}) once started. */
+  get applicationUrl(): string | undefined {
+    return this.applicationConnectionUrl;
   }
 
   /** Initialises the cluster if needed, starts it (or reuses it), creates the database; returns its URL. */
@@ -182,6 +195,10 @@ export class EmbeddedPostgresServer {
     const server = `postgresql://${encodeURIComponent(this.user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     try {
       await createDatabaseIfMissing(`${server}/postgres`, this.database);
+      const applicationPassword = await readOrCreatePassword(path.join(dir, APPLICATION_PASSWORD_FILE));
+      await ensureApplicationRole(`${server}/postgres`, EMBEDDED_APPLICATION_ROLE, applicationPassword);
+      this.applicationConnectionUrl =
+        `postgresql://${EMBEDDED_APPLICATION_ROLE}:${encodeURIComponent(applicationPassword)}@127.0.0.1:${port}/${encodeURIComponent(this.database)}`;
     } catch (error) {
       await this.stopServer().catch(() => undefined);
       throw error;
@@ -525,6 +542,52 @@ async function createDatabaseIfMissing(maintenanceUrl: string, database: string)
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
         if (error.code !== '42P04') throw error; // created meanwhile by another process
       });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** The password kept in `file` (0600), or a new one written there (exclusive creation: one process wins). */
+async function readOrCreatePassword(file: string): Promise<string> {
+  const password = randomBytes(24).toString('base64url');
+  try {
+    await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    return password;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readFile(file, 'utf8')).trim();
+  }
+}
+
+/**
+ * Creates the application's login role if missing and (re)states its attributes and password: no superuser,
+ * no CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS, so it can neither alter tables nor disable triggers nor set
+ * session_replication_role. Its table privileges are granted after each migration.
+ */
+async function ensureApplicationRole(maintenanceUrl: string, role: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const name = client.escapeIdentifier(role);
+    const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE ROLE ${name} LOGIN`).catch((error: { code?: string }) => {
+        if (error.code !== '42710' && error.code !== '23505') throw error; // created meanwhile by another process
+      });
+    }
+    const alter =
+      `ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
+      `PASSWORD ${client.escapeLiteral(password)}`;
+    // Two processes starting together may alter the role at once ('tuple concurrently updated'): try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(alter);
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await sleep(50 * attempt);
+      }
     }
   } finally {
     await client.end();

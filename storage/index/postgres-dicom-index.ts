@@ -51,7 +51,7 @@ export class PostgresDicomIndex implements DicomIndex {
    * features that reference it), so that start-up has one migration step.
    */
   async migrate(): Promise<void> {
-    await migrateAll(this.db.pool);
+    await this.db.asOwner(migrateAll);
   }
 
   async indexInstance(instance: InstanceToIndex): Promise<IndexOutcome> {

@@ -127,7 +127,7 @@ export class PostgresReportStore implements ReportStore {
   constructor(private readonly database: Database) {}
 
   async migrate(): Promise<void> {
-    await runMigrations(this.database.pool, [DICOM_INDEX_MIGRATIONS, WORKLIST_MIGRATIONS, REPORT_MIGRATIONS]);
+    await this.database.asOwner((pool) => runMigrations(pool, [DICOM_INDEX_MIGRATIONS, WORKLIST_MIGRATIONS, REPORT_MIGRATIONS]));
   }
 
   async draft(itemId: string): Promise<ReportDraft | null> {

@@ -42,7 +42,7 @@ export class PostgresStudySendStore implements StudySendStore {
   constructor(private readonly database: Database) {}
 
   async migrate(): Promise<void> {
-    await runMigrations(this.database.pool, [STUDY_SEND_MIGRATIONS]);
+    await this.database.asOwner((pool) => runMigrations(pool, [STUDY_SEND_MIGRATIONS]));
   }
 
   async create(request: { id: string; studyInstanceUID: string; peer: string; requestedBy: string; at: Date }): Promise<StudySend> {

@@ -51,6 +51,8 @@ function audit(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
 
 let server: TestPostgres;
 let tmp: string;
+/** No head was ever exported there (test/integration/audit-head-export.test.ts covers the export). */
+const headFile = path.join(os.tmpdir(), 'astreinte-audit-cli-no-head', 'head.jsonl');
 const pools: pg.Pool[] = [];
 
 beforeAll(async () => {
@@ -104,14 +106,15 @@ async function tamper(pool: pg.Pool, sql: string): Promise<void> {
 }
 
 describe(`astreinte audit verify (${viaBin ? 'bin/astreinte.cjs' : 'cli/commands/audit.ts, not yet dispatched by bin/astreinte.cjs'})`, () => {
-  it('exits 0 on an intact chain with a one-line summary, and records its own use', async () => {
+  it('exits 0 on an intact chain with a summary line and what it was checked against, and records its own use', async () => {
     const { url, pool } = await trailDatabase(30);
-    const result = await audit(['verify'], { DATABASE_URL: url });
+    const result = await audit(['verify'], { DATABASE_URL: url, ASTREINTE_AUDIT_HEAD_EXPORT: headFile });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /^audit trail intact: 30 events, seq 1 \(2026-11-15T00:30:00\.000Z\) to 30 \(2026-11-15T00:59:00\.000Z\), head hash [0-9a-f]{64}\n$/,
+      /^audit trail intact: 30 events, seq 1 \(2026-11-15T00:30:00\.000Z\) to 30 \(2026-11-15T00:59:00\.000Z\), head hash [0-9a-f]{64}\n/,
     );
+    expect(result.stdout.split('\n')[1]).toBe(`no exported head in ${headFile} to check against`);
     const { rows } = await pool.query("SELECT seq, type_code, event->>'subtype' AS subtype FROM audit_event WHERE seq > 30");
     expect(rows).toEqual([{ seq: '31', type_code: '110101', subtype: 'audit-verify' }]);
 
@@ -124,12 +127,12 @@ describe(`astreinte audit verify (${viaBin ? 'bin/astreinte.cjs' : 'cli/commands
     const { url, pool } = await trailDatabase(30);
     await tamper(pool, `UPDATE audit_event SET event = jsonb_set(event, '{outcome}', '8') WHERE seq = 9`);
     await tamper(pool, 'DELETE FROM audit_event WHERE seq = 20');
-    const result = await audit(['verify'], { DATABASE_URL: url });
+    const result = await audit(['verify'], { DATABASE_URL: url, ASTREINTE_AUDIT_HEAD_EXPORT: headFile });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       "audit trail BROKEN at seq 9 (edited): seq 9: the event's content does not match its hash (the event or its hash was edited) " +
-        '(8 events verified before it, seq 1..8)\n',
+        `(8 events verified before it, seq 1..8)\nno exported head in ${headFile} to check against\n`,
     );
     const { rows } = await pool.query("SELECT type_code, event->>'outcome' AS outcome FROM audit_event WHERE seq = 31");
     expect(rows).toEqual([{ type_code: '110113', outcome: '8' }]);

@@ -19,7 +19,8 @@ const db = await openDatabase(
   { kind: 'embedded', dir: process.env.PG_DIR, port: Number(process.env.PG_PORT) },
   { embeddedServerSettings: { shared_buffers: '32MB' } },
 );
-await db.query('CREATE TABLE IF NOT EXISTS crash_marker (v text)');
+// Tables are the owner's (the application role may not create them); the owner then grants it their use.
+await db.asOwner((owner) => owner.query('CREATE TABLE IF NOT EXISTS crash_marker (v text)'));
 await db.query("INSERT INTO crash_marker VALUES ('written before the crash')");
 console.log('READY');
 setInterval(() => {}, 1000);

@@ -76,7 +76,7 @@ describe.each(backends)('WorklistStore contract: $name', (backend) => {
 
   beforeAll(async () => {
     ({ db, cleanup } = await backend.open());
-    await migrateAll(db.pool);
+    await db.asOwner(migrateAll);
     index = new PostgresDicomIndex(db);
     store = new PostgresWorklistStore(db);
     listener = new pg.Client(db.pool.options);

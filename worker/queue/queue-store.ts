@@ -83,12 +83,15 @@ async function postgresQueueStore(database: Database): Promise<QueueStore> {
     options: `-c search_path=${BULLMQ_SCHEMA}`,
   });
   pool.on('error', () => undefined); // an idle connection dropped by the server is replaced by the pool
-  const client = await pool.connect();
-  try {
-    await runBullmqMigrations(client, BULLMQ_SCHEMA); // serialised across processes by an advisory lock
-  } finally {
-    client.release();
-  }
+  // As the owner (the application role cannot create a schema); the owner then grants the application role.
+  await database.asOwner(async (owner) => {
+    const client = await owner.connect();
+    try {
+      await runBullmqMigrations(client, BULLMQ_SCHEMA); // serialised across processes by an advisory lock
+    } finally {
+      client.release();
+    }
+  });
   const { Queue, Worker } = withBackend(createPostgresBackend);
   return {
     kind: 'postgres',
