@@ -24,8 +24,6 @@ import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-
 import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
 import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
-import { startStudySendWorker } from '../worker/deliver/study-send-worker.ts';
-import { PostgresStudySendStore } from '../storage/send/postgres-study-send-store.ts';
 
 export interface RunningSystem {
   url: string;
@@ -118,21 +116,6 @@ export async function startSystem(
       sweepIntervalMs: routing.options.sweepIntervalMs,
     });
     stops.push(() => delivery.stop());
-    const studySends = new PostgresStudySendStore(database);
-    const sender = await startStudySendWorker({
-      settings,
-      database,
-      sends: studySends,
-      index,
-      objects,
-      regionConfig,
-      clock,
-      audit: trail,
-      log: log.child({ component: 'study-send' }),
-      consume: routing.options.consume,
-      sweepIntervalMs: routing.options.sweepIntervalMs,
-    });
-    stops.push(() => sender.stop());
 
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
@@ -151,8 +134,6 @@ export async function startSystem(
       studyActivity,
       reports,
       reportDispatch: delivery,
-      studySends,
-      studySendDispatch: sender,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {

@@ -15,8 +15,6 @@ import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
 import { createObjectStore } from '../storage/objects/create-object-store.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
 import { startDeliveryWorker } from './deliver/delivery-worker.ts';
-import { startStudySendWorker } from './deliver/study-send-worker.ts';
-import { PostgresStudySendStore } from '../storage/send/postgres-study-send-store.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
@@ -50,18 +48,6 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     log: log.child({ component: 'delivery' }),
     sweepIntervalMs: worker.options.sweepIntervalMs,
   });
-  const sender = await startStudySendWorker({
-    settings,
-    database,
-    sends: new PostgresStudySendStore(database),
-    index: new PostgresDicomIndex(database),
-    objects,
-    regionConfig,
-    clock,
-    audit,
-    log: log.child({ component: 'study-send' }),
-    sweepIntervalMs: worker.options.sweepIntervalMs,
-  });
   process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -71,7 +57,6 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-  await sender.stop();
   await delivery.stop();
   await worker.stop();
   await objects.close();

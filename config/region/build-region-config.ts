@@ -8,7 +8,6 @@ import { instantAt, parseDateTime, parseLocalDate } from '../../core/time/wall-t
 import { parseDuration, parseWarningPoint } from './duration.ts';
 import { normalizeWords } from './normalize-words.ts';
 import {
-  type DicomPeer,
   POOL_KINDS,
   WEEKDAYS,
   type DatedAssignment,
@@ -215,18 +214,6 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
       },
     };
   });
-  const dicomPeers = file.dicomPeers.map((peer): DicomPeer => {
-    const url = new URL(peer.target);
-    return {
-      id: peer.id,
-      name: peer.name ?? peer.id,
-      aeTitle: peer.aeTitle.trim(),
-      host: url.hostname,
-      port: Number(url.port || 104),
-      tls: url.protocol === 'dicoms:',
-      callingAeTitle: peer.callingAeTitle.trim(),
-    };
-  });
   const sitesByAe = new Map<string, (typeof sites)[number]>();
   for (const site of sites) for (const ae of site.aeTitles) sitesByAe.set(ae.toUpperCase(), site);
   return {
@@ -244,7 +231,6 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     escalationChains,
     excludedModalities: file.excludedModalities,
     rules,
-    dicomPeers,
     territoryById: new Map(territories.map((t) => [t.id, t])),
     siteByFiness: new Map(sites.map((s) => [s.finess, s])),
     siteByAeTitle: sitesByAe,
@@ -253,7 +239,6 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     rotaByPool: new Map(rotas.map((r) => [r.pool, r])),
     priorityById: new Map(priorities.map((p) => [p.id, p])),
     chainById: new Map(escalationChains.map((c) => [c.id, c])),
-    dicomPeerById: new Map(dicomPeers.map((p) => [p.id, p])),
   };
 }
 

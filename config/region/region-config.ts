@@ -60,18 +60,6 @@ export type ReportDestination =
   /** HL7 v2.5.1 ORU^R01 over MLLP to the site's RIS (report text and PDF). */
   | { id: string; kind: 'hl7-mllp'; host: string; port: number; receivingApplication: string; receivingFacility: string };
 
-/** A DICOM peer an administrator may send a study to (POST /api/studies/{study}/send). */
-export interface DicomPeer {
-  id: string;
-  name: string;
-  aeTitle: string;
-  host: string;
-  port: number;
-  /** dicoms://: DICOM TLS, the peer's certificate verified. */
-  tls: boolean;
-  callingAeTitle: string;
-}
-
 /** Minutes since local midnight (18:30 -> 1110). */
 export type MinuteOfDay = number;
 
@@ -257,7 +245,6 @@ export interface RegionConfig {
   excludedModalities: ExcludedModality[];
   /** In file order; the first rule that matches wins. */
   rules: RoutingRule[];
-  dicomPeers: DicomPeer[];
   territoryById: ReadonlyMap<string, Territory>;
   siteByFiness: ReadonlyMap<string, Site>;
   /** Upper-case AE title -> site. */
@@ -267,5 +254,4 @@ export interface RegionConfig {
   rotaByPool: ReadonlyMap<string, Rota>;
   priorityById: ReadonlyMap<string, Priority>;
   chainById: ReadonlyMap<string, EscalationChain>;
-  dicomPeerById: ReadonlyMap<string, DicomPeer>;
 }

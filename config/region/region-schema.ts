@@ -161,15 +161,6 @@ const reportDestination = z.discriminatedUnion(
   { error: () => 'kind must be one of: dicomweb (STOW-RS), dicom (C-STORE), hl7-mllp (ORU^R01 to the RIS)' },
 );
 
-/** A DICOM peer an administrator may send studies to (C-STORE SCU): another PACS, a research archive. */
-const dicomPeer = z.strictObject({
-  id: idSchema,
-  name: text.optional(),
-  aeTitle,
-  target: urlOf(['dicom', 'dicoms'], 'dicom://pacs.chu-toulouse.example:104 (dicoms:// for TLS)'),
-  callingAeTitle: aeTitle.default('ASTREINTE'),
-});
-
 const readerPair = z.strictObject({ reader: rppsSchema, backup: rppsSchema });
 
 const rotation = z.strictObject({
@@ -336,7 +327,6 @@ export const regionFileSchema = z.strictObject({
   escalationChains: listOf(chainSchema, '[{ id: default, steps: [backup, territory-readers, coordinator] }]').default([]),
   excludedModalities: listOf(z.strictObject({ modality, reason: text }), '[{ modality: US, reason: ... }]').default([]),
   rules: listOf(ruleSchema, '[{ id: stroke, match: { categories: [stroke] }, route: { pools: [territory:pdses], priority: stat } }]').default([]),
-  dicomPeers: listOf(dicomPeer, '[{ id: chu-pacs, aeTitle: CHU_PACS, target: "dicom://pacs.chu-toulouse.example:104" }]').default([]),
 });
 
 export type RegionFile = z.infer<typeof regionFileSchema>;

@@ -39,9 +39,6 @@ import { ReaderKeyring } from '../report/reader-keyring.ts';
 import type { ReportDispatch } from '../report/report-signer.ts';
 import { reportHandlers } from '../report/report-routes.ts';
 import { indicatorsHandler } from '../account/indicators-route.ts';
-import { studySendHandlers, type StudySendDispatch } from '../deliver/study-send-handlers.ts';
-import { PostgresStudySendStore } from '../../storage/send/postgres-study-send-store.ts';
-import type { StudySendStore } from '../../storage/send/study-send-store.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -71,10 +68,6 @@ export interface AppDependencies {
   reports: ReportStore;
   /** Queues a signed report's deliveries (the delivery worker); without it they wait for the worker's sweep. */
   reportDispatch?: ReportDispatch;
-  /** Studies sent to DICOM peers (default: the store of `database`). */
-  studySends?: StudySendStore;
-  /** Queues a recorded study send (the worker); without it the send waits for the worker's sweep. */
-  studySendDispatch?: StudySendDispatch;
 }
 
 /**
@@ -204,14 +197,6 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       poolAccessAfterCompletionMs,
     }),
     indicators: indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }),
-    studySends: studySendHandlers({
-      sends: deps.studySends ?? new PostgresStudySendStore(deps.database),
-      index: deps.index,
-      regionConfig: deps.regionConfig,
-      clock: deps.clock,
-      log: deps.log,
-      dispatch: deps.studySendDispatch,
-    }),
   };
 }
 

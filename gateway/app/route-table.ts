@@ -32,7 +32,6 @@ import type { GatewayMetrics } from '../account/metrics.ts';
 import { readinessHandler } from './readiness.ts';
 import type { ViewerHandlers } from './viewer-routes.ts';
 import type { ReportHandlers } from '../report/report-routes.ts';
-import type { StudySendHandlers } from '../deliver/study-send-handlers.ts';
 import type { SignInHandlers } from '../auth/sign-in-routes.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
@@ -128,12 +127,7 @@ export interface ReportServices {
   indicators: RequestHandler;
 }
 
-/** What the entries that send studies to DICOM peers are built from. */
-export interface SendServices {
-  studySends: StudySendHandlers;
-}
-
-export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices, ReportServices, SendServices {}
+export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices, ReportServices {}
 
 export interface RouteTableOptions {
   /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
@@ -269,23 +263,6 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
       audit: () => ({ type: '110112', subtype: 'report-keys', action: 'E' }),
       handler: (s: ReportServices) => s.reports.keys,
     }),
-    // Sending a stored study to a DICOM peer of the region (gateway/deliver): the worker sends it.
-    route({
-      method: 'POST',
-      path: '/api/studies/:study/send',
-      what: 'send a stored study to a DICOM peer of the region (C-STORE, by the worker)',
-      access: access.adminAct,
-      audit: studyEvent('U', 'study-send-requested'),
-      handler: (s: SendServices) => s.studySends.send,
-    }),
-    route({
-      method: 'GET',
-      path: '/api/studies/:study/sends',
-      what: "a study's sends to DICOM peers and their outcome",
-      access: access.adminAct,
-      audit: studyEvent('R', 'study-sends'),
-      handler: (s: SendServices) => s.studySends.list,
-    }),
     route({
       method: 'GET',
       path: '/api/indicators',
@@ -404,8 +381,7 @@ type AccessRule =
   | 'reportRead'
   | 'reportDraft'
   | 'publicKeys'
-  | 'programme'
-  | 'adminAct';
+  | 'programme';
 
 /** The kinds of access the routes share. */
 function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess> {
@@ -521,16 +497,6 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
     },
     /** The draft of an item's report: read by whoever sees the item (written and signed by its holder: readerAct). */
     reportDraft: { ...worklist },
-    /** An administrator's act on the archive (sending a study to a DICOM peer): nobody else. */
-    adminAct: {
-      sender: site('forbidden', 'forbidden'),
-      reader: pool('forbidden', 'forbidden'),
-      expert: pool('forbidden', 'forbidden'),
-      coordinator: territory('forbidden', 'forbidden'),
-      analyst: 'forbidden',
-      admin: 'allow',
-      refusal: () => 'Only an administrator can send a study to a DICOM peer.',
-    },
     /** The readers' public keys (JWKS): anyone authenticated verifies signatures. */
     publicKeys: {
       sender: site('allow', 'allow'),

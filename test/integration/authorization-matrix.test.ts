@@ -441,8 +441,6 @@ const PROBES: Record<string, Probe> = {
   'GET /api/indicators': { kinds: ['A', 'B'], request: (t) => get(`/api/indicators?site=${KINDS[t.kind].site}&from=2026-11-01&to=2026-12-01`) },
   'POST /api/studies/:study/complete': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/complete`) },
   'GET /api/studies/:study/routing': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/routing`) },
-  'POST /api/studies/:study/send': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/send`, { peer: 'chu-toulouse-pacs' }) },
-  'GET /api/studies/:study/sends': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/sends`) },
   'POST /api/oppositions': {
     kinds: ['A', 'B'],
     mutates: true,
