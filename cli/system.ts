@@ -23,6 +23,7 @@ import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-
 import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
 import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
+import { startStudySendWorker } from '../worker/send/study-send-worker.ts';
 
 export interface RunningSystem {
   url: string;
@@ -109,6 +110,19 @@ export async function startSystem(
       sweepIntervalMs: routing.options.sweepIntervalMs,
     });
     stops.push(() => delivery.stop());
+    const studySend = await startStudySendWorker({
+      settings,
+      database,
+      index,
+      objects,
+      regionConfig,
+      clock,
+      audit: trail,
+      log: log.child({ component: 'study-send' }),
+      consume: routing.options.consume,
+      sweepIntervalMs: routing.options.sweepIntervalMs,
+    });
+    stops.push(() => studySend.stop());
 
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
@@ -126,6 +140,7 @@ export async function startSystem(
       studyActivity,
       reports,
       reportDispatch: delivery,
+      studySendDispatch: studySend,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {

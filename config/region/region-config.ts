@@ -60,6 +60,17 @@ export type ReportDestination =
   /** HL7 v2.5.1 ORU^R01 over MLLP to the site's RIS (report text and PDF). */
   | { id: string; kind: 'hl7-mllp'; host: string; port: number; receivingApplication: string; receivingFacility: string };
 
+/** A DICOM peer (PACS, archive) an administrator may send a study to; `tls`: DICOM TLS, the peer's certificate verified. */
+export interface DicomPeer {
+  id: string;
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  callingAeTitle: string;
+}
+
 /** Minutes since local midnight (18:30 -> 1110). */
 export type MinuteOfDay = number;
 
@@ -243,6 +254,8 @@ export interface RegionConfig {
   priorities: Priority[];
   escalationChains: EscalationChain[];
   excludedModalities: ExcludedModality[];
+  /** Where an administrator may send a study (C-STORE SCU). */
+  dicomPeers: DicomPeer[];
   /** In file order; the first rule that matches wins. */
   rules: RoutingRule[];
   territoryById: ReadonlyMap<string, Territory>;
