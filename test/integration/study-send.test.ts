@@ -111,15 +111,14 @@ beforeAll(async () => {
 
   const example = await readFile(path.join(repoRoot, 'config/examples/midi-pyrenees.yaml'), 'utf8');
   const peers = [
-    'dicomPeers:',
     `  - { id: pacs-dcmtk, name: PACS DCMTK, aeTitle: SEND_SCP, target: "dicom://127.0.0.1:${storescpPort}" }`,
     `  - { id: pacs-orthanc, aeTitle: ORTHANC, target: "dicom://127.0.0.1:${orthanc.dicomPort}", callingAeTitle: ASTREINTE_TEST }`,
     `  - { id: wrong-ae, aeTitle: NOT_ORTHANC, target: "dicom://127.0.0.1:${orthanc.dicomPort}" }`,
     `  - { id: late-peer, aeTitle: LATE_SCP, target: "dicom://127.0.0.1:${latePort}" }`,
-    '',
   ].join('\n');
   const configFile = path.join(workDir, 'region.yaml');
-  await writeFile(configFile, `${example.replace(/\n?$/, '\n')}${peers}`);
+  expect(example).toContain('\ndicomPeers:\n');
+  await writeFile(configFile, example.replace('\ndicomPeers:\n', `\ndicomPeers:\n${peers}\n`));
   gateway = await startGateway({
     env: { ASTREINTE_CONFIG: configFile, ASTREINTE_DELIVERY_ATTEMPTS: '5', ASTREINTE_DELIVERY_BACKOFF_SECONDS: '0.5' },
   });
@@ -203,7 +202,7 @@ describe('send a study to a DICOM peer', () => {
   it('refuses an unknown peer, an unknown study and a non-administrator', async () => {
     const unknownPeer = await call('POST', `/api/studies/${studyUid}/send`, { peer: 'nowhere' });
     expect(unknownPeer.status).toBe(404);
-    expect(unknownPeer.json.detail).toContain('pacs-dcmtk, pacs-orthanc, wrong-ae, late-peer');
+    expect(unknownPeer.json.detail).toContain('pacs-dcmtk, pacs-orthanc, wrong-ae, late-peer, pacs-chu-purpan');
     expect((await call('POST', '/api/studies/1.2.3.4/send', { peer: 'pacs-dcmtk' })).status).toBe(404);
     expect((await call('POST', `/api/studies/${studyUid}/send`, {})).status).toBe(400);
     const coordinator = await gateway.token('--role', 'coordinator', '--territory', 'ariege');
