@@ -166,6 +166,7 @@ export async function startSystem(
             audit: trail,
             log: log.child({ component: 'dimse' }),
             onStudyActivity: (study, site) => studyActivity.notify(study, site),
+            observer: metrics.dimseObserver((ae) => regionConfig.siteByAeTitle.get(ae.trim().toUpperCase())?.finess ?? 'unknown'),
           });
     if (dimse) stops.push(() => dimse.close());
     const url = `http://${settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host}:${port}`;

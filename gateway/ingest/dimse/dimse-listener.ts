@@ -10,7 +10,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../../
 import type { IngestDependencies } from '../ingest-instance.ts';
 import { createAssociationPolicy } from './association-policy.ts';
 import { ABORT_INVALID_PDU, MAX_PDATA_LENGTH, PduGuard } from './pdu-guard.ts';
-import { StoreScp, type AssociationSummary } from './store-scp.ts';
+import { StoreScp, type AssociationSummary, type DimseObserver } from './store-scp.ts';
 
 const { Implementation, log: libraryLog } = dcmjsDimse;
 
@@ -26,6 +26,8 @@ export interface DimseListenerOptions {
   audit?: AuditRecorder;
   log: Logger;
   onStudyActivity?: (studyInstanceUID: string, site: string) => void;
+  /** Associations and C-STOREs, for /metrics. */
+  observer?: DimseObserver;
 }
 
 export interface DimseListener {
@@ -74,6 +76,7 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
     });
     const scp = new StoreScp(socket, {
       decide,
+      ...(options.observer ? { observer: options.observer } : {}),
       ingest: options.ingest,
       spoolDir: options.spoolDir,
       log,

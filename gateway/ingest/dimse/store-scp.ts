@@ -31,7 +31,17 @@ export interface AssociationSummary {
   outcomes: InstanceOutcome[];
 }
 
+/** What the DICOM network reports to /metrics (labels: the calling site's FINESS, never patient data). */
+export interface DimseObserver {
+  associationAccepted(site: string): void;
+  /** `callingAeTitle`: mapped to a site by the listener (unknown AE titles all count as one). */
+  associationRejected(reason: number, callingAeTitle: string): void;
+  cStore(site: string, status: number, bytes: number): void;
+  associationEnded(site: string, seconds: number): void;
+}
+
 export interface StoreScpContext {
+  observer?: DimseObserver;
   decide: (request: AssociationRequest) => AssociationDecision;
   ingest: IngestDependencies;
   spoolDir: string;
@@ -57,6 +67,7 @@ export class StoreScp extends Scp {
   private current: SpoolSink | undefined;
   private readonly outcomes: InstanceOutcome[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
+  private acceptedAt: number | undefined;
 
   constructor(
     socket: Socket,
@@ -78,12 +89,15 @@ export class StoreScp extends Scp {
     });
     if (decision.kind === 'reject') {
       this.context.log.warn({ callingAeTitle: this.callingAeTitle, address: this.socket.remoteAddress, reason: decision.why }, 'DICOM association rejected');
+      this.context.observer?.associationRejected(decision.reason, this.callingAeTitle);
       this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, decision.reason);
       // The requestor closes the connection on a rejection (PS3.8 7.1.1.9); one that does not is closed for it.
       setTimeout(() => this.socket.destroy(), 2000).unref();
       return;
     }
     this.site = decision.site;
+    this.acceptedAt = performance.now();
+    this.context.observer?.associationAccepted(decision.site.finess);
     for (const { context } of association.getPresentationContexts()) {
       const answer = answerPresentationContext(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
       if (answer.result === PresentationContextResult.Accept) context.setResult(answer.result, answer.transferSyntaxUid);
@@ -134,6 +148,7 @@ export class StoreScp extends Scp {
         const response = responses.CStoreResponse.fromRequest(request);
         response.setStatus(status);
         if (comment) response.setErrorComment(comment);
+        if (this.site) this.context.observer?.cStore(this.site.finess, status, sink?.bytes ?? 0);
         if (!this.socket.destroyed) callback(response);
       },
       (error: unknown) => this.context.log.error({ err: error }, 'C-STORE failed unexpectedly'),
@@ -190,6 +205,7 @@ export class StoreScp extends Scp {
     if (this.current) await this.current.spool.discard();
     this.current = undefined;
     await Promise.allSettled([...this.inFlight]);
+    if (this.site && this.acceptedAt !== undefined) this.context.observer?.associationEnded(this.site.finess, (performance.now() - this.acceptedAt) / 1000);
     if (this.site && this.outcomes.length > 0) {
       this.context.onAssociationEnd?.({ site: this.site, callingAeTitle: this.callingAeTitle, remoteAddress: this.socket.remoteAddress, outcomes: this.outcomes });
     }
@@ -199,6 +215,8 @@ export class StoreScp extends Scp {
 /** What dcmjs-dimse writes a C-STORE data set into: our spool file, with backpressure on the socket. */
 class SpoolSink extends EventEmitter {
   private paused = false;
+  /** Data set bytes received (the header we write is not counted). */
+  bytes = 0;
 
   constructor(
     readonly spool: SpoolFile,
@@ -210,6 +228,7 @@ class SpoolSink extends EventEmitter {
   }
 
   write(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (!this.spool.write(chunk) && !this.paused) {
       this.paused = true;
       this.socket.pause();
