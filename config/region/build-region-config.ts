@@ -121,6 +121,7 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     territory: s.territory,
     aeTitles: s.aeTitles.map((a) => a.trim()),
     ...(s.dicomAddresses ? { dicomAddresses: s.dicomAddresses.map((a) => a.trim()) } : {}),
+    ...(s.dicomMaxAssociations === undefined ? {} : { dicomMaxAssociations: s.dicomMaxAssociations }),
     reportDestinations: s.reportDestinations.map((d, i) => reportDestinationOf(d, i, s.finess)),
     membership: s.membership,
   }));

@@ -220,6 +220,7 @@ const siteSchema = z.strictObject({
   territory: idSchema,
   aeTitles: listOf(aeTitle, '[STGIRONS_CT]').default([]),
   dicomAddresses: listOf(networkAddress, '["10.31.4.0/24"]').optional(),
+  dicomMaxAssociations: z.number({ error: typeError('a whole number of concurrent DICOM associations, e.g. 8') }).int('must be a whole number, e.g. 8').min(1, 'at least 1').max(1000, 'at most 1000').optional(),
   reportDestinations: listOf(reportDestination, '[{ kind: dicomweb, target: "https://pacs.example/dicomweb" }]').default([]),
   membership: oneOf(MEMBERSHIPS),
 });

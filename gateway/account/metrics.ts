@@ -91,8 +91,7 @@ export class GatewayMetrics {
   dimseObserver(siteOf: (callingAeTitle: string) => string): DimseObserver {
     return {
       associationAccepted: (site) => this.dimseAssociations.inc({ outcome: 'accepted', reason: '', site }),
-      associationRejected: (reason, callingAeTitle) =>
-        this.dimseAssociations.inc({ outcome: 'rejected', reason: REJECT_REASONS[reason] ?? `reason-${reason}`, site: siteOf(callingAeTitle) }),
+      associationRejected: (reason, callingAeTitle) => this.dimseAssociations.inc({ outcome: 'rejected', reason, site: siteOf(callingAeTitle) }),
       cStore: (site, status, bytes) => {
         this.dimseCStores.inc({ status: statusClass(status), site });
         this.dimseBytes.inc({ site }, bytes);
@@ -131,14 +130,6 @@ function routePattern(req: Request): string {
   const mount = ['/dicomweb', '/api'].find((prefix) => req.originalUrl.startsWith(`${prefix}/`)) ?? '';
   return `${mount}${route.path}`;
 }
-
-/** A-ASSOCIATE-RJ reasons, service user (PS3.8 9.3.4). */
-const REJECT_REASONS: Record<number, string> = {
-  1: 'no-reason-given',
-  2: 'application-context-name-not-supported',
-  3: 'calling-ae-title-not-recognized',
-  7: 'called-ae-title-not-recognized',
-};
 
 /** PS3.4 C.4.2.1.4 / B.2.3: 0x0000 success, 0xB000-0xBFFF (and 0x0107, 0x0116) warning, the rest failure. */
 function statusClass(status: number): 'success' | 'warning' | 'failure' {

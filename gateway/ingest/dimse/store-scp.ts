@@ -35,13 +35,31 @@ export interface AssociationSummary {
 export interface DimseObserver {
   associationAccepted(site: string): void;
   /** `callingAeTitle`: mapped to a site by the listener (unknown AE titles all count as one). */
-  associationRejected(reason: number, callingAeTitle: string): void;
+  associationRejected(reason: string, callingAeTitle: string): void;
   cStore(site: string, status: number, bytes: number): void;
   associationEnded(site: string, seconds: number): void;
 }
 
+/** A-ASSOCIATE-RJ reasons we send, service user (PS3.8 9.3.4), by name for logs and metrics. */
+const REJECT_REASON_NAMES: Record<number, string> = {
+  1: 'no-reason-given',
+  2: 'application-context-name-not-supported',
+  3: 'calling-ae-title-not-recognized',
+  7: 'called-ae-title-not-recognized',
+};
+
+/** PS3.8 9.3.4: rejected-transient (2), by the service provider's presentation layer (3), local limit exceeded (2). */
+const REJECTED_TRANSIENT = 2;
+const SERVICE_PROVIDER_PRESENTATION = 3;
+const LOCAL_LIMIT_EXCEEDED = 2;
+
 export interface StoreScpContext {
   observer?: DimseObserver;
+  /**
+   * Takes one of the site's association slots (per site and overall); returns its release, or undefined when
+   * no slot is free: the association is then rejected as transient, local limit exceeded.
+   */
+  admit?: (site: Site) => (() => void) | undefined;
   decide: (request: AssociationRequest) => AssociationDecision;
   ingest: IngestDependencies;
   spoolDir: string;
@@ -89,11 +107,22 @@ export class StoreScp extends Scp {
     });
     if (decision.kind === 'reject') {
       this.context.log.warn({ callingAeTitle: this.callingAeTitle, address: this.socket.remoteAddress, reason: decision.why }, 'DICOM association rejected');
-      this.context.observer?.associationRejected(decision.reason, this.callingAeTitle);
+      this.context.observer?.associationRejected(REJECT_REASON_NAMES[decision.reason] ?? `reason-${decision.reason}`, this.callingAeTitle);
       this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, decision.reason);
       // The requestor closes the connection on a rejection (PS3.8 7.1.1.9); one that does not is closed for it.
       setTimeout(() => this.socket.destroy(), 2000).unref();
       return;
+    }
+    if (this.context.admit) {
+      const release = this.context.admit(decision.site);
+      if (!release) {
+        this.context.log.warn({ callingAeTitle: this.callingAeTitle, site: decision.site.finess }, 'DICOM association rejected: too many concurrent associations');
+        this.context.observer?.associationRejected('local-limit-exceeded', this.callingAeTitle);
+        this.sendAssociationReject(REJECTED_TRANSIENT, SERVICE_PROVIDER_PRESENTATION, LOCAL_LIMIT_EXCEEDED);
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+        return;
+      }
+      this.socket.once('close', release);
     }
     this.site = decision.site;
     this.acceptedAt = performance.now();
