@@ -24,6 +24,7 @@ import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-
 import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
 import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
+import { startStudySendWorker } from '../worker/send/study-send-worker.ts';
 
 export interface RunningSystem {
   url: string;
@@ -116,6 +117,19 @@ export async function startSystem(
       sweepIntervalMs: routing.options.sweepIntervalMs,
     });
     stops.push(() => delivery.stop());
+    const studySend = await startStudySendWorker({
+      settings,
+      database,
+      index,
+      objects,
+      regionConfig,
+      clock,
+      audit: trail,
+      log: log.child({ component: 'study-send' }),
+      consume: routing.options.consume,
+      sweepIntervalMs: routing.options.sweepIntervalMs,
+    });
+    stops.push(() => studySend.stop());
 
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
@@ -134,6 +148,7 @@ export async function startSystem(
       studyActivity,
       reports,
       reportDispatch: delivery,
+      studySendDispatch: studySend,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {
@@ -167,6 +182,7 @@ export async function startSystem(
             audit: trail,
             log: log.child({ component: 'dimse' }),
             onStudyActivity: (study, site) => studyActivity.notify(study, site),
+            observer: metrics.dimseObserver((ae) => regionConfig.siteByAeTitle.get(ae.trim().toUpperCase())?.finess ?? 'unknown'),
           });
     if (dimse) stops.push(() => dimse.close());
     const url = `http://${settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host}:${port}`;

@@ -173,6 +173,7 @@ const settingsSchema = z
       .string()
       .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, { message: 'must be 1 to 16 printable ASCII characters without backslash, e.g. ASTREINTE' })
       .default('ASTREINTE'),
+    DIMSE_MAX_ASSOCIATIONS: wholeNumber(1, 10_000, 64),
     DIMSE_TLS_CERT: z.string().min(1).optional(),
     DIMSE_TLS_KEY: z.string().min(1).optional(),
     DIMSE_TLS_CA: z.string().min(1).optional(),
@@ -294,7 +295,8 @@ export interface Settings {
   /** Where the audit chain's head is exported (ASTREINTE_AUDIT_HEAD_EXPORT), every `intervalMs` and at shutdown. */
   auditHeadExport: { sink: AuditHeadSink; intervalMs: number };
   /** DICOM network listener; `port` 0: none. `tls.caFile`: client certificates signed by it are required. */
-  dimse: { port: number; host: string; aeTitle: string; tls?: { certFile: string; keyFile: string; caFile?: string } };
+  /** `maxAssociations`: concurrent associations, all sites together (DIMSE_MAX_ASSOCIATIONS, default 64). */
+  dimse: { port: number; host: string; aeTitle: string; maxAssociations: number; tls?: { certFile: string; keyFile: string; caFile?: string } };
   /**
    * Report delivery: tries per destination before a technical incident (ASTREINTE_DELIVERY_ATTEMPTS, default 8)
    * and the first wait between tries, doubled at each (ASTREINTE_DELIVERY_BACKOFF_SECONDS, default 30 s).
@@ -364,6 +366,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       port: s.DIMSE_PORT,
       host: s.DIMSE_HOST ?? s.HOST,
       aeTitle: s.DIMSE_AE_TITLE,
+      maxAssociations: s.DIMSE_MAX_ASSOCIATIONS,
       tls: s.DIMSE_TLS_CERT && s.DIMSE_TLS_KEY ? { certFile: s.DIMSE_TLS_CERT, keyFile: s.DIMSE_TLS_KEY, caFile: s.DIMSE_TLS_CA } : undefined,
     },
     delivery: { attempts: s.ASTREINTE_DELIVERY_ATTEMPTS, backoffMs: s.ASTREINTE_DELIVERY_BACKOFF_SECONDS },

@@ -15,6 +15,7 @@ import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
 import { createObjectStore } from '../storage/objects/create-object-store.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
 import { startDeliveryWorker } from './deliver/delivery-worker.ts';
+import { startStudySendWorker } from './send/study-send-worker.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
@@ -36,16 +37,29 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   const objects = createObjectStore(settings.objectStore);
   await objects.init();
   const reports = new PostgresReportStore(database);
+  const index = new PostgresDicomIndex(database);
   const delivery = await startDeliveryWorker({
     settings,
     database,
     reports,
-    index: new PostgresDicomIndex(database),
+    index,
     objects,
     regionConfig,
     clock,
     audit,
     log: log.child({ component: 'delivery' }),
+    sweepIntervalMs: worker.options.sweepIntervalMs,
+  });
+  // And administrators' study sends to DICOM peers.
+  const studySend = await startStudySendWorker({
+    settings,
+    database,
+    index,
+    objects,
+    regionConfig,
+    clock,
+    audit,
+    log: log.child({ component: 'study-send' }),
     sweepIntervalMs: worker.options.sweepIntervalMs,
   });
   process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
@@ -57,6 +71,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await studySend.stop();
   await delivery.stop();
   await worker.stop();
   await objects.close();

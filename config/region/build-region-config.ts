@@ -17,6 +17,7 @@ import {
   type PoolKind,
   type PoolTarget,
   type RegionConfig,
+  type DicomPeer,
   type ReportDestination,
   type Staffing,
   type Weekday,
@@ -120,6 +121,7 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     territory: s.territory,
     aeTitles: s.aeTitles.map((a) => a.trim()),
     ...(s.dicomAddresses ? { dicomAddresses: s.dicomAddresses.map((a) => a.trim()) } : {}),
+    ...(s.dicomMaxAssociations === undefined ? {} : { dicomMaxAssociations: s.dicomMaxAssociations }),
     reportDestinations: s.reportDestinations.map((d, i) => reportDestinationOf(d, i, s.finess)),
     membership: s.membership,
   }));
@@ -230,6 +232,7 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     priorities,
     escalationChains,
     excludedModalities: file.excludedModalities,
+    dicomPeers: file.dicomPeers.map(dicomPeerOf),
     rules,
     territoryById: new Map(territories.map((t) => [t.id, t])),
     siteByFiness: new Map(sites.map((s) => [s.finess, s])),
@@ -239,6 +242,19 @@ export function buildRegionConfig(file: RegionFile, source: string): RegionConfi
     rotaByPool: new Map(rotas.map((r) => [r.pool, r])),
     priorityById: new Map(priorities.map((p) => [p.id, p])),
     chainById: new Map(escalationChains.map((c) => [c.id, c])),
+  };
+}
+
+function dicomPeerOf(p: RegionFile['dicomPeers'][number]): DicomPeer {
+  const url = new URL(p.target);
+  return {
+    id: p.id,
+    name: p.name ?? p.id,
+    aeTitle: p.aeTitle.trim(),
+    host: url.hostname,
+    port: Number(url.port || 104),
+    tls: url.protocol === 'dicoms:',
+    callingAeTitle: p.callingAeTitle.trim(),
   };
 }
 

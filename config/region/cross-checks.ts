@@ -41,6 +41,7 @@ export function crossCheckRegion(file: RegionFile): PathProblem[] {
   const priorities = uniqueIndex(file.priorities, (p) => p.id, ['priorities'], 'id', 'priority', report);
   const chains = uniqueIndex(file.escalationChains, (c) => c.id, ['escalationChains'], 'id', 'escalation chain', report);
   uniqueIndex(file.rules, (r) => r.id, ['rules'], 'id', 'rule', report);
+  uniqueIndex(file.dicomPeers, (p) => p.id, ['dicomPeers'], 'id', 'DICOM peer', report);
   uniqueIndex(file.excludedModalities, (m) => m.modality, ['excludedModalities'], 'modality', 'excluded modality', report);
 
   const knownTerritory = (id: string, path: ConfigPath) => {

@@ -60,6 +60,20 @@ export type ReportDestination =
   /** HL7 v2.5.1 ORU^R01 over MLLP to the site's RIS (report text and PDF). */
   | { id: string; kind: 'hl7-mllp'; host: string; port: number; receivingApplication: string; receivingFacility: string };
 
+/** Concurrent DIMSE associations a site may hold when the region file sets no dicomMaxAssociations. */
+export const DEFAULT_SITE_ASSOCIATIONS = 8;
+
+/** A DICOM peer (PACS, archive) an administrator may send a study to; `tls`: DICOM TLS, the peer's certificate verified. */
+export interface DicomPeer {
+  id: string;
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  callingAeTitle: string;
+}
+
 /** Minutes since local midnight (18:30 -> 1110). */
 export type MinuteOfDay = number;
 
@@ -78,6 +92,8 @@ export interface Site {
   aeTitles: string[];
   /** Where its DIMSE associations may come from (addresses, CIDR blocks); absent: anywhere. */
   dicomAddresses?: string[];
+  /** Concurrent DIMSE associations from this site; absent: DEFAULT_SITE_ASSOCIATIONS (8). */
+  dicomMaxAssociations?: number;
   /** Where its signed reports are delivered (empty: none, the site reads them in Astreinte). */
   reportDestinations: ReportDestination[];
   membership: Membership;
@@ -243,6 +259,8 @@ export interface RegionConfig {
   priorities: Priority[];
   escalationChains: EscalationChain[];
   excludedModalities: ExcludedModality[];
+  /** Where an administrator may send a study (C-STORE SCU). */
+  dicomPeers: DicomPeer[];
   /** In file order; the first rule that matches wins. */
   rules: RoutingRule[];
   territoryById: ReadonlyMap<string, Territory>;

@@ -161,6 +161,15 @@ const reportDestination = z.discriminatedUnion(
   { error: () => 'kind must be one of: dicomweb (STOW-RS), dicom (C-STORE), hl7-mllp (ORU^R01 to the RIS)' },
 );
 
+/** A DICOM peer an administrator may send a study to ("send this study to AE X"): a PACS, an archive. */
+const dicomPeer = z.strictObject({
+  id: idSchema,
+  name: text.optional(),
+  aeTitle,
+  target: urlOf(['dicom', 'dicoms'], 'dicom://pacs.chu-toulouse.example:104 (dicoms:// for TLS)'),
+  callingAeTitle: aeTitle.default('ASTREINTE'),
+});
+
 const readerPair = z.strictObject({ reader: rppsSchema, backup: rppsSchema });
 
 const rotation = z.strictObject({
@@ -211,6 +220,7 @@ const siteSchema = z.strictObject({
   territory: idSchema,
   aeTitles: listOf(aeTitle, '[STGIRONS_CT]').default([]),
   dicomAddresses: listOf(networkAddress, '["10.31.4.0/24"]').optional(),
+  dicomMaxAssociations: z.number({ error: typeError('a whole number of concurrent DICOM associations, e.g. 8') }).int('must be a whole number, e.g. 8').min(1, 'at least 1').max(1000, 'at most 1000').optional(),
   reportDestinations: listOf(reportDestination, '[{ kind: dicomweb, target: "https://pacs.example/dicomweb" }]').default([]),
   membership: oneOf(MEMBERSHIPS),
 });
@@ -325,6 +335,7 @@ export const regionFileSchema = z.strictObject({
     'list at least one priority (for example stat, urgent, scheduled)',
   ),
   escalationChains: listOf(chainSchema, '[{ id: default, steps: [backup, territory-readers, coordinator] }]').default([]),
+  dicomPeers: listOf(dicomPeer, '[{ id: pacs-chu, aeTitle: CHU_PACS, target: "dicom://pacs.chu.example:104" }]').default([]),
   excludedModalities: listOf(z.strictObject({ modality, reason: text }), '[{ modality: US, reason: ... }]').default([]),
   rules: listOf(ruleSchema, '[{ id: stroke, match: { categories: [stroke] }, route: { pools: [territory:pdses], priority: stat } }]').default([]),
 });

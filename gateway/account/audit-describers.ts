@@ -82,3 +82,27 @@ function studyEntity(params: Record<string, unknown>): AuditEntity {
   if (params.instance) entity.sopInstanceUids = [String(params.instance)];
   return entity;
 }
+
+/** "Send this study to AE X" requested (110106 Export, C): the study of the URL, the peer of the body. */
+export const studyExportEvent: AuditDescribe = (req, _res, ctx) => {
+  const peer = (req.body as { peer?: unknown } | undefined)?.peer;
+  return {
+    type: '110106',
+    subtype: 'study-send-requested',
+    action: 'C',
+    entities: [
+      { kind: 'study', studyUid: String(ctx.params.study) },
+      ...(typeof peer === 'string' && peer.length > 0 ? [{ kind: 'record' as const, recordType: 'dicom-peer', id: peer.slice(0, 64) }] : []),
+    ],
+  };
+};
+
+/** The sends of a study (the study of the URL) or one send (its id) read (110106 Export, R). */
+export function studySendReadEvent(of: 'study' | 'send'): AuditDescribe {
+  return (_req, _res, ctx) => ({
+    type: '110106',
+    subtype: 'study-send-read',
+    action: 'R',
+    entities: [of === 'study' ? { kind: 'study', studyUid: String(ctx.params.study) } : { kind: 'record', recordType: 'study-send', id: String(ctx.params.id) }],
+  });
+}

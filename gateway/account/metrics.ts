@@ -5,6 +5,7 @@ import type { RegionConfig } from '../../config/region/region-config.ts';
 import type { Queryable } from '../../storage/report/report-store.ts';
 import type { IngestedInstance, StowStep } from '../ingest/ingest-instance.ts';
 import { registerTurnaroundMetrics } from './turnaround-metrics.ts';
+import type { DimseObserver } from '../ingest/dimse/store-scp.ts';
 
 /**
  * Prometheus metrics. Labels are route patterns (`/dicomweb/studies/:study/metadata`), methods and status
@@ -59,6 +60,32 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly dimseAssociations = new Counter({
+    name: 'astreinte_dimse_associations_total',
+    help: 'DICOM associations requested, by outcome (accepted, rejected), rejection reason and calling site (FINESS, or unknown)',
+    labelNames: ['outcome', 'reason', 'site'] as const,
+    registers: [this.registry],
+  });
+  readonly dimseCStores = new Counter({
+    name: 'astreinte_dimse_cstore_total',
+    help: 'C-STORE requests answered, by status class (success, warning, failure) and calling site',
+    labelNames: ['status', 'site'] as const,
+    registers: [this.registry],
+  });
+  readonly dimseBytes = new Counter({
+    name: 'astreinte_dimse_received_bytes_total',
+    help: 'C-STORE data set bytes received, by calling site',
+    labelNames: ['site'] as const,
+    registers: [this.registry],
+  });
+  readonly dimseAssociationDuration = new Histogram({
+    name: 'astreinte_dimse_association_duration_seconds',
+    help: 'Time from an accepted association to the end of its connection, by calling site',
+    labelNames: ['site'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'astreinte_' });
     let since: EventLoopUtilization = performance.eventLoopUtilization();
@@ -91,6 +118,19 @@ export class GatewayMetrics {
     this.ingestBytes.inc(labels, ingested.bytes);
   }
 
+  /** What the DICOM listener reports; `siteOf` maps a calling AE title to its site (unknown ones to `unknown`). */
+  dimseObserver(siteOf: (callingAeTitle: string) => string): DimseObserver {
+    return {
+      associationAccepted: (site) => this.dimseAssociations.inc({ outcome: 'accepted', reason: '', site }),
+      associationRejected: (reason, callingAeTitle) => this.dimseAssociations.inc({ outcome: 'rejected', reason, site: siteOf(callingAeTitle) }),
+      cStore: (site, status, bytes) => {
+        this.dimseCStores.inc({ status: statusClass(status), site });
+        this.dimseBytes.inc({ site }, bytes);
+      },
+      associationEnded: (site, seconds) => this.dimseAssociationDuration.observe({ site }, seconds),
+    };
+  }
+
   timeStowStep(step: StowStep, seconds: number): void {
     this.stowStepDuration.observe({ step }, seconds);
   }
@@ -120,4 +160,11 @@ function routePattern(req: Request): string {
   // req.baseUrl is reset once a mounted router is left: the mount point is read from the URL's first segment.
   const mount = ['/dicomweb', '/api'].find((prefix) => req.originalUrl.startsWith(`${prefix}/`)) ?? '';
   return `${mount}${route.path}`;
+}
+
+/** PS3.4 C.4.2.1.4 / B.2.3: 0x0000 success, 0xB000-0xBFFF (and 0x0107, 0x0116) warning, the rest failure. */
+function statusClass(status: number): 'success' | 'warning' | 'failure' {
+  if (status === 0) return 'success';
+  if ((status & 0xf000) === 0xb000 || status === 0x0107 || status === 0x0116) return 'warning';
+  return 'failure';
 }

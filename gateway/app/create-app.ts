@@ -39,6 +39,8 @@ import { ReaderKeyring } from '../report/reader-keyring.ts';
 import type { ReportDispatch } from '../report/report-signer.ts';
 import { reportHandlers } from '../report/report-routes.ts';
 import { indicatorsHandler } from '../account/indicators-route.ts';
+import { StudySendStore } from '../../storage/send/study-send-store.ts';
+import { studySendHandlers, type StudySendDispatch } from '../send/study-send-routes.ts';
 
 export interface AppDependencies {
   settings: Settings;
@@ -68,6 +70,8 @@ export interface AppDependencies {
   reports: ReportStore;
   /** Queues a signed report's deliveries (the delivery worker); without it they wait for the worker's sweep. */
   reportDispatch?: ReportDispatch;
+  /** Queues an administrator's "send this study to AE X" (the study send worker); without it, its sweep does. */
+  studySendDispatch?: StudySendDispatch;
 }
 
 /**
@@ -197,6 +201,14 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
       poolAccessAfterCompletionMs,
     }),
     indicators: indicatorsHandler({ database: deps.database, regionConfig: deps.regionConfig, clock: deps.clock }),
+    studySends: studySendHandlers({
+      sends: new StudySendStore(deps.database),
+      index: deps.index,
+      regionConfig: deps.regionConfig,
+      clock: deps.clock,
+      log: deps.log,
+      dispatch: deps.studySendDispatch,
+    }),
   };
 }
 

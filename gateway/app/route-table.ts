@@ -26,12 +26,15 @@ import {
   readEvent,
   stowEvent,
   studyEvent,
+  studyExportEvent,
+  studySendReadEvent,
   worklistEventsEvent,
 } from '../account/audit-describers.ts';
 import type { GatewayMetrics } from '../account/metrics.ts';
 import { readinessHandler } from './readiness.ts';
 import type { ViewerHandlers } from './viewer-routes.ts';
 import type { ReportHandlers } from '../report/report-routes.ts';
+import type { StudySendHandlers } from '../send/study-send-routes.ts';
 import type { SignInHandlers } from '../auth/sign-in-routes.ts';
 import { qidoHandler, type QidoSearch } from '../read/query/qido-routes.ts';
 import type { QueryLevel } from '../../core/query/qido-types.ts';
@@ -127,7 +130,12 @@ export interface ReportServices {
   indicators: RequestHandler;
 }
 
-export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices, ReportServices {}
+/** What "send this study to AE X" is built from. */
+export interface StudySendServices {
+  studySends: StudySendHandlers;
+}
+
+export interface RouteServices extends GatewayServices, DicomwebServices, WorklistServices, ReportServices, StudySendServices {}
 
 export interface RouteTableOptions {
   /** ASTREINTE_ADMIN_PATIENT_ACCESS: administrators see images and metadata (false by default). */
@@ -234,6 +242,11 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     route({ method: 'GET', path: `${instance}/frames/:frames/thumbnail`, what: 'WADO-RS frame thumbnail', access: images, audit: readEvent('110103', 'wado-thumbnail'), handler: (s: DicomwebServices) => s.rendered.thumbnail }),
 
     ...worklistRouteTable(options),
+
+    // "Send this study to AE X" (gateway/send, worker/send): administrators, to the region's dicomPeers only.
+    route({ method: 'POST', path: '/api/studies/:study/send', what: 'send the study to a DICOM peer of the region (C-STORE)', access: access.studySend, audit: studyExportEvent, handler: (s: StudySendServices) => [jsonBody, s.studySends.send] }),
+    route({ method: 'GET', path: '/api/studies/:study/sends', what: "the study's sends to DICOM peers: status, counts, last error", access: access.studySend, audit: studySendReadEvent('study'), handler: (s: StudySendServices) => s.studySends.sendsOfStudy }),
+    route({ method: 'GET', path: '/api/sends/:id', what: "one send to a DICOM peer with each instance's C-STORE status", access: access.studySend, audit: studySendReadEvent('send'), handler: (s: StudySendServices) => s.studySends.sendDetail }),
 
     // Reports (gateway/report): drafts and signature on the item, signed versions and addenda, readers' keys.
     route({
@@ -381,7 +394,8 @@ type AccessRule =
   | 'reportRead'
   | 'reportDraft'
   | 'publicKeys'
-  | 'programme';
+  | 'programme'
+  | 'studySend';
 
 /** The kinds of access the routes share. */
 function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess> {
@@ -497,6 +511,11 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
     },
     /** The draft of an item's report: read by whoever sees the item (written and signed by its holder: readerAct). */
     reportDraft: { ...worklist },
+    /**
+     * Sending a study to a DICOM peer (an export of patient data): administrators only, whatever
+     * ASTREINTE_ADMIN_PATIENT_ACCESS says (they send, they do not see). Not coordinators: they see no images here.
+     */
+    studySend: { ...indicators, analyst: 'forbidden', refusal: () => 'Only an administrator can send a study to a DICOM peer.' },
     /** The readers' public keys (JWKS): anyone authenticated verifies signatures. */
     publicKeys: {
       sender: site('allow', 'allow'),

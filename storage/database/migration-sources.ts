@@ -22,6 +22,12 @@ export const REPORT_MIGRATIONS: MigrationSource = {
   directory: here('../report/migrations'),
 };
 
+/** "Send this study to AE X": send requests and each instance's C-STORE status (storage/send/migrations). */
+export const STUDY_SEND_MIGRATIONS: MigrationSource = {
+  scope: 'study-send',
+  directory: here('../send/migrations'),
+};
+
 /**
  * Every migration scope of the application, in dependency order (a scope may reference tables of the scopes
  * before it). Add a feature's scope here when it gets its own migrations directory.
@@ -31,6 +37,7 @@ export const MIGRATION_SOURCES: readonly MigrationSource[] = [
   WORKLIST_MIGRATIONS,
   { scope: 'audit', directory: here('../../audit/migrations') },
   REPORT_MIGRATIONS,
+  STUDY_SEND_MIGRATIONS,
 ];
 
 /** Applies every pending migration of the application (called once at start-up, safe to run concurrently). */

@@ -329,6 +329,9 @@ const dicomweb = ['A', 'B', 'C'] as const;
 const MATRIX_REPORT = { template: 'general', indication: 'Matrice des autorisations.', findings: 'Sans particularité.', conclusion: 'Examen normal.' };
 const images = (request: (t: Target) => Req, lists?: Probe['lists']): Probe => ({ kinds: dicomweb, request, lists });
 
+/** Study -> a send to a DICOM peer an administrator made (prepared for GET /api/sends/:id). */
+const sendIds = new Map<string, string>();
+
 const PROBES: Record<string, Probe> = {
   'GET /healthz': { kinds: ['A'], request: () => get('/healthz') },
   'GET /readyz': { kinds: ['A'], request: () => get('/readyz') },
@@ -440,6 +443,18 @@ const PROBES: Record<string, Probe> = {
   'GET /api/keys': { kinds: ['A'], request: () => get('/api/keys') },
   'GET /api/indicators': { kinds: ['A', 'B'], request: (t) => get(`/api/indicators?site=${KINDS[t.kind].site}&from=2026-11-01&to=2026-12-01`) },
   'POST /api/studies/:study/complete': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/complete`) },
+  'POST /api/studies/:study/send': { kinds: dicomweb, mutates: true, request: (t) => post(`/api/studies/${t.study}/send`, { peer: 'pacs-chu-purpan' }) },
+  'GET /api/studies/:study/sends': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/sends`) },
+  'GET /api/sends/:id': {
+    kinds: ['A'],
+    prepare: async (_cell, t) => {
+      if (sendIds.has(t.study)) return;
+      const sent = await send('admin', post(`/api/studies/${t.study}/send`, { peer: 'pacs-chu-purpan' }));
+      if (sent.status !== 202) throw new PrepareFailed(`the administrator's send answered ${sent.status} ${problemOf(sent).code ?? ''}`);
+      sendIds.set(t.study, (sent.json as { id: string }).id);
+    },
+    request: (t) => get(`/api/sends/${sendIds.get(t.study) ?? '999999999'}`),
+  },
   'GET /api/studies/:study/routing': { kinds: dicomweb, request: (t) => get(`/api/studies/${t.study}/routing`) },
   'POST /api/oppositions': {
     kinds: ['A', 'B'],

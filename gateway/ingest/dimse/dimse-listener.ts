@@ -5,12 +5,12 @@ import dcmjsDimse from 'dcmjs-dimse';
 import type { Logger } from 'pino';
 import type { AuditRecorder } from '../../../audit/audit-trail.ts';
 import type { AuditEntity } from '../../../audit/audit-event.ts';
-import type { RegionConfig } from '../../../config/region/region-config.ts';
+import { DEFAULT_SITE_ASSOCIATIONS, type RegionConfig, type Site } from '../../../config/region/region-config.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../../core/dicom/file-meta-information.ts';
 import type { IngestDependencies } from '../ingest-instance.ts';
 import { createAssociationPolicy } from './association-policy.ts';
 import { ABORT_INVALID_PDU, MAX_PDATA_LENGTH, PduGuard } from './pdu-guard.ts';
-import { StoreScp, type AssociationSummary } from './store-scp.ts';
+import { StoreScp, type AssociationSummary, type DimseObserver } from './store-scp.ts';
 
 const { Implementation, log: libraryLog } = dcmjsDimse;
 
@@ -19,6 +19,8 @@ export interface DimseListenerOptions {
   /** 0 picks a free port (tests); the system does not start the listener at all when DIMSE_PORT is 0. */
   port: number;
   aeTitle: string;
+  /** Concurrent associations, all sites together; each site also has its own limit (region file). */
+  maxAssociations: number;
   tls?: { certFile: string; keyFile: string; caFile?: string };
   regionConfig: RegionConfig;
   ingest: IngestDependencies;
@@ -26,6 +28,8 @@ export interface DimseListenerOptions {
   audit?: AuditRecorder;
   log: Logger;
   onStudyActivity?: (studyInstanceUID: string, site: string) => void;
+  /** Associations and C-STOREs, for /metrics. */
+  observer?: DimseObserver;
 }
 
 export interface DimseListener {
@@ -56,6 +60,22 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
     void record.finally(() => work.delete(record));
   };
 
+  const active = new Map<string, number>();
+  let total = 0;
+  const admit = (site: Site) => {
+    const held = active.get(site.finess) ?? 0;
+    if (total >= options.maxAssociations || held >= (site.dicomMaxAssociations ?? DEFAULT_SITE_ASSOCIATIONS)) return undefined;
+    active.set(site.finess, held + 1);
+    total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      total--;
+      active.set(site.finess, (active.get(site.finess) ?? 1) - 1);
+    };
+  };
+
   const accept = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -74,6 +94,8 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
     });
     const scp = new StoreScp(socket, {
       decide,
+      ...(options.observer ? { observer: options.observer } : {}),
+      admit,
       ingest: options.ingest,
       spoolDir: options.spoolDir,
       log,

@@ -31,7 +31,35 @@ export interface AssociationSummary {
   outcomes: InstanceOutcome[];
 }
 
+/** What the DICOM network reports to /metrics (labels: the calling site's FINESS, never patient data). */
+export interface DimseObserver {
+  associationAccepted(site: string): void;
+  /** `callingAeTitle`: mapped to a site by the listener (unknown AE titles all count as one). */
+  associationRejected(reason: string, callingAeTitle: string): void;
+  cStore(site: string, status: number, bytes: number): void;
+  associationEnded(site: string, seconds: number): void;
+}
+
+/** A-ASSOCIATE-RJ reasons we send, service user (PS3.8 9.3.4), by name for logs and metrics. */
+const REJECT_REASON_NAMES: Record<number, string> = {
+  1: 'no-reason-given',
+  2: 'application-context-name-not-supported',
+  3: 'calling-ae-title-not-recognized',
+  7: 'called-ae-title-not-recognized',
+};
+
+/** PS3.8 9.3.4: rejected-transient (2), by the service provider's presentation layer (3), local limit exceeded (2). */
+const REJECTED_TRANSIENT = 2;
+const SERVICE_PROVIDER_PRESENTATION = 3;
+const LOCAL_LIMIT_EXCEEDED = 2;
+
 export interface StoreScpContext {
+  observer?: DimseObserver;
+  /**
+   * Takes one of the site's association slots (per site and overall); returns its release, or undefined when
+   * no slot is free: the association is then rejected as transient, local limit exceeded.
+   */
+  admit?: (site: Site) => (() => void) | undefined;
   decide: (request: AssociationRequest) => AssociationDecision;
   ingest: IngestDependencies;
   spoolDir: string;
@@ -57,6 +85,7 @@ export class StoreScp extends Scp {
   private current: SpoolSink | undefined;
   private readonly outcomes: InstanceOutcome[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
+  private acceptedAt: number | undefined;
 
   constructor(
     socket: Socket,
@@ -78,12 +107,26 @@ export class StoreScp extends Scp {
     });
     if (decision.kind === 'reject') {
       this.context.log.warn({ callingAeTitle: this.callingAeTitle, address: this.socket.remoteAddress, reason: decision.why }, 'DICOM association rejected');
+      this.context.observer?.associationRejected(REJECT_REASON_NAMES[decision.reason] ?? `reason-${decision.reason}`, this.callingAeTitle);
       this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, decision.reason);
       // The requestor closes the connection on a rejection (PS3.8 7.1.1.9); one that does not is closed for it.
       setTimeout(() => this.socket.destroy(), 2000).unref();
       return;
     }
+    if (this.context.admit) {
+      const release = this.context.admit(decision.site);
+      if (!release) {
+        this.context.log.warn({ callingAeTitle: this.callingAeTitle, site: decision.site.finess }, 'DICOM association rejected: too many concurrent associations');
+        this.context.observer?.associationRejected('local-limit-exceeded', this.callingAeTitle);
+        this.sendAssociationReject(REJECTED_TRANSIENT, SERVICE_PROVIDER_PRESENTATION, LOCAL_LIMIT_EXCEEDED);
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+        return;
+      }
+      this.socket.once('close', release);
+    }
     this.site = decision.site;
+    this.acceptedAt = performance.now();
+    this.context.observer?.associationAccepted(decision.site.finess);
     for (const { context } of association.getPresentationContexts()) {
       const answer = answerPresentationContext(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
       if (answer.result === PresentationContextResult.Accept) context.setResult(answer.result, answer.transferSyntaxUid);
@@ -134,6 +177,7 @@ export class StoreScp extends Scp {
         const response = responses.CStoreResponse.fromRequest(request);
         response.setStatus(status);
         if (comment) response.setErrorComment(comment);
+        if (this.site) this.context.observer?.cStore(this.site.finess, status, sink?.bytes ?? 0);
         if (!this.socket.destroyed) callback(response);
       },
       (error: unknown) => this.context.log.error({ err: error }, 'C-STORE failed unexpectedly'),
@@ -195,6 +239,7 @@ export class StoreScp extends Scp {
     if (this.current) await this.current.spool.discard();
     this.current = undefined;
     await Promise.allSettled([...this.inFlight]);
+    if (this.site && this.acceptedAt !== undefined) this.context.observer?.associationEnded(this.site.finess, (performance.now() - this.acceptedAt) / 1000);
     if (this.site && this.outcomes.length > 0) {
       this.context.onAssociationEnd?.({ site: this.site, callingAeTitle: this.callingAeTitle, remoteAddress: this.socket.remoteAddress, outcomes: this.outcomes });
     }
@@ -204,6 +249,8 @@ export class StoreScp extends Scp {
 /** What dcmjs-dimse writes a C-STORE data set into: our spool file, with backpressure on the socket. */
 class SpoolSink extends EventEmitter {
   private paused = false;
+  /** Data set bytes received (the header we write is not counted). */
+  bytes = 0;
 
   constructor(
     readonly spool: SpoolFile,
@@ -215,6 +262,7 @@ class SpoolSink extends EventEmitter {
   }
 
   write(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (!this.spool.write(chunk) && !this.paused) {
       this.paused = true;
       this.socket.pause();
