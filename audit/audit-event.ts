@@ -112,6 +112,8 @@ export interface AuditEventInput {
   actor: AuditActor;
   network?: AuditNetwork;
   entities?: AuditEntity[];
+  /** Set by splitAuditInput only. */
+  part?: { index: number; count: number };
 }
 
 /** The stored event (the hashed content). `v` is the format version of this structure. */
@@ -129,6 +131,10 @@ export interface AuditEvent {
   actor: AuditActor;
   network?: AuditNetwork;
   entities: AuditEntity[];
+  /** Fields whose value was longer than its maximum and was cut (e.g. `entities[0].patientId`). */
+  truncated?: string[];
+  /** One of several events carrying one request's entities (more than {@link MAX_ENTITIES}): 1-based. */
+  part?: { index: number; count: number };
 }
 
 /** An event as read back from the trail. */
@@ -140,7 +146,7 @@ export interface RecordedAuditEvent {
 }
 
 export const MAX_UIDS_PER_LIST = 100;
-const MAX_ENTITIES = 200;
+export const MAX_ENTITIES = 200;
 const MAX_TEXT = 1024;
 const MAX_QUERY = 4096;
 const SUBTYPE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -186,9 +192,17 @@ export function buildAuditEvent(input: AuditEventInput, recorded: Date, observer
   if (!(recorded instanceof Date) || Number.isNaN(recorded.getTime())) throw new AuditEventError('the clock gave no valid time');
   const entities = input.entities ?? [];
   if (!Array.isArray(entities)) throw new AuditEventError('entities must be an array');
-  if (entities.length > MAX_ENTITIES) throw new AuditEventError(`at most ${MAX_ENTITIES} entities per event`);
-  return dropUndefined({
-    v: 1,
+  if (entities.length > MAX_ENTITIES) throw new AuditEventError(`at most ${MAX_ENTITIES} entities per event (splitAuditInput splits)`);
+  const cut: string[] = [];
+  const optionalText = (value: unknown, field: string, max: number) => boundedText(value, field, max, cut);
+  const requiredText = (value: unknown, field: string, max: number) => {
+    const text = optionalText(value, field, max);
+    if (text === undefined || text === '') throw new AuditEventError(`${field} is required`);
+    return text;
+  };
+  const text: TextBounds = { optionalText, requiredText };
+  const built = {
+    v: 1 as const,
     type: input.type,
     subtype: input.subtype,
     action: input.action,
@@ -196,13 +210,41 @@ export function buildAuditEvent(input: AuditEventInput, recorded: Date, observer
     outcomeDescription: optionalText(input.outcomeDescription, 'outcomeDescription', MAX_TEXT),
     recorded: recorded.toISOString(),
     observer: requiredText(observer, 'observer', 255),
-    actor: buildActor(input.actor),
-    network: input.network === undefined ? undefined : buildNetwork(input.network),
-    entities: entities.map(buildEntity),
-  });
+    actor: buildActor(input.actor, text),
+    network: input.network === undefined ? undefined : buildNetwork(input.network, text),
+    entities: entities.map((entity, index) => buildEntity(entity, index, text)),
+    part: input.part === undefined ? undefined : buildPart(input.part),
+  };
+  return dropUndefined({ ...built, truncated: cut.length > 0 ? cut : undefined });
 }
 
-function buildActor(actor: AuditActor): AuditActor {
+/**
+ * One request's event, split so that no entity is dropped: at most {@link MAX_ENTITIES} entities per event,
+ * each part marked `part: { index, count }`; an input within the limit is returned as is.
+ */
+export function splitAuditInput(input: AuditEventInput): AuditEventInput[] {
+  const entities = Array.isArray(input.entities) ? input.entities : [];
+  if (entities.length <= MAX_ENTITIES) return [input];
+  const count = Math.ceil(entities.length / MAX_ENTITIES);
+  return Array.from({ length: count }, (_, i) => ({
+    ...input,
+    entities: entities.slice(i * MAX_ENTITIES, (i + 1) * MAX_ENTITIES),
+    part: { index: i + 1, count },
+  }));
+}
+
+function buildPart(part: { index: number; count: number }): { index: number; count: number } {
+  const ok = Number.isSafeInteger(part?.index) && Number.isSafeInteger(part?.count) && part.index >= 1 && part.index <= part.count;
+  if (!ok) throw new AuditEventError('part must be { index, count } with 1 <= index <= count');
+  return { index: part.index, count: part.count };
+}
+
+interface TextBounds {
+  optionalText(value: unknown, field: string, max: number): string | undefined;
+  requiredText(value: unknown, field: string, max: number): string;
+}
+
+function buildActor(actor: AuditActor, { optionalText, requiredText }: TextBounds): AuditActor {
   if (typeof actor !== 'object' || actor === null) throw new AuditEventError('actor is required (at least userId)');
   return {
     userId: requiredText(actor.userId, 'actor.userId', 255),
@@ -214,16 +256,17 @@ function buildActor(actor: AuditActor): AuditActor {
   };
 }
 
-function buildNetwork(network: AuditNetwork): AuditNetwork | undefined {
+function buildNetwork(network: AuditNetwork, { optionalText }: TextBounds): AuditNetwork | undefined {
   const built = {
     address: optionalText(network.address, 'network.address', 64),
     // A user agent is free text chosen by the client: keep it short.
-    userAgent: optionalText(network.userAgent, 'network.userAgent', 256, true),
+    userAgent: optionalText(network.userAgent, 'network.userAgent', 256),
   };
   return built.address === undefined && built.userAgent === undefined ? undefined : built;
 }
 
-function buildEntity(entity: AuditEntity, index: number): AuditEntity {
+function buildEntity(entity: AuditEntity, index: number, text: TextBounds): AuditEntity {
+  const { optionalText, requiredText } = text;
   const at = `entities[${index}]`;
   switch (entity?.kind) {
     case 'patient':
@@ -233,7 +276,7 @@ function buildEntity(entity: AuditEntity, index: number): AuditEntity {
         issuer: optionalText(entity.issuer, `${at}.issuer`, 128),
       };
     case 'study': {
-      const sopInstanceUids = uidList(entity.sopInstanceUids, `${at}.sopInstanceUids`);
+      const sopInstanceUids = uidList(entity.sopInstanceUids, `${at}.sopInstanceUids`, requiredText);
       const count = entity.instanceCount ?? (entity.sopInstanceUids ? entity.sopInstanceUids.length : undefined);
       if (count !== undefined && (!Number.isSafeInteger(count) || count < 0)) {
         throw new AuditEventError(`${at}.instanceCount must be a non-negative integer`);
@@ -241,7 +284,7 @@ function buildEntity(entity: AuditEntity, index: number): AuditEntity {
       return {
         kind: 'study',
         studyUid: requiredText(entity.studyUid, `${at}.studyUid`, 64),
-        seriesUids: uidList(entity.seriesUids, `${at}.seriesUids`),
+        seriesUids: uidList(entity.seriesUids, `${at}.seriesUids`, requiredText),
         sopInstanceUids,
         instanceCount: count,
       };
@@ -251,7 +294,7 @@ function buildEntity(entity: AuditEntity, index: number): AuditEntity {
     case 'query':
       return {
         kind: 'query',
-        query: requiredText(entity.query, `${at}.query`, MAX_QUERY, true),
+        query: requiredText(entity.query, `${at}.query`, MAX_QUERY),
         level: optionalText(entity.level, `${at}.level`, 32),
       };
     case 'record':
@@ -259,35 +302,30 @@ function buildEntity(entity: AuditEntity, index: number): AuditEntity {
         kind: 'record',
         recordType: requiredText(entity.recordType, `${at}.recordType`, 64),
         id: requiredText(entity.id, `${at}.id`, 255),
-        description: optionalText(entity.description, `${at}.description`, MAX_TEXT, true),
+        description: optionalText(entity.description, `${at}.description`, MAX_TEXT),
       };
     default:
       throw new AuditEventError(`${at}.kind must be patient, study, worklist-item, query or record`);
   }
 }
 
-function uidList(list: string[] | undefined, field: string): string[] | undefined {
+function uidList(list: string[] | undefined, field: string, requiredText: TextBounds['requiredText']): string[] | undefined {
   if (list === undefined) return undefined;
   if (!Array.isArray(list)) throw new AuditEventError(`${field} must be an array of UIDs`);
   return list.slice(0, MAX_UIDS_PER_LIST).map((uid, i) => requiredText(uid, `${field}[${i}]`, 64));
 }
 
-function requiredText(value: unknown, field: string, max: number, truncate = false): string {
-  const text = optionalText(value, field, max, truncate);
-  if (text === undefined || text === '') throw new AuditEventError(`${field} is required`);
-  return text;
-}
-
 /**
  * A string safe to store and to hash identically after a round trip through PostgreSQL jsonb: no NUL
- * (jsonb refuses it), no lone surrogate (not representable in UTF-8).
+ * (jsonb refuses it), no lone surrogate (not representable in UTF-8). A longer value than `max` is cut and its
+ * field named in `cut` (the event's `truncated`): an event is never refused for what it says.
  */
-function optionalText(value: unknown, field: string, max: number, truncate = false): string | undefined {
+function boundedText(value: unknown, field: string, max: number, cut: string[]): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new AuditEventError(`${field} must be a string`);
   let text = wellFormed(value).replace(/\u0000/g, '');
   if (text.length > max) {
-    if (!truncate) throw new AuditEventError(`${field} is longer than ${max} characters`);
+    cut.push(field);
     text = wellFormed(text.slice(0, max));
   }
   return text;

@@ -16,7 +16,7 @@
 import os from 'node:os';
 import type pg from 'pg';
 import { systemClock, type Clock } from '../core/time/clock.ts';
-import { buildAuditEvent, type AuditEvent, type AuditEventInput } from './audit-event.ts';
+import { buildAuditEvent, splitAuditInput, type AuditEvent, type AuditEventInput } from './audit-event.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface AuditReceipt {
@@ -81,24 +81,43 @@ export class AuditTrail implements AuditRecorder {
     this.observer = options.observer ?? os.hostname();
   }
 
-  /** Validates and time-stamps the event now, appends it with whatever else is waiting. */
+  /**
+   * Validates and time-stamps the event now, appends it with whatever else is waiting. An input with more
+   * entities than one event holds is appended as consecutive parts in the same statement (all or none); the
+   * receipt is the last part's.
+   */
   record(input: AuditEventInput): Promise<AuditReceipt> {
-    let event: AuditEvent;
+    let events: AuditEvent[];
     try {
-      event = this.build(input);
+      events = this.buildAll(input);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ text: canonicalJson(event), recorded: event.recorded, resolve, reject });
+      const settled = { count: 0, failed: false };
+      events.forEach((event, i) => {
+        const last = i === events.length - 1;
+        this.queue.push({
+          text: canonicalJson(event),
+          recorded: event.recorded,
+          resolve: (receipt) => {
+            if (last && !settled.failed) resolve(receipt);
+          },
+          reject: (error) => {
+            if (settled.failed) return;
+            settled.failed = true;
+            reject(error);
+          },
+        });
+      });
       void this.flush();
     });
   }
 
   async recordIn(client: pg.ClientBase, input: AuditEventInput): Promise<AuditReceipt> {
-    const event = this.build(input);
-    const [receipt] = await append(client, [canonicalJson(event)]);
-    return { ...receipt, recorded: event.recorded };
+    const events = this.buildAll(input);
+    const receipts = await append(client, events.map(canonicalJson));
+    return { ...receipts[receipts.length - 1], recorded: events[events.length - 1].recorded };
   }
 
   /** The last appended event (seq 0 and the genesis hash while the trail is empty). */
@@ -108,8 +127,9 @@ export class AuditTrail implements AuditRecorder {
     return { seq: Number(rows[0].seq), hash: rows[0].hash };
   }
 
-  private build(input: AuditEventInput): AuditEvent {
-    return buildAuditEvent(input, this.clock.now(), this.observer);
+  private buildAll(input: AuditEventInput): AuditEvent[] {
+    const now = this.clock.now();
+    return splitAuditInput(input).map((part) => buildAuditEvent(part, now, this.observer));
   }
 
   private async flush(): Promise<void> {

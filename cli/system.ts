@@ -79,7 +79,10 @@ export async function startSystem(
     const trail = new AuditTrail(database.pool, { clock });
     const metrics = new GatewayMetrics();
     const auditor = createRequestAuditor(trail, { log: log.child({ component: 'audit' }), onFailure: () => metrics.auditFailures.inc() });
-    stops.push(() => auditor.drain());
+    stops.push(async () => {
+      auditor.close();
+      await auditor.drain();
+    });
 
     const routing = await startRoutingWorker({ settings, database, regionConfig, clock, audit: trail, log: log.child({ component: 'routing' }) });
     stops.push(() => routing.stop());
@@ -154,6 +157,7 @@ export async function startSystem(
       checkReady: async () => {
         await checkDependency('database', () => database.query('SELECT 1'));
         await checkDependency('object store', () => objects.stat('readiness-probe'));
+        await checkDependency('audit trail', () => auditor.checkAppending());
       },
     });
     const server = await listen(app, settings);

@@ -6,7 +6,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 
-export type Dependency = 'database' | 'object store';
+export type Dependency = 'database' | 'object store' | 'audit trail';
 
 /** Thrown by a readiness check: which dependency did not answer, and the underlying error (logged only). */
 export class DependencyUnavailable extends Error {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { Readable } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -66,10 +67,12 @@ interface Harness {
   events(): Promise<AuditEvent[]>;
 }
 
-async function harness(options: { migrated?: boolean } = {}): Promise<Harness> {
-  const pool = new pg.Pool({ connectionString: await createTestDatabase(server.url), max: 4 });
+async function harness(options: { migrated?: boolean; databaseDown?: boolean } = {}): Promise<Harness> {
+  // Port 9 (discard) refuses connections: PostgreSQL down.
+  const connectionString = options.databaseDown ? 'postgres://astreinte@127.0.0.1:9/astreinte' : await createTestDatabase(server.url);
+  const pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 2000 });
   pools.push(pool);
-  if (options.migrated !== false) await migrateAudit(pool);
+  if (options.migrated !== false && !options.databaseDown) await migrateAudit(pool);
   const trail = new AuditTrail(pool, { observer: 'gw-test' });
   const logged: Harness['logged'] = [];
   let failures = 0;
@@ -81,6 +84,7 @@ async function harness(options: { migrated?: boolean } = {}): Promise<Harness> {
   });
 
   const app = express();
+  app.set('trust proxy', true);
   app.use(auditor.audit(describeAuthenticationFailure));
   app.use(authenticate(verifier));
   const dicomweb = express.Router();
@@ -116,6 +120,31 @@ async function harness(options: { migrated?: boolean } = {}): Promise<Harness> {
     } finally {
       client.release();
     }
+  });
+  // Streamed like a WADO-RS multipart answer: a part, a pause, another part.
+  dicomweb.get('/studies/:study/stream', auditor.audit(describeMetadata), (_req, res) => {
+    res.writeHead(200, { 'content-type': 'multipart/related; type="application/octet-stream"; boundary=b' });
+    async function* parts() {
+      yield Buffer.from('--b\r\n\r\nPATIENT-PIXELS-1\r\n');
+      await new Promise((r) => setTimeout(r, 20));
+      yield Buffer.from('--b\r\n\r\nPATIENT-PIXELS-2\r\n--b--');
+    }
+    Readable.from(parts()).pipe(res);
+  });
+  // A STOW of many one-instance studies: a study and a patient per instance.
+  dicomweb.post('/studies/many/:count', auditor.audit(() => ({ type: '110104', subtype: 'stow', action: 'C' })), (req, res) => {
+    const count = Number(req.params.count);
+    noteAudit(res, {
+      entities: Array.from({ length: count }, (_, i) => [
+        { kind: 'study' as const, studyUid: `1.2.3.${i}`, instanceCount: 1 },
+        { kind: 'patient' as const, patientId: `IPP${i}`, issuer: 'CHU-T' },
+      ]).flat(),
+    });
+    res.json({ stored: count });
+  });
+  dicomweb.post('/studies/long-patient-id', auditor.audit(() => ({ type: '110104', subtype: 'stow', action: 'C' })), (_req, res) => {
+    noteAudit(res, { entities: [{ kind: 'patient', patientId: 'P'.repeat(70), issuer: 'CHU-T' }, { kind: 'study', studyUid: STUDY, instanceCount: 1 }] });
+    res.json({ stored: 1 });
   });
   dicomweb.get('/describer-throws', auditor.audit(() => {
     throw new Error('bug in a describer');
@@ -168,7 +197,7 @@ describe('audit middleware', () => {
       entities: [{ kind: 'study', studyUid: STUDY }],
     });
     expect(event.outcomeDescription).toBeUndefined();
-    expect(h.auditor.stats).toEqual({ recorded: 1, failed: 0, pending: 0 });
+    expect(h.auditor.stats).toEqual({ recorded: 1, failed: 0, pending: 0, refused: 0 });
   });
 
   it('derives failures from the status, with the route parameters of a request that left the router on an error', async () => {
@@ -206,15 +235,16 @@ describe('audit middleware', () => {
     expect(events[0].entities).toEqual([{ kind: 'worklist-item', itemId: '0b6a7a52-7c43-4b7e-9d3b-2f4f8a4c6d10' }]);
   });
 
-  it('records a refused token as a User Authentication failure by an anonymous caller', async () => {
+  it('records refused tokens on patient routes as User Authentication (110114) failures, one event per address and window with the count', async () => {
     const h = await harness();
     expect((await fetch(`${h.url}/dicomweb/studies/${STUDY}/metadata`, { headers: { authorization: 'Bearer forged' } })).status).toBe(401);
-    expect((await fetch(`${h.url}/dicomweb/studies/${STUDY}/metadata`)).status).toBe(401);
+    for (let i = 0; i < 49; i += 1) expect((await fetch(`${h.url}/dicomweb/studies/${STUDY}/metadata`)).status).toBe(401);
     const events = await h.events();
-    expect(events.map((e) => [e.type, e.subtype, e.outcome, e.actor.userId])).toEqual([
-      ['110114', 'token-refused', 4, 'anonymous'],
-      ['110114', 'token-refused', 4, 'anonymous'],
-    ]);
+    expect(events.map((e) => [e.type, e.subtype, e.action, e.outcome, e.actor.userId])).toEqual([['110114', 'authentication-failed', 'E', 4, 'anonymous']]);
+    expect(events[0].outcomeDescription).toMatch(/^50 request\(s\) refused from this address \(HTTP 401/);
+    expect(events[0].network?.address).toMatch(/127\.0\.0\.1$/);
+    expect(events[0].entities).toEqual([{ kind: 'record', recordType: 'authentication-failures', id: events[0].network?.address, description: 'count=50' }]);
+    expect(JSON.stringify(events)).not.toContain(STUDY);
   });
 
   it('records a response cut short by the client as a minor failure', async () => {
@@ -225,30 +255,43 @@ describe('audit middleware', () => {
     await body.read();
     controller.abort();
     await body.read().catch(() => undefined);
-    for (let i = 0; i < 100 && h.auditor.stats.recorded === 0; i += 1) {
+    for (let i = 0; i < 100 && h.auditor.stats.recorded < 2; i += 1) {
       await h.auditor.drain();
       await new Promise((r) => setTimeout(r, 20));
     }
-    const [event] = await h.events();
-    expect(event).toMatchObject({
+    const events = await h.events();
+    // Recorded before the first byte as a success, then the cut as a second event.
+    expect(events.map((e) => e.outcome)).toEqual([0, 4]);
+    expect(events[1]).toMatchObject({
+      type: '110103',
+      entities: [{ kind: 'study', studyUid: STUDY }],
       outcome: 4,
       outcomeDescription: 'the client disconnected before the whole response was sent (HTTP 200)',
     });
   });
 
-  it('never fails the request when the append fails: logs without patient data and counts', async () => {
+  it('serves no patient data whose access could not be recorded: 503 with Retry-After, logged without patient data and counted', async () => {
     const h = await harness({ migrated: false });
     const response = await fetch(`${h.url}/dicomweb/studies/${STUDY}/metadata`, { headers: auth });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual([{ '0020000D': { vr: 'UI', Value: [STUDY] } }]);
-    expect((await fetch(`${h.url}/dicomweb/describer-throws`, { headers: auth })).status).toBe(200);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('30');
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await response.text();
+    expect(problem).not.toContain(STUDY);
+    expect(JSON.parse(problem)).toMatchObject({ status: 503, code: 'audit-unavailable', detail: expect.stringContaining("journal d'audit") });
+    expect((await fetch(`${h.url}/dicomweb/describer-throws`, { headers: auth })).status).toBe(503);
     await h.auditor.drain();
-    expect(h.auditor.stats).toEqual({ recorded: 0, failed: 2, pending: 0 });
+    expect(h.auditor.stats).toEqual({ recorded: 0, failed: 2, pending: 0, refused: 2 });
     expect(h.failures).toBe(2);
     expect(h.logged.map((l) => l.message)).toEqual(['audit event not recorded', 'audit event not recorded']);
     const appendFailure = h.logged.find((l) => l.fields.type !== undefined);
     expect(appendFailure?.fields).toMatchObject({ component: 'audit', type: '110103', subtype: 'wado-metadata', status: 200, error: { sqlState: '42883' } });
     expect(h.logged.find((l) => l.fields.type === undefined)?.fields).toMatchObject({ component: 'audit', status: 200, error: { name: 'Error' } });
+    await expect(h.auditor.checkAppending()).rejects.toThrow();
+    await migrateAudit(h.pool);
+    await h.auditor.checkAppending();
+    await h.auditor.checkAppending();
+    expect((await h.events()).map((e) => [e.type, e.subtype])).toEqual([['110100', 'audit-resumed']]);
     const text = JSON.stringify(h.logged);
     expect(text).not.toContain(STUDY);
     expect(text).not.toContain('dr-a');
@@ -263,5 +306,66 @@ describe('audit middleware', () => {
     expect(new Set(responses)).toEqual(new Set([200]));
     expect(await h.events()).toHaveLength(200);
     expect(await verifyAuditChain(h.pool)).toMatchObject({ ok: true, count: 200 });
+  });
+
+  it('never drops an event for an over-long value: a 70-character Patient ID or X-Forwarded-For is cut and marked', async () => {
+    const h = await harness();
+    const stow = await fetch(`${h.url}/dicomweb/studies/long-patient-id`, { method: 'POST', headers: auth });
+    expect(stow.status).toBe(200);
+    const forwarded = `2001:db8:${'a'.repeat(60)}`;
+    const read = await fetch(`${h.url}/dicomweb/studies/${STUDY}/metadata`, { headers: { ...auth, 'x-forwarded-for': forwarded } });
+    expect(read.status).toBe(200);
+    await read.arrayBuffer();
+    const events = await h.events();
+    expect(events).toHaveLength(2);
+    expect(events[0].entities[0]).toEqual({ kind: 'patient', patientId: 'P'.repeat(64), issuer: 'CHU-T' });
+    expect(events[0].truncated).toEqual(['entities[0].patientId']);
+    expect(events[1].network?.address).toBe(forwarded.slice(0, 64));
+    expect(events[1].truncated).toEqual(['network.address']);
+    expect(await verifyAuditChain(h.pool)).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it('never drops an event for its size: a STOW of 110 one-instance studies (220 entities) is recorded whole, in numbered parts', async () => {
+    const h = await harness();
+    const response = await fetch(`${h.url}/dicomweb/studies/many/110`, { method: 'POST', headers: auth });
+    expect(response.status).toBe(200);
+    const events = await h.events();
+    expect(events.map((e) => [e.subtype, e.part, e.entities.length])).toEqual([
+      ['stow', { index: 1, count: 2 }, 200],
+      ['stow', { index: 2, count: 2 }, 20],
+    ]);
+    const studies = events.flatMap((e) => e.entities).filter((e) => e.kind === 'study');
+    expect(studies).toHaveLength(110);
+    expect(await verifyAuditChain(h.pool)).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it('makes the event of a streamed answer durable before its first byte', async () => {
+    const h = await harness();
+    let appendedBeforeFirstByte = false;
+    const response = await fetch(`${h.url}/dicomweb/studies/${STUDY}/stream`, { headers: auth });
+    expect(response.status).toBe(200);
+    // Headers arrived: the event is already committed (another connection sees it).
+    const { rows } = await h.pool.query<{ n: string }>('SELECT count(*) AS n FROM audit_event');
+    appendedBeforeFirstByte = Number(rows[0].n) === 1;
+    const body = await response.text();
+    expect(body).toContain('PATIENT-PIXELS-1');
+    expect(body).toContain('PATIENT-PIXELS-2');
+    expect(appendedBeforeFirstByte).toBe(true);
+    expect((await h.events()).map((e) => [e.type, e.outcome])).toEqual([['110103', 0]]);
+  });
+
+  it('with PostgreSQL down, serves no patient data, streamed or not: 503 with Retry-After, and readiness fails', async () => {
+    const h = await harness({ databaseDown: true });
+    for (const path of [`/dicomweb/studies/${STUDY}/stream`, `/dicomweb/studies/${STUDY}/metadata`]) {
+      const response = await fetch(`${h.url}${path}`, { headers: auth });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('30');
+      const body = await response.text();
+      expect(body).not.toContain('PATIENT-PIXELS');
+      expect(body).not.toContain(STUDY);
+    }
+    await h.auditor.drain();
+    expect(h.auditor.stats).toMatchObject({ recorded: 0, refused: 2 });
+    await expect(h.auditor.checkAppending()).rejects.toThrow();
   });
 });

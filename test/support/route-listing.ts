@@ -112,7 +112,9 @@ export function listGatewayRoutes(settings: Settings = loadSettings({})): RouteK
       observers.add(observe);
       return observe;
     },
-    stats: { recorded: 0, failed: 0, pending: 0 },
+    stats: { recorded: 0, failed: 0, pending: 0, refused: 0 },
+    checkAppending: async () => undefined,
+    close: () => undefined,
     drain: async () => undefined,
   };
   const app = createApp({

@@ -183,7 +183,9 @@ describe('auditRoutes', () => {
       res.locals.params = { ...req.params };
       next();
     },
-    stats: { recorded: 0, failed: 0, pending: 0 },
+    stats: { recorded: 0, failed: 0, pending: 0, refused: 0 },
+    checkAppending: async () => undefined,
+    close: () => undefined,
     drain: async () => undefined,
   });
 
