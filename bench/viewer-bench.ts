@@ -201,6 +201,10 @@ origin, uncompressed, DICOMweb data source on the gateway, same study, same toke
 | series metadata request → every slice cached (scrollable end to end) | ${ms(result.wholeSeriesCached.p50)} | ${ms(result.wholeSeriesCached.p95)} |
 | serving the worklist page's script (brotli, 50 requests) | ${ms(result.serveScript.p50)} | ${ms(result.serveScript.p95)} |
 
+OHIF's timer starts just before it asks for the study's series (QIDO, then each series' metadata: its lazy study
+loading) and stops at its first IMAGE_RENDERED; ours from the series metadata request to our first rendered image.
+A load average far above the CPU count (other work on the machine) makes every figure here noisy.
+
 The app's own files as served (brotli): worklist page (script and styles) ${kb(result.bundle.worklistPage)}; the reading
 page and Cornerstone3D, loaded when a study is opened, ${kb(result.bundle.readingPage)}; the decode worker
 ${kb(result.bundle.decodeWorker)}; the codecs' WebAssembly, loaded only for compressed frames, ${kb(result.bundle.codecs)}.
