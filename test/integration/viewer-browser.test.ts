@@ -138,6 +138,16 @@ describe('the reading web app (CPU rendering)', () => {
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex)).toBe(indexBefore + 3);
       const scrolled = await statsAfterChange(page, first);
+      // `?` lists the shortcuts (every key the page answers, in French), `?` again or Escape hides the list.
+      const help = page.locator('.help[role="dialog"]');
+      expect(await help.isVisible()).toBe(false);
+      await page.keyboard.press('?');
+      await help.waitFor({ state: 'visible', timeout: 5_000 });
+      expect(await help.locator('h2').textContent()).toBe('Raccourcis clavier');
+      const keys = await help.locator('tbody th kbd').allTextContents();
+      expect(keys).toEqual(expect.arrayContaining(['1–7', 'Home / End', 'I', 'Espace', 'H / V', 'R', 'C', 'M', 'P', '?']));
+      await page.keyboard.press('Escape');
+      await help.waitFor({ state: 'hidden', timeout: 5_000 });
       expect(scrolled.digest, 'another slice is drawn').not.toBe(first.digest);
       expect(scrolled.nonBlack).toBeGreaterThan(0.05);
       await screenshot(page, '05-reading-scrolled');
