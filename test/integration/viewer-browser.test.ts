@@ -113,7 +113,17 @@ describe('the reading web app (CPU rendering)', () => {
       expect(requested.some((p) => p.startsWith(`/dicomweb/studies/${study}/thumbnail`)), 'the thumbnail is asked for').toBe(true);
       await screenshot(page, '02-worklist-study-arrived');
 
-      await row.locator('button.claim').click();
+      // Its priority badge says it in words (and a shape), not by colour alone.
+      expect((await row.locator('td .badge').first().textContent())?.trim()).toMatch(/\p{L}{3,}/u);
+      // The text filter hides what does not match and gives it back when cleared.
+      const textFilter = page.locator('input[name="text"]');
+      await textFilter.fill('aucun-site-de-ce-nom');
+      await expect.poll(() => row.count()).toBe(0);
+      await textFilter.fill('');
+      await row.waitFor({ timeout: 5_000 });
+      // Claimed with the keyboard: the first item is selected, `c` claims it.
+      await page.evaluate('document.activeElement && document.activeElement.blur()');
+      await page.keyboard.press('c');
       await expect.poll(() => row.locator('td.item-status').textContent(), { timeout: 10_000 }).toMatch(/En cours/);
       const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
       const { items } = (await (await fetch(`${gw.url}/api/worklist`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
