@@ -6,7 +6,8 @@
  * - the time until every slice of the series is cached (scrollable end to end without a request);
  * - the page's own JavaScript and CSS as served compressed, and the time the gateway takes to serve them.
  * `npm run bench:viewer` runs it alone; `npm run bench` runs it after the DICOMweb benchmarks (BENCH_VIEWER=0 skips).
- * OHIF in the same run is not measured yet (see docs/benchmarks-viewer.md).
+ * - OHIF's prebuilt viewer (`@ohif/app`, bench/ohif-viewer.ts) on the same study in the same run, by its own
+ *   STUDY_TO_FIRST_IMAGE timer; ours must be at most half of it (the ratio is printed, not enforced).
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { generateCtSeries, SITES } from '../test-data/generate-study.ts';
 import { launchChromium, type PageGlobals } from '../test/support/browser.ts';
 import { instanceUids, stow } from './dicomweb-driver.ts';
 import { mintToken, startGateway } from './gateway-peer.ts';
+import { obtainOhif, OHIF_VERSION, startOhif, timeOhifOpens } from './ohif-viewer.ts';
 import { formatNumber, percentile } from './stats.ts';
 
 const run = promisify(execFile);
@@ -31,6 +33,8 @@ export interface ViewerRun {
   renderPath: string;
   /** OHIF's STUDY_TO_FIRST_IMAGE, milliseconds. */
   firstImage: { p50: number; p95: number };
+  /** OHIF's own viewer on the same study in the same run: its STUDY_TO_FIRST_IMAGE, milliseconds. */
+  ohif: { version: string; firstImage: { p50: number; p95: number }; oursOverOhifP50: number; oursOverOhifP95: number };
   /** From the page's navigation start to the first image, milliseconds. */
   navigationToFirstImage: { p50: number; p95: number };
   /** From the click on the worklist item to the first image (the on-call reader's view), milliseconds. */
@@ -62,6 +66,7 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
       else process.env[name] = value;
     }
   });
+  const ohifDist = await obtainOhif(repoRoot);
   const browser = await launchChromium('webgl');
   try {
     const instances = [...generateCtSeries({ kind: 'ct-head', slices, rows, columns: rows, seed: 'viewer-bench', site: SITES['saint-girons'] })];
@@ -122,6 +127,11 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
     }
     await readerContext.close();
 
+    // OHIF's viewer, the same study, the same principal, the same browser.
+    const ohif = await startOhif(ohifDist, server.target.root);
+    const ohifTimes = await timeOhifOpens(browser, ohif, study, token, opens).finally(() => ohif.close());
+    const ohifFirst = { p50: percentile(ohifTimes, 50), p95: percentile(ohifTimes, 95) };
+
     const html = await (await fetch(`${origin}/`)).text();
     const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(html)?.[1];
     if (!script) throw new Error('no script in the served page');
@@ -138,6 +148,12 @@ export async function benchViewer(repoRoot: string, workDir: string, quick: bool
       opens,
       renderPath: 'WebGL (SwiftShader, headless Chromium)',
       firstImage: { p50: percentile(firstImage, 50), p95: percentile(firstImage, 95) },
+      ohif: {
+        version: OHIF_VERSION,
+        firstImage: ohifFirst,
+        oursOverOhifP50: percentile(firstImage, 50) / ohifFirst.p50,
+        oursOverOhifP95: percentile(firstImage, 95) / ohifFirst.p95,
+      },
       navigationToFirstImage: { p50: percentile(navigation, 50), p95: percentile(navigation, 95) },
       clickToFirstImage: { p50: percentile(clicks, 50), p95: percentile(clicks, 95) },
       wholeSeriesCached: { p50: percentile(cached, 50), p95: percentile(cached, 95), max: Math.max(...cached) },
@@ -172,15 +188,22 @@ export function viewerMarkdown(result: ViewerRun, date: string): string {
 Run of ${date} by \`npm run bench\` (or \`npm run bench:viewer\`), bench/viewer-bench.ts. ${result.renderPath};
 a ${result.slices}-slice CT series of ${result.rows}×${result.rows} (uncompressed) on loopback, opened ${result.opens} times
 (after one warm-up open); 1-minute load average ${result.load.average.toFixed(1)} on ${result.load.cpus} CPUs at the end.
-Ours only: OHIF in the same run is not measured yet.
+OHIF ${result.ohif.version} (the prebuilt viewer of the npm package \`@ohif/app\`, served as is from its own loopback
+origin, uncompressed, DICOMweb data source on the gateway, same study, same token, same browser) in the same run.
 
 | measure | p50 | p95 |
 | --- | --- | --- |
 | time to first image (OHIF's STUDY_TO_FIRST_IMAGE: series metadata request → first rendered image) | ${ms(result.firstImage.p50)} | ${ms(result.firstImage.p95)} |
+| OHIF ${result.ohif.version}, same measure by its own timer | ${ms(result.ohif.firstImage.p50)} | ${ms(result.ohif.firstImage.p95)} |
+| ours ÷ OHIF (goal: at most 0.5) | ${result.ohif.oursOverOhifP50.toFixed(2)} | ${result.ohif.oursOverOhifP95.toFixed(2)} |
 | page navigation → first image | ${ms(result.navigationToFirstImage.p50)} | ${ms(result.navigationToFirstImage.p95)} |
 | click on the worklist item → first image (on-call reader) | ${ms(result.clickToFirstImage.p50)} | ${ms(result.clickToFirstImage.p95)} |
 | series metadata request → every slice cached (scrollable end to end) | ${ms(result.wholeSeriesCached.p50)} | ${ms(result.wholeSeriesCached.p95)} |
 | serving the worklist page's script (brotli, 50 requests) | ${ms(result.serveScript.p50)} | ${ms(result.serveScript.p95)} |
+
+OHIF's timer starts just before it asks for the study's series (QIDO, then each series' metadata: its lazy study
+loading) and stops at its first IMAGE_RENDERED; ours from the series metadata request to our first rendered image.
+A load average far above the CPU count (other work on the machine) makes every figure here noisy.
 
 The app's own files as served (brotli): worklist page (script and styles) ${kb(result.bundle.worklistPage)}; the reading
 page and Cornerstone3D, loaded when a study is opened, ${kb(result.bundle.readingPage)}; the decode worker

@@ -113,7 +113,17 @@ describe('the reading web app (CPU rendering)', () => {
       expect(requested.some((p) => p.startsWith(`/dicomweb/studies/${study}/thumbnail`)), 'the thumbnail is asked for').toBe(true);
       await screenshot(page, '02-worklist-study-arrived');
 
-      await row.locator('button.claim').click();
+      // Its priority badge says it in words (and a shape), not by colour alone.
+      expect((await row.locator('td .badge').first().textContent())?.trim()).toMatch(/\p{L}{3,}/u);
+      // The text filter hides what does not match and gives it back when cleared.
+      const textFilter = page.locator('input[name="text"]');
+      await textFilter.fill('aucun-site-de-ce-nom');
+      await expect.poll(() => row.count()).toBe(0);
+      await textFilter.fill('');
+      await row.waitFor({ timeout: 5_000 });
+      // Claimed with the keyboard: the first item is selected, `c` claims it.
+      await page.evaluate('document.activeElement && document.activeElement.blur()');
+      await page.keyboard.press('c');
       await expect.poll(() => row.locator('td.item-status').textContent(), { timeout: 10_000 }).toMatch(/En cours/);
       const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
       const { items } = (await (await fetch(`${gw.url}/api/worklist`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
@@ -138,6 +148,16 @@ describe('the reading web app (CPU rendering)', () => {
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex)).toBe(indexBefore + 3);
       const scrolled = await statsAfterChange(page, first);
+      // `?` lists the shortcuts (every key the page answers, in French), `?` again or Escape hides the list.
+      const help = page.locator('.help[role="dialog"]');
+      expect(await help.isVisible()).toBe(false);
+      await page.keyboard.press('?');
+      await help.waitFor({ state: 'visible', timeout: 5_000 });
+      expect(await help.locator('h2').textContent()).toBe('Raccourcis clavier');
+      const keys = await help.locator('tbody th kbd').allTextContents();
+      expect(keys).toEqual(expect.arrayContaining(['1–7', 'Home / End', 'I', 'Espace', 'H / V', 'R', 'C', 'M', 'P', '?']));
+      await page.keyboard.press('Escape');
+      await help.waitFor({ state: 'hidden', timeout: 5_000 });
       expect(scrolled.digest, 'another slice is drawn').not.toBe(first.digest);
       expect(scrolled.nonBlack).toBeGreaterThan(0.05);
       await screenshot(page, '05-reading-scrolled');
