@@ -53,28 +53,22 @@ export const signInEvent: AuditDescribe = (req) => ({
   outcomeDescription: `embedded sign-in as ${String((req.body as { id?: unknown } | undefined)?.id ?? '?').slice(0, 80)}`,
 });
 
-/** A patient's objection recorded (110110, C); the handler's events name the patient. */
-export const oppositionRecordedEvent: AuditDescribe = () => ({ type: '110110', subtype: 'opposition-recorded', action: 'C' });
-
-/**
- * A patient's objection lifted (110110, D). The patient is named in the body (never in the URL); a body without
- * both values was refused with a 400.
- */
-export const oppositionLiftedEvent: AuditDescribe = (req) => {
-  const body: unknown = req.body;
+/** The patient named in the body of an objection request (never in the URL), by reference; none when the body lacks one. */
+function bodyPatient(body: unknown): AuditEntity[] {
   const field = (name: string) =>
     body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>)[name] === 'string'
       ? ((body as Record<string, unknown>)[name] as string).trim()
       : '';
   const patientId = field('patientId');
   const issuer = field('issuer');
-  return {
-    type: '110110',
-    subtype: 'opposition-lifted',
-    action: 'D',
-    entities: patientId && issuer ? [{ kind: 'patient', patientId, issuer }] : [],
-  };
-};
+  return patientId && issuer ? [{ kind: 'patient', patientId, issuer }] : [];
+}
+
+/** A patient's objection recorded (110110, C), naming the patient. */
+export const oppositionRecordedEvent: AuditDescribe = (req) => ({ type: '110110', subtype: 'opposition-recorded', action: 'C', entities: bodyPatient(req.body) });
+
+/** A patient's objection lifted (110110, D), naming the patient; a body without both values was refused with a 400. */
+export const oppositionLiftedEvent: AuditDescribe = (req) => ({ type: '110110', subtype: 'opposition-lifted', action: 'D', entities: bodyPatient(req.body) });
 
 function studyEntity(params: Record<string, unknown>): AuditEntity {
   const entity: AuditEntity = { kind: 'study', studyUid: String(params.study) };

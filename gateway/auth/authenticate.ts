@@ -43,11 +43,21 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
     verifier.verify(match[1]).then((principal) => {
       res.locals.principal = principal;
       // Verified above (exp is required): long-lived answers (the worklist stream) end when the token does.
-      const exp = decodeJwt(match[1]).exp;
-      if (typeof exp === 'number') res.locals.tokenExpiresAt = exp * 1000;
+      const exp = expiryOf(match[1]);
+      if (exp !== undefined) res.locals.tokenExpiresAt = exp * 1000;
       next();
     }, next);
   };
+}
+
+/** The token's `exp` claim, or undefined when the verifier accepted a token that is not a JWT (test verifiers). */
+function expiryOf(token: string): number | undefined {
+  try {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' ? exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** When the request's token expires (ms since the epoch); undefined before authenticate or without `exp`. */

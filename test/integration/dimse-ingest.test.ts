@@ -173,6 +173,10 @@ describe('the DICOM network entry (C-ECHO, C-STORE SCP) with DCMTK and Orthanc a
     const exported = await runNodeCli(gw, ['audit', 'export', '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z']);
     expect(exported).toContain('c-store');
     expect(exported).toContain(ct.study);
+    // The search is recorded with the patient it returned (by reference: Patient ID and issuer), not only the query.
+    const patientId = dicomParser.parseDicom(await readFile(path.join(DICOM_SAMPLES, 'CT_small.dcm')), { untilTag: 'x7fe00010' }).string('x00100020')!;
+    const searches = exported.split('\n').filter((line) => line.includes('"qido"') || line.includes('qido'));
+    expect(searches.some((line) => line.includes(patientId))).toBe(true);
   });
 
   it('receives what Orthanc sends through its REST API (/modalities/{id}/store), and sends back to Orthanc and to storescp', async () => {

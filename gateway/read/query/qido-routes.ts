@@ -1,3 +1,5 @@
+import type { AuditEntity } from '../../../audit/audit-event.ts';
+import { noteAudit } from '../../account/audit-middleware.ts';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AccessScope } from '../../../storage/index/dicom-index.ts';
 import { dicomwebRootOf } from '../../http/dicomweb-root.ts';
@@ -30,5 +32,31 @@ async function answer(req: Request, res: Response, level: QueryLevel, search: Qi
       `299 ${req.get('host') ?? 'astreinte'}: "The number of results exceeded the limit of ${query.limit}; ask for the next page with offset=${query.offset + query.limit}."`,
     );
   }
+  noteAudit(res, { entities: returnedEntities(result.matches) });
   res.status(200).type('application/dicom+json').send(JSON.stringify(result.matches));
+}
+
+type Match = Record<string, { Value?: unknown[] } | undefined>;
+
+/**
+ * Which patients a search returned, by reference (Patient ID and issuer), for the audit trail; a match without
+ * Patient ID (a series or instance search that did not ask for it) is named by its study.
+ */
+function returnedEntities(matches: readonly unknown[]): AuditEntity[] {
+  const patients = new Map<string, AuditEntity>();
+  const studies = new Set<string>();
+  for (const match of matches as Match[]) {
+    const first = (tag: string) => {
+      const value = match[tag]?.Value?.[0];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    const patientId = first('00100020');
+    const issuer = first('00100021');
+    if (patientId) patients.set(`${issuer ?? ''}|${patientId}`, { kind: 'patient', patientId, ...(issuer ? { issuer } : {}) });
+    else {
+      const study = first('0020000D');
+      if (study) studies.add(study);
+    }
+  }
+  return [...patients.values(), ...[...studies].map((studyUid): AuditEntity => ({ kind: 'study', studyUid }))];
 }

@@ -5,6 +5,7 @@
  * A reader's `mine` holds the items assigned or offered (by an escalation) to them; `pools` those of their
  * pools, owned or notified (a stroke is shown to the neuroradiology pole too).
  */
+import { noteAudit } from '../../account/audit-middleware.ts';
 import type { Request, Response } from 'express';
 import type { RegionConfig } from '../../../config/region/region-config.ts';
 import type { Clock } from '../../../core/time/clock.ts';
@@ -40,6 +41,9 @@ export function listWorklistHandler(deps: { store: WorklistStore; regionConfig: 
     checkListScope(viewer, query);
     const listed = await deps.store.listItems(viewer, query);
     const items: WorklistItemJson[] = listed.map(({ item, question }) => itemJson(item, viewer, deps.regionConfig, { question }));
+    // The audit event names the studies (and so the patients, by reference) the list showed.
+    const studies = [...new Set(listed.map(({ item }) => item.studyInstanceUID))];
+    noteAudit(res, { entities: studies.map((studyUid) => ({ kind: 'study' as const, studyUid })) });
     res.set('Cache-Control', 'no-store').json({ items });
   };
 }
