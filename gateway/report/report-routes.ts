@@ -103,6 +103,8 @@ async function signHandler(deps: ReportRouteDeps, req: Request<{ id: string }>, 
   const { item, reader } = await heldItem(deps, req, res, 'signer le compte rendu');
   let content: ReportContent | undefined = body.content;
   if (content) {
+    // Refused before saving: a refused sign leaves the draft and its revision as the editor last saved them.
+    refuseIncomplete(content);
     const saved = await deps.reports.saveDraft(item.id, reader.rpps, content, deps.clock.now(), body.revision);
     if ('conflict' in saved) throw new Conflict('Le brouillon a été modifié ailleurs ; rechargez-le, relisez-le, puis signez.', 'draft-conflict');
   } else {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import dicomParser from 'dicom-parser';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendInstances } from '../../worker/deliver/c-store-scu.ts';
 import { generateCtSeries } from '../../test-data/generate-study.ts';
@@ -152,6 +153,41 @@ describe('the DICOM network entry (C-ECHO, C-STORE SCP) with DCMTK and Orthanc a
     expect(alerts[0]).toContain('110113');
     expect(alerts[0]).toContain('dicom:STGIRONS_CT');
   });
+
+  it('acknowledges no instance whose reception the audit trail cannot record: 0xA700, then stored once appends work again', async () => {
+    // A real fault on the real server: the application role loses the right to append to the audit trail.
+    const password = (await readFile(path.join(gw.dataDir, 'postgres', 'astreinte.password'), 'utf8')).trim();
+    const owner = new pg.Client({ connectionString: `postgresql://astreinte:${encodeURIComponent(password)}@127.0.0.1:${gw.env.EMBEDDED_PG_PORT}/astreinte` });
+    await owner.connect();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'astreinte-dimse-audit-'));
+    try {
+      const file = path.join(dir, 'slice.dcm');
+      const slice = (await generateCtSeries({ kind: 'ct-head', slices: 1, rows: 32, columns: 32, seed: 'dimse-audit-closed' }).next()).value as Buffer;
+      await writeFile(file, slice);
+      const study = uidsOf(slice).study;
+      const send = async () => storeStatuses((await runDcmtk('storescu', ['-d', '-R', '-xe', '-aet', CALLING, '-aec', 'ASTREINTE', '127.0.0.1', dimsePort, file])).output);
+      const receptions = async () =>
+        (await runNodeCli(gw, ['audit', 'export', '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z']))
+          .split('\n')
+          .filter((line) => line.includes('c-store-study') && line.includes(study));
+
+      await owner.query('REVOKE INSERT ON audit_event FROM astreinte_app');
+      try {
+        expect(await send()).toEqual([0xa700]);
+      } finally {
+        await owner.query('GRANT INSERT ON audit_event TO astreinte_app');
+      }
+      expect(await receptions()).toHaveLength(0);
+      // The sender tries again: the reception is recorded first, then acknowledged.
+      expect(await send()).toEqual([0x0000]);
+      const recorded = await receptions();
+      expect(recorded).toHaveLength(1);
+      expect(recorded[0]).toContain('dicom:CHIVA_CT');
+    } finally {
+      await owner.end();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('refuses a data set cut in its pixel data with 0xC000 and keeps nothing of it', async () => {
     // storescu will not send a truncated file; our own C-STORE SCU sends its bytes as they are.

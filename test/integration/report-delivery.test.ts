@@ -220,6 +220,12 @@ describe('a signed report goes back to the requesting hospital', () => {
     const refused = await api(tokens.reader, 'POST', `/api/worklist/${itemId}/report/sign`, {});
     expect(refused.status).toBe(400);
     expect(refused.json.detail).toContain('résultat critique signalé : indiquez quand, comment');
+    // Refused with the content in the body: nothing saved, the editor's revision still holds.
+    const refusedWithContent = await api(tokens.reader, 'POST', `/api/worklist/${itemId}/report/sign`, { content: { ...content, findings: 'changé' }, revision: 1 });
+    expect(refusedWithContent.status).toBe(400);
+    const unchanged = await api(tokens.reader, 'GET', `/api/worklist/${itemId}/report`);
+    expect(unchanged.json.draft.revision).toBe(1);
+    expect(unchanged.json.draft.content.findings).toBe(content.findings);
 
     const complete = { ...content, criticalFinding: { ...content.criticalFinding, calledAt: '2026-11-22T02:20:00+01:00', how: 'téléphone' } };
     const signed = await api(tokens.reader, 'POST', `/api/worklist/${itemId}/report/sign`, { content: complete });

@@ -10,7 +10,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../../
 import type { IngestDependencies } from '../ingest-instance.ts';
 import { createAssociationPolicy } from './association-policy.ts';
 import { ABORT_INVALID_PDU, MAX_PDATA_LENGTH, PduGuard } from './pdu-guard.ts';
-import { StoreScp, type AssociationSummary, type DimseObserver } from './store-scp.ts';
+import { StoreScp, type AssociationSummary, type DimseObserver, type StudyReception } from './store-scp.ts';
 
 const { Implementation, log: libraryLog } = dcmjsDimse;
 
@@ -60,6 +60,12 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
     void record.finally(() => work.delete(record));
   };
 
+  const recordReception = options.audit
+    ? async (reception: StudyReception) => {
+        await options.audit?.record(receptionEventOf(reception));
+      }
+    : undefined;
+
   const active = new Map<string, number>();
   let total = 0;
   const admit = (site: Site) => {
@@ -101,6 +107,7 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
       log,
       onStudyActivity: options.onStudyActivity,
       onAssociationEnd,
+      ...(recordReception ? { recordReception } : {}),
       track: (promise) => {
         work.add(promise);
         void promise.finally(() => work.delete(promise));
@@ -149,6 +156,21 @@ export async function startDimseListener(options: DimseListenerOptions): Promise
       });
       while (work.size > 0) await Promise.allSettled([...work]);
     },
+  };
+}
+
+/** "DICOM Instances Transferred" begun: a study of a patient arrives, recorded before its first acknowledgement. */
+function receptionEventOf(reception: StudyReception) {
+  const entities: AuditEntity[] = [{ kind: 'study', studyUid: reception.studyInstanceUID }];
+  if (reception.patient.id) entities.push({ kind: 'patient', patientId: reception.patient.id, issuer: reception.patient.issuer });
+  return {
+    type: '110104' as const,
+    subtype: 'c-store-study',
+    action: 'C' as const,
+    outcomeDescription: 'reception begun: recorded before the first instance is acknowledged; the association event gives the totals',
+    actor: { userId: `dicom:${reception.callingAeTitle}`, role: 'sender' as const, site: reception.site.finess },
+    network: { address: reception.remoteAddress, userAgent: `DICOM AE ${reception.callingAeTitle}` },
+    entities,
   };
 }
 

@@ -31,6 +31,15 @@ export interface AssociationSummary {
   outcomes: InstanceOutcome[];
 }
 
+/** A study of a patient received from a calling AE, recorded before its first instance is acknowledged. */
+export interface StudyReception {
+  site: Site;
+  callingAeTitle: string;
+  remoteAddress?: string;
+  studyInstanceUID: string;
+  patient: { id?: string; issuer?: string };
+}
+
 /** What the DICOM network reports to /metrics (labels: the calling site's FINESS, never patient data). */
 export interface DimseObserver {
   associationAccepted(site: string): void;
@@ -66,6 +75,12 @@ export interface StoreScpContext {
   log: Logger;
   onStudyActivity?: (studyInstanceUID: string, site: string) => void;
   onAssociationEnd?: (summary: AssociationSummary) => void;
+  /**
+   * Records that this association brings a study of a patient, before the first of its instances is
+   * acknowledged (the audit trail fails closed: an instance is never acknowledged unrecorded). Rejects when the
+   * event could not be appended; the C-STORE then answers 0xA700 and the sender sends it again later.
+   */
+  recordReception?: (reception: StudyReception) => Promise<void>;
   /** Every ingest under way, so that a shutdown waits for them before the database closes. */
   track: (work: Promise<unknown>) => void;
 }
@@ -84,6 +99,8 @@ export class StoreScp extends Scp {
   private readonly sinks = new WeakMap<CStoreRequest, SpoolSink>();
   private current: SpoolSink | undefined;
   private readonly outcomes: InstanceOutcome[] = [];
+  /** Study and patient pairs whose reception is recorded in the audit trail (or being recorded). */
+  private readonly recorded = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private acceptedAt: number | undefined;
 
@@ -228,10 +245,40 @@ export class StoreScp extends Scp {
         message: outOfSpace ? 'the archive is out of storage space; send it again later' : 'the archive could not receive this instance; send it again',
       };
     }
+    if (outcome.kind !== 'failed') outcome = await this.recordReception(site, outcome);
     this.outcomes.push(outcome);
     if (outcome.kind !== 'failed') this.context.onStudyActivity?.(outcome.studyInstanceUID, site.finess);
     else this.context.log.info({ status: outcome.failureReason, reason: outcome.message, callingAeTitle: this.callingAeTitle }, 'C-STORE refused');
     return cStoreStatusOf(outcome);
+  }
+
+  /** The outcome as acknowledged: stored, or 0xA700 when its study's reception could not be recorded. */
+  private async recordReception(site: Site, outcome: Extract<InstanceOutcome, { kind: 'stored' | 'identical' }>): Promise<InstanceOutcome> {
+    const record = this.context.recordReception;
+    if (!record) return outcome;
+    const key = `${outcome.studyInstanceUID}|${outcome.patient.issuer ?? ''}|${outcome.patient.id ?? ''}`;
+    let recorded = this.recorded.get(key);
+    if (!recorded) {
+      recorded = record({ site, callingAeTitle: this.callingAeTitle, remoteAddress: this.socket.remoteAddress, studyInstanceUID: outcome.studyInstanceUID, patient: outcome.patient });
+      this.recorded.set(key, recorded);
+      // A failed record is tried again with the study's next instance.
+      recorded.catch(() => this.recorded.delete(key));
+    }
+    try {
+      await recorded;
+      return outcome;
+    } catch (error) {
+      this.context.log.error({ err: error, callingAeTitle: this.callingAeTitle }, 'C-STORE refused: its reception could not be recorded in the audit trail');
+      return {
+        kind: 'failed',
+        part: outcome.part,
+        failureReason: FailureReason.OutOfResources,
+        message: 'the audit trail cannot record this reception now; send it again later',
+        retryable: true,
+        sopClassUID: outcome.sopClassUID,
+        sopInstanceUID: outcome.sopInstanceUID,
+      };
+    }
   }
 
   private async closed(): Promise<void> {
