@@ -255,10 +255,12 @@ describe('the regional dashboard', () => {
       await screenshot(page, 'dashboard-02-analyst-one-site', { fullPage: true });
       await expectNoPatient(page);
 
-      // English on request, figures unchanged.
+      // The choice is in the address: English on request keeps the period and the site.
+      expect(new URL(page.url()).search).toBe(`?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SAINT_GIRONS}`);
       await page.locator('.app-header button.language').click();
       await page.locator('h1', { hasText: 'Regional dashboard' }).waitFor({ timeout: 15_000 });
       await expect.poll(async () => (await probe(page))?.loads ?? 0).toBeGreaterThan(0);
+      expect(await probe(page)).toMatchObject({ period: { from: '2026-11-01T00:00:00+01:00', to: '2026-12-01T00:00:00+01:00' }, sites: [SAINT_GIRONS] });
       expect(await page.locator('.download-csv').textContent()).toContain('Download CSV');
       await screenshot(page, 'dashboard-03-analyst-english');
       expect(errors).toEqual([]);
@@ -289,6 +291,11 @@ describe('the regional dashboard', () => {
       expect(await page.locator(`[data-table="interpretations"] tr[data-site="${SAINT_GIRONS}"] [data-csv="interpretations_total"]`).textContent()).toBe('1');
       await expectNoPatient(page);
       await screenshot(page, 'dashboard-04-coordinator-ariege', { fullPage: true });
+      // Another territory's site, asked in the address: the API refuses, the page says why.
+      await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
+      const refusal = page.locator('.refusal[data-refusal="api"]');
+      await refusal.waitFor({ timeout: 15_000 });
+      expect(await refusal.textContent()).toBe(`Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`);
     } finally {
       await context.close();
     }

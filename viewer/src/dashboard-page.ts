@@ -44,8 +44,13 @@ export async function renderDashboard(root: HTMLElement, role: string): Promise<
   const probe: DashboardProbe = { loads: 0, site: '', sites: [] };
   (globalThis as unknown as { astreinteDashboard?: DashboardProbe }).astreinteDashboard = probe;
 
-  let period: { from: string; to: string } | undefined;
-  let site = '';
+  // A period or site picked is kept in the address (`?from=&to=&site=`, days included): reloads, links and the
+  // language switch keep it. Without one, the gateway's default period (the 30 days before its clock).
+  const asked = new URLSearchParams(location.search);
+  const askedDay = (name: string) => (/^\d{4}-\d{2}-\d{2}$/.test(asked.get(name) ?? '') ? asked.get(name)! : undefined);
+  const [askedFrom, askedTo] = [askedDay('from'), askedDay('to')];
+  let period: { from: string; to: string } | undefined = askedFrom && askedTo ? { from: askedFrom, to: nextDay(askedTo) } : undefined;
+  let site = /^[0-9AB]{9}$/.test(asked.get('site') ?? '') ? asked.get('site')! : '';
   let visibleSites: SiteFigures[] = [];
   let charts: Chart<'bar', (number | null)[], string>[] = [];
   let chartedStep: StepName = 'routedToSigned';
@@ -72,15 +77,15 @@ export async function renderDashboard(root: HTMLElement, role: string): Promise<
     event.preventDefault();
     if (!fromInput.value || !toInput.value) return;
     period = { from: fromInput.value, to: nextDay(toInput.value) };
-    void load();
+    void load(true);
   });
   siteSelect.addEventListener('change', () => {
     site = siteSelect.value;
-    void load();
+    void load(true);
   });
   download.addEventListener('click', () => void downloadCsv());
 
-  async function load(): Promise<void> {
+  async function load(picked = false): Promise<void> {
     status.textContent = dt('loading');
     // The first load lets the gateway pick the default period (the 30 days before its own clock).
     const query = period ? indicatorQuery(period, site, 'json') : site ? `site=${encodeURIComponent(site)}&format=json` : 'format=json';
@@ -92,7 +97,13 @@ export async function renderDashboard(root: HTMLElement, role: string): Promise<
       fromInput.value = answer.period.from.slice(0, 10);
       const end = answer.period.to.slice(0, 10);
       toInput.value = answer.period.to.slice(11, 19) === '00:00:00' ? previousDay(end) : end;
+      if (picked) {
+        const address = new URLSearchParams({ from: fromInput.value, to: toInput.value });
+        if (site) address.set('site', site);
+        history.replaceState(null, '', `/dashboard?${address.toString()}`);
+      }
       if (!site) visibleSites = answer.sites;
+      else if (visibleSites.length === 0) visibleSites = await siteList();
       fillSites();
       draw(answer);
       status.textContent = '';
@@ -103,10 +114,17 @@ export async function renderDashboard(root: HTMLElement, role: string): Promise<
       probe.sites = answer.sites.map((s) => s.site);
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) {
-        figures.replaceChildren(h('p', { class: 'refusal', role: 'alert', 'data-refusal': 'api', title: error.message }, dt('forbiddenRole', { role: roleName(role) })));
+        const words = site ? dt('otherTerritory', { site }) : dt('forbiddenRole', { role: roleName(role) });
+        figures.replaceChildren(h('p', { class: 'refusal', role: 'alert', 'data-refusal': 'api', title: error.message }, words));
         status.textContent = '';
       } else status.textContent = (error as Error).message;
     }
+  }
+
+  /** The sites one may pick (arriving with `?site=`): the visible sites, from the API like the figures. */
+  async function siteList(): Promise<SiteFigures[]> {
+    const res = await apiFetch(`/api/indicators?${period ? indicatorQuery(period, '', 'json') : 'format=json'}`);
+    return res.ok ? ((await res.json()) as IndicatorsAnswer).sites : [];
   }
 
   function fillSites(): void {

@@ -17,6 +17,7 @@ const DASHBOARD_FR = {
   forbiddenRole:
     'Votre rôle ({role}) ne permet pas de voir les indicateurs régionaux : ils sont réservés aux analystes, à la coordination des territoires et aux administrateurs.',
   noSites: 'Aucun site visible pour votre rôle.',
+  otherTerritory: 'Le site {site} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.',
   site: 'Site',
   finess: 'FINESS',
   territory: 'Territoire',
@@ -84,6 +85,7 @@ const DASHBOARD_EN: Record<DashboardMessageKey, string> = {
   loading: 'Loading…',
   forbiddenRole: 'Your role ({role}) cannot see the regional indicators: they are for analysts, territory coordinators and administrators.',
   noSites: 'No site is visible to your role.',
+  otherTerritory: 'Site {site} is not in your territory: you see the indicators of your territory’s sites.',
   site: 'Site',
   finess: 'FINESS',
   territory: 'Territory',
