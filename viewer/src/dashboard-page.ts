@@ -159,7 +159,7 @@ export async function renderDashboard(root: HTMLElement, role: string): Promise<
     for (const chart of charts) chart.destroy();
     charts = [];
     periodLine.replaceChildren(
-      `${dt('period')} : `,
+      `${dt('period')} `,
       h('time', { datetime: answer.period.from }, parisDateTimeLong(answer.period.from)),
       ' → ',
       h('time', { datetime: answer.period.to }, parisDateTimeLong(answer.period.to)),

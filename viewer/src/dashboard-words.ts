@@ -11,7 +11,7 @@ const DASHBOARD_FR = {
   siteFilter: 'Site',
   downloadCsv: 'Télécharger le CSV',
   downloaded: 'Fichier CSV enregistré',
-  period: 'Période',
+  period: 'Période :',
   periodEnd: 'fin exclue',
   loading: 'Chargement…',
   forbiddenRole:
@@ -80,7 +80,7 @@ const DASHBOARD_EN: Record<DashboardMessageKey, string> = {
   siteFilter: 'Site',
   downloadCsv: 'Download CSV',
   downloaded: 'CSV file saved',
-  period: 'Period',
+  period: 'Period:',
   periodEnd: 'end excluded',
   loading: 'Loading…',
   forbiddenRole: 'Your role ({role}) cannot see the regional indicators: they are for analysts, territory coordinators and administrators.',
