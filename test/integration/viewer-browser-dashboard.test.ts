@@ -9,10 +9,10 @@
  * indicators. No patient's name or id appears anywhere. Screenshots: .tmp/screenshots/dashboard-*.png.
  */
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
-import { launchChromium, screenshot, type PageGlobals } from '../support/browser.ts';
+import { screenshot, type PageGlobals } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
@@ -92,7 +92,12 @@ beforeAll(async () => {
     content: { template: 'cxr-tb-screening', indication: 'Dépistage à l’entrée.', conclusion: 'Radiographie normale.', tbConclusion: 'normal' },
   });
   expect(tbSigned.status, tbSigned.text).toBe(201);
-  browser = await launchChromium('cpu');
+  // No WebGL needed here (2D canvas charts); nothing in the background that would reach the network.
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 }, 180_000);
 
 afterAll(async () => {
