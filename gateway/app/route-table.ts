@@ -191,6 +191,14 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
       audit: webApp,
       handler: (s: GatewayServices) => s.viewer.page,
     }),
+    route({
+      method: 'GET',
+      path: '/dashboard',
+      what: "web app: the regional dashboard (the figures come from /api/indicators, with a token)",
+      access: 'public',
+      audit: webApp,
+      handler: (s: GatewayServices) => s.viewer.page,
+    }),
     route({ method: 'GET', path: '/assets/*path', what: 'web app: scripts, styles, decode worker, codecs', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.asset }),
     ...(options.embeddedSignIn === false
       ? []

@@ -1,6 +1,6 @@
 /**
  * The reading web app (viewer/, built by scripts/build-viewer.mjs into viewer/dist) on the gateway's own origin:
- * its pages at their stable URLs (`/`, `/sign-in`, `/studies/{StudyInstanceUID}`: one HTML shell, the app picks
+ * its pages at their stable URLs (`/`, `/sign-in`, `/studies/{StudyInstanceUID}`, `/dashboard`: one HTML shell, the app picks
  * the page) and its files under `/assets/` (JavaScript, CSS, the decode worker and the codecs' WebAssembly).
  * None of it holds patient data: it is public, and the app then calls the APIs with the user's token.
  *
@@ -47,7 +47,7 @@ export function defaultViewerDir(from: string = import.meta.dirname): string {
 }
 
 export interface ViewerHandlers {
-  /** GET /, /sign-in, /studies/{study}: the app's HTML shell. */
+  /** GET /, /sign-in, /studies/{study}, /dashboard: the app's HTML shell. */
   page: RequestHandler;
   /** GET /assets/{path}: the built files. */
   asset: RequestHandler;

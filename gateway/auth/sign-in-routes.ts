@@ -1,6 +1,6 @@
 /**
  * Signing in from the reading web app on the embedded default (no identity provider): the people of the regional
- * configuration (readers, experts, coordinators, sending sites) are listed, and picking one gets a token signed by
+ * configuration (readers, experts, coordinators, sending sites, and the region's analyst) are listed, and picking one gets a token signed by
  * the embedded key, exactly as `astreinte token` prints it. These routes exist only when no OpenID Connect provider
  * is configured: with one (Pro Santé Connect) they are not mounted at all, and people sign in at the provider.
  * Anyone who reaches such an installation may sign in as anyone: it is the demonstration and development setup,
@@ -13,9 +13,9 @@ import { BadRequest, NotFound } from '../http/problem.ts';
 import { issueToken, loadOrCreateSigningKey, type EmbeddedSigningKey } from './embedded-signing-key.ts';
 
 export interface SignInPerson {
-  /** `reader:<RPPS>`, `expert:<RPPS>`, `coordinator:<territory>`, `sender:<FINESS>`. */
+  /** `reader:<RPPS>`, `expert:<RPPS>`, `coordinator:<territory>`, `sender:<FINESS>`, `analyst:<region>`. */
   id: string;
-  role: Extract<Role, 'reader' | 'expert' | 'coordinator' | 'sender'>;
+  role: Extract<Role, 'reader' | 'expert' | 'coordinator' | 'sender' | 'analyst'>;
   name: string;
   detail: string;
 }
@@ -49,6 +49,8 @@ export function signInPeople(config: RegionConfig): SignInPerson[] {
   for (const site of config.sites) {
     people.push({ id: `sender:${site.finess}`, role: 'sender', name: site.name, detail: `FINESS ${site.finess} · ${territoryName(site.territory)}` });
   }
+  // The programme's analyst (ARS, regional observatory): aggregates only, the dashboard of every site.
+  people.push({ id: `analyst:${config.region.id}`, role: 'analyst', name: `Analyste ${config.region.name}`, detail: 'indicateurs régionaux (agrégats)' });
   return people;
 }
 
@@ -67,6 +69,8 @@ function tokenRequestFor(config: RegionConfig, id: string): TokenRequest | undef
       const territory = config.territoryById.get(key);
       return territory ? { role, user: `coordination-${territory.id}`, territory: territory.id, name: `Coordination ${territory.name}` } : undefined;
     }
+    case 'analyst':
+      return key === config.region.id ? { role, user: `analyst-${config.region.id}`, name: `Analyste ${config.region.name}` } : undefined;
     case 'sender': {
       const site = config.siteByFiness.get(key);
       return site ? { role, user: `site-${site.finess}`, site: site.finess, name: site.name } : undefined;

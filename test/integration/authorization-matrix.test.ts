@@ -340,6 +340,7 @@ const PROBES: Record<string, Probe> = {
   'GET /': { kinds: ['A'], request: () => get('/') },
   'GET /sign-in': { kinds: ['A'], request: () => get('/sign-in') },
   'GET /studies/:study': { kinds: dicomweb, request: (t) => get(`/studies/${t.study}`) },
+  'GET /dashboard': { kinds: ['A'], request: () => get('/dashboard') },
   'GET /assets/*path': { kinds: ['A'], request: () => get(`/assets/${viewerScript()}`) },
   'GET /api/sign-in/people': { kinds: ['A'], request: () => get('/api/sign-in/people') },
   'POST /api/sign-in': { kinds: ['A'], request: () => post('/api/sign-in', { id: 'reader:10009000011' }) },

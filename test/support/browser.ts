@@ -46,10 +46,10 @@ export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
 }
 
 /** Saves a screenshot of the page as a test artifact (.tmp/screenshots/<name>.png) and returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
   return file;
 }
 

@@ -44,6 +44,7 @@ describe('the route table', () => {
       'GET /',
       'GET /sign-in',
       'GET /studies/:study',
+      'GET /dashboard',
       'GET /assets/*path',
       'GET /api/sign-in/people',
       'POST /api/sign-in',
@@ -60,7 +61,7 @@ describe('the route table', () => {
 
   it("audits every route but the health checks, the metrics, the web app's files and the list of people to sign in as", () => {
     const notAudited = ROUTE_TABLE.filter((e) => typeof e.audit !== 'function').map(routeKey);
-    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /sign-in', 'GET /studies/:study', 'GET /assets/*path', 'GET /api/sign-in/people']);
+    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /sign-in', 'GET /studies/:study', 'GET /dashboard', 'GET /assets/*path', 'GET /api/sign-in/people']);
   });
 
   it('never hides from a caller what is theirs: hidden is only for other sites, territories and unrouted items', () => {

@@ -1,13 +1,15 @@
 import { cpuRenderingRequested } from './rendering-choice.ts';
 import { h } from './dom.ts';
 import { language, setLanguage, t } from './i18n.ts';
+import { DASHBOARD_ROLES } from './indicator-figures.ts';
 import { clearSession, currentSession } from './session.ts';
 import { renderSignIn } from './sign-in-page.ts';
 import { renderWorklist } from './worklist-page.ts';
 
 /**
- * Stable URLs: `/sign-in`, `/` (worklist), `/studies/{StudyInstanceUID}` (reading page). The reading page and
- * Cornerstone3D are loaded only when a study is opened: the worklist stays light.
+ * Stable URLs: `/sign-in`, `/` (worklist), `/studies/{StudyInstanceUID}` (reading page), `/dashboard` (regional
+ * indicators). The reading page and Cornerstone3D are loaded only when a study is opened, the dashboard and its
+ * charts only when it is: the worklist stays light. An analyst has no worklist: `/` is their dashboard.
  */
 const app = document.getElementById('app')!;
 let leave: (() => void) | undefined;
@@ -30,9 +32,14 @@ async function route(): Promise<void> {
     return;
   }
   const content = h('div', { class: 'content' });
-  app.replaceChildren(header(session.name, session.role), content);
   const study = /^\/studies\/([0-9.]+)\/?$/.exec(path)?.[1];
-  if (study) {
+  const dashboard = !study && (/^\/dashboard\/?$/.test(path) || (path === '/' && session.role === 'analyst'));
+  if (dashboard && path !== '/dashboard') history.replaceState(null, '', '/dashboard');
+  app.replaceChildren(header(session.name, session.role, dashboard ? 'dashboard' : 'worklist'), content);
+  if (dashboard) {
+    const { renderDashboard } = await import('./dashboard-page.ts');
+    leave = await renderDashboard(content, session.role);
+  } else if (study) {
     const { renderReadingPage } = await import('./reading-page.ts');
     leave = await renderReadingPage(content, study, go);
   } else {
@@ -43,11 +50,16 @@ async function route(): Promise<void> {
   }
 }
 
-function header(name: string, role: string): HTMLElement {
+function header(name: string, role: string, current: 'worklist' | 'dashboard'): HTMLElement {
+  const link = (path: string, page: typeof current, label: string) =>
+    h('a', { href: path, class: `nav-${page}`, 'aria-current': current === page ? 'page' : false, onclick: (e: Event) => (e.preventDefault(), go(path)) }, label);
   return h(
     'header',
     { class: 'app-header' },
     h('a', { href: '/', class: 'brand', onclick: (e: Event) => (e.preventDefault(), go('/')) }, t('appName')),
+    DASHBOARD_ROLES.includes(role)
+      ? h('nav', {}, role !== 'analyst' && link('/', 'worklist', t('worklist')), link('/dashboard', 'dashboard', t('dashboard')))
+      : undefined,
     h('span', { class: 'who', 'data-role': role }, name),
     h(
       'button',

@@ -6,7 +6,7 @@ import { saveSession } from './session.ts';
 /** One person of the regional configuration one may sign in as (embedded default only). */
 interface Person {
   id: string;
-  role: 'reader' | 'expert' | 'coordinator' | 'sender';
+  role: 'reader' | 'expert' | 'coordinator' | 'sender' | 'analyst';
   name: string;
   detail: string;
 }
@@ -16,6 +16,7 @@ const GROUPS: { role: Person['role']; title: MessageKey }[] = [
   { role: 'expert', title: 'experts' },
   { role: 'coordinator', title: 'coordinators' },
   { role: 'sender', title: 'senders' },
+  { role: 'analyst', title: 'analysts' },
 ];
 
 export async function renderSignIn(root: HTMLElement, go: (path: string) => void): Promise<void> {
