@@ -4,7 +4,7 @@ import { t, type MessageKey } from './i18n.ts';
 import { OidcSignInError, startOidcSignIn, type OidcSignInConfig } from './oidc-sign-in.ts';
 import { oidcFailureText } from './oidc-failure-text.ts';
 import { saveSession } from './session.ts';
-import { loadSignInConfig } from './sign-in-config.ts';
+import { loadSignInConfig, type SignInConfig } from './sign-in-config.ts';
 
 /** One person of the regional configuration one may sign in as (embedded default only). */
 interface Person {
@@ -29,16 +29,15 @@ export async function renderSignIn(root: HTMLElement, go: (path: string) => void
   const status = h('p', { class: 'status', role: 'status' });
   const page = h('main', { class: 'sign-in' }, h('h1', {}, t('signInTitle')), status);
   root.replaceChildren(page);
-  let kind: 'embedded' | OidcSignInConfig;
+  let config: SignInConfig;
   try {
-    const config = await loadSignInConfig();
-    kind = config.kind === 'embedded' ? 'embedded' : config;
+    config = await loadSignInConfig();
   } catch (error) {
     status.textContent = `${t('signInFailed')} : ${(error as Error).message}`;
     return;
   }
-  if (kind === 'embedded') await renderPeople(page, status, go);
-  else renderProvider(page, status, kind);
+  if (config.kind === 'oidc') renderProvider(page, status, config);
+  else await renderPeople(page, status, go);
 }
 
 function renderProvider(page: HTMLElement, status: HTMLElement, config: OidcSignInConfig): void {
