@@ -81,6 +81,9 @@ function parseAuditHeadSink(text: string): AuditHeadSink | undefined {
   return { kind: 'file', path: path.resolve(text) };
 }
 
+/** What the web app asks the provider for when OIDC_SCOPES is unset. */
+export const DEFAULT_OIDC_SCOPES: readonly string[] = Object.freeze(['openid']);
+
 const settingsSchema = z
   .object({
     PORT: port.default(8080),
@@ -109,6 +112,28 @@ const settingsSchema = z
     OIDC_ISSUER: optionalUrl('the OpenID Connect issuer'),
     OIDC_JWKS_URL: optionalUrl("the issuer's JWKS endpoint"),
     OIDC_AUDIENCE: z.string().min(1).optional(),
+    OIDC_CLIENT_ID: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,200}$/, { message: "must be the web app's client id at the provider: 1 to 200 printable characters, no spaces" })
+      .optional(),
+    OIDC_SCOPES: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined || text.trim() === '') return undefined;
+        const scopes = [...new Set(text.trim().split(/\s+/))];
+        // RFC 6749 3.3: scope tokens are printable ASCII without space, double quote or backslash.
+        const bad = scopes.find((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope));
+        if (bad !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not a scope name; write scopes separated by spaces, e.g. "openid scope_all"` });
+          return z.NEVER;
+        }
+        if (!scopes.includes('openid')) {
+          ctx.addIssue({ code: 'custom', message: 'must include openid (the sign-in is OpenID Connect), e.g. "openid scope_all"' });
+          return z.NEVER;
+        }
+        return scopes;
+      }),
     TOKEN_AUDIENCE: z.string().min(1).default('astreinte'),
     CORS_ORIGINS: z.string().min(1).default('*'),
     STOW_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(8 * 1024 ** 3),
@@ -215,6 +240,22 @@ const settingsSchema = z
         message: `OpenID Connect needs all of ${oidc.join(', ')}; missing ${missing.join(', ')}`,
       });
     }
+    if (oidcGiven.length > 0 && s.OIDC_CLIENT_ID === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OIDC_CLIENT_ID'],
+        message:
+          "is required with OpenID Connect: the web app signs people in at the provider (authorization code with PKCE) as this public client; register it there with the redirect URI <public URL>/sign-in/callback (docs/operations.md)",
+      });
+    }
+    const webClient = (['OIDC_CLIENT_ID', 'OIDC_SCOPES'] as const).filter((k) => s[k] !== undefined);
+    if (webClient.length > 0 && oidcGiven.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [webClient[0]],
+        message: `${webClient.join(', ')} ${webClient.length > 1 ? 'describe' : 'describes'} the web app's sign-in at an OpenID Connect provider: set OIDC_ISSUER, OIDC_JWKS_URL and OIDC_AUDIENCE too, or unset ${webClient.length > 1 ? 'them' : 'it'}`,
+      });
+    }
     const claimSettings = CLAIMS_MAPPING_VARIABLES.filter((k) => s[k] !== undefined && s[k].trim() !== '');
     if (claimSettings.length > 0 && oidcGiven.length === 0) {
       ctx.addIssue({
@@ -271,7 +312,15 @@ export interface Settings {
   trustProxy: boolean;
   auth:
     | { kind: 'embedded'; keyDir: string; audience: string }
-    | { kind: 'oidc'; issuer: string; jwksUrl: string; audience: string; claims?: ClaimsMapping };
+    | {
+        kind: 'oidc';
+        issuer: string;
+        jwksUrl: string;
+        audience: string;
+        claims?: ClaimsMapping;
+        /** The web app's sign-in at the provider: its public client id (OIDC_CLIENT_ID) and the scopes it asks for. */
+        webClient: { clientId: string; scopes: readonly string[] };
+      };
   corsOrigins: string[] | '*';
   stow: { maxRequestBytes: number; maxParts: number };
   spoolDir: string;
@@ -340,7 +389,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trustProxy: s.TRUST_PROXY === 'true',
     auth:
       s.OIDC_ISSUER && s.OIDC_JWKS_URL && s.OIDC_AUDIENCE
-        ? { kind: 'oidc', issuer: s.OIDC_ISSUER, jwksUrl: s.OIDC_JWKS_URL, audience: s.OIDC_AUDIENCE, claims: claimsMappingOf(s) }
+        ? {
+            kind: 'oidc',
+            issuer: s.OIDC_ISSUER,
+            jwksUrl: s.OIDC_JWKS_URL,
+            audience: s.OIDC_AUDIENCE,
+            claims: claimsMappingOf(s),
+            webClient: { clientId: webClientIdOf(s), scopes: s.OIDC_SCOPES ?? DEFAULT_OIDC_SCOPES },
+          }
         : { kind: 'embedded', keyDir: path.join(dataDir, 'keys'), audience: s.TOKEN_AUDIENCE },
     corsOrigins: s.CORS_ORIGINS === '*' ? '*' : s.CORS_ORIGINS.split(',').map((o) => o.trim()),
     stow: { maxRequestBytes: s.STOW_MAX_REQUEST_BYTES, maxParts: s.STOW_MAX_PARTS },
@@ -377,4 +433,9 @@ function claimsMappingOf(s: RawSettings): ClaimsMapping {
   const parsed = parseClaimsMapping(s);
   if (!parsed.ok) throw new Error('unreachable: the claims mapping was validated with the other settings');
   return parsed.mapping;
+}
+
+function webClientIdOf(s: RawSettings): string {
+  if (s.OIDC_CLIENT_ID === undefined) throw new Error('unreachable: OIDC_CLIENT_ID was required with the other OIDC settings');
+  return s.OIDC_CLIENT_ID;
 }

@@ -32,7 +32,9 @@ import { PostgresWorklistStore } from '../../storage/worklist/postgres-worklist-
 import { auditRoutes, mountRoutes } from './mount-routes.ts';
 import { routeTable, type RouteEntry, type RouteServices } from './route-table.ts';
 import { RETRY_AFTER_SECONDS, transientFailure } from '../http/transient-failure.ts';
+import { signInConfigHandler } from '../auth/sign-in-config.ts';
 import { signInHandlers } from '../auth/sign-in-routes.ts';
+import { whoAmIHandler } from '../auth/who-am-i.ts';
 import { viewerHandlers } from './viewer-routes.ts';
 import type { ReportStore } from '../../storage/report/report-store.ts';
 import { ReaderKeyring } from '../report/reader-keyring.ts';
@@ -165,7 +167,9 @@ function routeServices(deps: AppDependencies, metrics: GatewayMetrics, reads: Re
   const auth = deps.settings.auth;
   const worklist = new PostgresWorklistStore(deps.database);
   return {
-    viewer: viewerHandlers(deps.viewerDir),
+    viewer: viewerHandlers(deps.viewerDir, auth.kind === 'oidc' ? { identityProviderOrigin: new URL(auth.issuer).origin } : {}),
+    signInConfig: signInConfigHandler(auth, deps.settings.publicUrl),
+    whoAmI: whoAmIHandler(deps.regionConfig),
     signIn: auth.kind === 'embedded' ? signInHandlers({ regionConfig: deps.regionConfig, keyDir: auth.keyDir, audience: auth.audience }) : undefined,
     checkReady: deps.checkReady,
     metrics,

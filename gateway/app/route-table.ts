@@ -112,6 +112,10 @@ export interface GatewayServices {
   viewer: ViewerHandlers;
   /** The embedded sign-in (absent with an OpenID Connect provider: those entries are then not in the table). */
   signIn?: SignInHandlers;
+  /** GET /api/sign-in/config: how the web app signs people in (embedded list, or OpenID Connect with PKCE). */
+  signInConfig: RequestHandler;
+  /** GET /api/me: who the caller's token stands for. */
+  whoAmI: RequestHandler;
 }
 
 /** What DICOMweb's entries are built from. */
@@ -183,6 +187,30 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     // The reading web app: pages and files without patient data; the app calls the APIs below with a token.
     route({ method: 'GET', path: '/', what: 'web app: worklist page', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.page }),
     route({ method: 'GET', path: '/sign-in', what: 'web app: sign-in page', access: 'public', audit: webApp, handler: (s: GatewayServices) => s.viewer.page }),
+    route({
+      method: 'GET',
+      path: '/sign-in/callback',
+      what: "web app: where the identity provider sends the browser back (the app exchanges the code, then cleans the URL)",
+      access: 'public',
+      audit: webApp,
+      handler: (s: GatewayServices) => s.viewer.page,
+    }),
+    route({
+      method: 'GET',
+      path: '/api/sign-in/config',
+      what: 'web app: how to sign in (embedded list, or the OpenID Connect issuer and public client id)',
+      access: 'public',
+      audit: { notAudited: 'public sign-in settings, no patient data' },
+      handler: (s: GatewayServices) => s.signInConfig,
+    }),
+    route({
+      method: 'GET',
+      path: '/api/me',
+      what: "who the caller's token stands for (role, RPPS, site, territory, name)",
+      access: access.anyRole,
+      audit: { notAudited: "the caller's own identity, read from their token: no patient data" },
+      handler: (s: GatewayServices) => s.whoAmI,
+    }),
     route({
       method: 'GET',
       path: '/studies/:study',
@@ -403,7 +431,8 @@ type AccessRule =
   | 'reportDraft'
   | 'publicKeys'
   | 'programme'
-  | 'studySend';
+  | 'studySend'
+  | 'anyRole';
 
 /** The kinds of access the routes share. */
 function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess> {
@@ -434,6 +463,15 @@ function accessRules(options: RouteTableOptions): Record<AccessRule, RoleAccess>
     admin: 'allow',
   };
   return {
+    /** Every authenticated caller, whatever the resource (their own identity). */
+    anyRole: {
+      sender: site('allow', 'allow'),
+      reader: pool('allow', 'allow'),
+      expert: pool('allow', 'allow'),
+      coordinator: territory('allow', 'allow'),
+      analyst: 'allow',
+      admin: 'allow',
+    },
     /** Images, metadata and searches: a site its own studies, readers and experts what is routed to them. */
     images: {
       sender: site('allow', 'hidden'),

@@ -1,6 +1,6 @@
 /**
  * The reading web app (viewer/, built by scripts/build-viewer.mjs into viewer/dist) on the gateway's own origin:
- * its pages at their stable URLs (`/`, `/sign-in`, `/studies/{StudyInstanceUID}`, `/dashboard`: one HTML shell, the app picks
+ * its pages at their stable URLs (`/`, `/sign-in`, `/sign-in/callback`, `/studies/{StudyInstanceUID}`, `/dashboard`: one HTML shell, the app picks
  * the page) and its files under `/assets/` (JavaScript, CSS, the decode worker and the codecs' WebAssembly).
  * None of it holds patient data: it is public, and the app then calls the APIs with the user's token.
  *
@@ -47,29 +47,44 @@ export function defaultViewerDir(from: string = import.meta.dirname): string {
 }
 
 export interface ViewerHandlers {
-  /** GET /, /sign-in, /studies/{study}, /dashboard: the app's HTML shell. */
+  /** GET /, /sign-in, /sign-in/callback, /studies/{study}, /dashboard: the app's HTML shell. */
   page: RequestHandler;
   /** GET /assets/{path}: the built files. */
   asset: RequestHandler;
 }
 
-export function viewerHandlers(viewerDir: string = defaultViewerDir()): ViewerHandlers {
+export interface ViewerOptions {
+  /**
+   * The OpenID Connect provider's origin: the sign-in pages fetch its discovery document and token endpoint
+   * (authorization code with PKCE), so the app's `connect-src` names it. Absent on the embedded default.
+   */
+  identityProviderOrigin?: string;
+}
+
+/** The app's policy, with the identity provider's origin allowed for fetch when there is one. */
+export function viewerContentSecurityPolicy(options: ViewerOptions = {}): string {
+  const provider = options.identityProviderOrigin;
+  return provider === undefined ? VIEWER_CONTENT_SECURITY_POLICY : VIEWER_CONTENT_SECURITY_POLICY.replace("connect-src 'self'", `connect-src 'self' ${provider}`);
+}
+
+export function viewerHandlers(viewerDir: string = defaultViewerDir(), options: ViewerOptions = {}): ViewerHandlers {
   const assetsDir = path.join(viewerDir, 'assets');
+  const policy = viewerContentSecurityPolicy(options);
   return {
     page: (req, res) => {
       if (!existsSync(path.join(viewerDir, 'index.html'))) {
         throw new ServiceUnavailable('The reading web app is not built on this server: run `npm run build` (or `npm ci`), then reload.', 'viewer-not-built');
       }
-      sendFile(req, res, viewerDir, 'index.html', 'no-cache');
+      sendFile(req, res, viewerDir, 'index.html', 'no-cache', policy);
     },
     asset: (req, res) => {
       const segments = (req.params as { path: string[] }).path;
-      sendFile(req, res, assetsDir, segments.join('/'), 'public, max-age=31536000, immutable');
+      sendFile(req, res, assetsDir, segments.join('/'), 'public, max-age=31536000, immutable', policy);
     },
   };
 }
 
-function sendFile(req: Request, res: Response, root: string, relative: string, cacheControl: string): void {
+function sendFile(req: Request, res: Response, root: string, relative: string, cacheControl: string, policy: string): void {
   const file = path.normalize(relative);
   if (file.startsWith('..') || path.isAbsolute(file) || file.split(path.sep).some((part) => part.startsWith('.'))) {
     res.status(404).type('text/plain').send('Not found.');
@@ -78,7 +93,7 @@ function sendFile(req: Request, res: Response, root: string, relative: string, c
   const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
   const accepted = String(req.headers['accept-encoding'] ?? '');
   const encoding = (['br', 'gzip'] as const).find((e) => new RegExp(`\\b${e}\\b(?!;q=0(\\.0*)?\\b)`).test(accepted) && isFile(path.join(root, `${file}.${e === 'br' ? 'br' : 'gz'}`)));
-  res.set('Content-Security-Policy', VIEWER_CONTENT_SECURITY_POLICY);
+  res.set('Content-Security-Policy', policy);
   res.set('Cache-Control', cacheControl);
   res.set('Vary', 'Accept-Encoding');
   res.type(type);

@@ -41,8 +41,11 @@ export const VERIFIED_TOKEN_TTL_MS = 60_000;
 /** Verified tokens remembered at most (oldest forgotten first). */
 const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
+/** What verifying needs of the auth settings (not the web app's sign-in client). */
+export type VerifierSettings = Exclude<Settings['auth'], { kind: 'oidc' }> | Omit<Extract<Settings['auth'], { kind: 'oidc' }>, 'webClient'>;
+
 export async function createTokenVerifier(
-  auth: Settings['auth'],
+  auth: VerifierSettings,
   options: TokenVerifierOptions = {},
 ): Promise<TokenVerifier> {
   const common: JWTVerifyOptions = {

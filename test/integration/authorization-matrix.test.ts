@@ -339,6 +339,9 @@ const PROBES: Record<string, Probe> = {
 
   'GET /': { kinds: ['A'], request: () => get('/') },
   'GET /sign-in': { kinds: ['A'], request: () => get('/sign-in') },
+  'GET /sign-in/callback': { kinds: ['A'], request: () => get('/sign-in/callback') },
+  'GET /api/sign-in/config': { kinds: ['A'], request: () => get('/api/sign-in/config') },
+  'GET /api/me': { kinds: ['A'], request: () => get('/api/me') },
   'GET /studies/:study': { kinds: dicomweb, request: (t) => get(`/studies/${t.study}`) },
   'GET /dashboard': { kinds: ['A'], request: () => get('/dashboard') },
   'GET /assets/*path': { kinds: ['A'], request: () => get(`/assets/${viewerScript()}`) },

@@ -43,6 +43,8 @@ describe('the route table', () => {
       'GET /readyz',
       'GET /',
       'GET /sign-in',
+      'GET /sign-in/callback',
+      'GET /api/sign-in/config',
       'GET /studies/:study',
       'GET /dashboard',
       'GET /assets/*path',
@@ -52,16 +54,34 @@ describe('the route table', () => {
   });
 
   it('has no sign-in route when an OpenID Connect provider signs people in', () => {
-    const settings = loadSettings({ OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', OIDC_JWKS_URL: 'https://auth.esante.gouv.fr/jwks', OIDC_AUDIENCE: 'astreinte' });
+    const settings = loadSettings({
+      OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet',
+      OIDC_JWKS_URL: 'https://auth.esante.gouv.fr/jwks',
+      OIDC_AUDIENCE: 'astreinte',
+      OIDC_CLIENT_ID: 'astreinte-web',
+    });
     const routes = listGatewayRoutes(settings);
-    expect(routes.filter((r) => r.includes('sign-in'))).toEqual(['GET /sign-in']);
+    expect(routes.filter((r) => r.includes('sign-in')).sort()).toEqual(['GET /api/sign-in/config', 'GET /sign-in', 'GET /sign-in/callback']);
     const comparison = compareRoutesWithTable(routes, routeTable({ adminSeesPatientData: false, embeddedSignIn: false }));
     expect(comparison).toEqual({ notInTable: [], notMounted: [], duplicated: [] });
   });
 
-  it("audits every route but the health checks, the metrics, the web app's files and the list of people to sign in as", () => {
+  it("audits every route but the health checks, the metrics, the web app's files, the sign-in settings, the people to sign in as and the caller's own identity", () => {
     const notAudited = ROUTE_TABLE.filter((e) => typeof e.audit !== 'function').map(routeKey);
-    expect(notAudited).toEqual(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /sign-in', 'GET /studies/:study', 'GET /dashboard', 'GET /assets/*path', 'GET /api/sign-in/people']);
+    expect(notAudited).toEqual([
+      'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /',
+      'GET /sign-in',
+      'GET /sign-in/callback',
+      'GET /api/sign-in/config',
+      'GET /api/me',
+      'GET /studies/:study',
+      'GET /dashboard',
+      'GET /assets/*path',
+      'GET /api/sign-in/people',
+    ]);
   });
 
   it('never hides from a caller what is theirs: hidden is only for other sites, territories and unrouted items', () => {

@@ -3,11 +3,13 @@ import { h } from './dom.ts';
 import { language, setLanguage, t } from './i18n.ts';
 import { DASHBOARD_ROLES } from './indicator-figures.ts';
 import { clearSession, currentSession } from './session.ts';
+import { renderSignInCallback } from './sign-in-callback-page.ts';
 import { renderSignIn } from './sign-in-page.ts';
 import { renderWorklist } from './worklist-page.ts';
 
 /**
- * Stable URLs: `/sign-in`, `/` (worklist), `/studies/{StudyInstanceUID}` (reading page), `/dashboard` (regional
+ * Stable URLs: `/sign-in`, `/sign-in/callback` (back from the identity provider), `/` (worklist),
+ * `/studies/{StudyInstanceUID}` (reading page), `/dashboard` (regional
  * indicators). The reading page and Cornerstone3D are loaded only when a study is opened, the dashboard and its
  * charts only when it is: the worklist stays light. An analyst has no worklist: `/` is their dashboard.
  */
@@ -24,6 +26,13 @@ async function route(): Promise<void> {
   leave = undefined;
   document.documentElement.lang = language();
   const path = location.pathname;
+  if (path === '/sign-in/callback') {
+    await renderSignInCallback(app, (next) => {
+      history.replaceState(null, '', next);
+      void route();
+    });
+    return;
+  }
   const session = currentSession();
   if (path === '/sign-in' || !session) {
     if (path !== '/sign-in') history.replaceState(null, '', '/sign-in');
@@ -77,8 +86,11 @@ function header(name: string, role: string, current: 'worklist' | 'dashboard'): 
       {
         class: 'sign-out',
         onclick: () => {
+          const signOutUrl = currentSession()?.signOutUrl;
           clearSession();
-          go('/sign-in');
+          // With an identity provider, its session ends too, else its next sign-in would be silent.
+          if (signOutUrl) location.assign(signOutUrl);
+          else go('/sign-in');
         },
       },
       t('signOut'),

@@ -7,6 +7,8 @@ export interface Session {
   role: string;
   user: string;
   name: string;
+  /** The identity provider's sign-out address (OpenID Connect), where signing out goes after forgetting the token. */
+  signOutUrl?: string;
 }
 
 const KEY = 'astreinte.session';

@@ -221,7 +221,7 @@ describe('parseClaimsMapping refusals', () => {
   });
 
   it('stops start-up through loadSettings, and refuses a mapping without an OIDC provider', () => {
-    const oidc = { OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', OIDC_JWKS_URL: 'https://idp.example.fr/certs', OIDC_AUDIENCE: 'astreinte' };
+    const oidc = { OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet', OIDC_JWKS_URL: 'https://idp.example.fr/certs', OIDC_AUDIENCE: 'astreinte', OIDC_CLIENT_ID: 'astreinte-web' };
     expect(() => loadSettings({ ...oidc, OIDC_ROLE_MAP: 'radiologue=radiologist' })).toThrow(ConfigurationError);
     expect(() => loadSettings({ ...oidc, OIDC_ROLE_MAP: 'radiologue=radiologist' })).toThrow(/OIDC_ROLE_MAP="radiologue=radiologist": "radiologue=radiologist": radiologist is not an Astreinte role/);
     expect(() => loadSettings({ OIDC_CLAIM_RPPS: 'SubjectNameID' })).toThrow(/OIDC_CLAIM_RPPS maps the claims of an OpenID Connect provider's tokens: set OIDC_ISSUER/);

@@ -82,6 +82,7 @@ describe('astreinte token', () => {
       OIDC_ISSUER: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet',
       OIDC_JWKS_URL: 'https://auth.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect/certs',
       OIDC_AUDIENCE: 'astreinte',
+      OIDC_CLIENT_ID: 'astreinte-web',
     });
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(/trusts tokens from the identity provider https:\/\/auth\.esante\.gouv\.fr.*does not issue its own/s);
