@@ -25,7 +25,7 @@ import {
   WindowLevelTool,
   ZoomTool,
 } from '@cornerstonejs/tools';
-import { ApiError, apiJson, authorizedImageUrl, DICOMWEB } from './api.ts';
+import { ApiError, apiFetch, apiJson, authorizedImageUrl, DICOMWEB, problemDetail } from './api.ts';
 import { initCornerstone } from './cornerstone-setup.ts';
 import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
 import { h } from './dom.ts';
@@ -271,9 +271,13 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       return;
     }
     const patientId = text(studyAttributes, TAGS.patientId);
-    const studies = patientId
-      ? await apiJson<DicomJson[]>(`/dicomweb/studies?PatientID=${encodeURIComponent(patientId)}&includefield=00081030`).catch(() => [] as DicomJson[])
-      : [];
+    let studies: DicomJson[];
+    try {
+      studies = patientId ? await patientStudies(patientId) : [];
+    } catch (error) {
+      status.textContent = `${t('priorSearchFailed')} ${(error as Error).message}`;
+      return;
+    }
     const prior = studies
       .filter((s) => text(s, TAGS.studyInstanceUid) !== study)
       .sort((a, b) => `${text(b, TAGS.studyDate)}${text(b, TAGS.studyTime)}`.localeCompare(`${text(a, TAGS.studyDate)}${text(a, TAGS.studyTime)}`))[0];
@@ -675,4 +679,17 @@ function shortcutsHelp(): HTMLElement {
   panel.append(h('button', { onclick: () => (panel.hidden = true) }, t('close')));
   panel.hidden = true;
   return panel;
+}
+
+/** The patient's studies this user may see (QIDO answers 204 when none); a transient refusal is tried once more. */
+async function patientStudies(patientId: string): Promise<DicomJson[]> {
+  const path = `/dicomweb/studies?PatientID=${encodeURIComponent(patientId)}&includefield=00081030`;
+  for (let attempt = 1; ; attempt++) {
+    const res = await apiFetch(path, { headers: { Accept: 'application/dicom+json' } });
+    if (res.status === 204) return [];
+    if (res.ok) return (await res.json()) as DicomJson[];
+    if (attempt >= 2 || (res.status !== 503 && res.status !== 429)) throw new ApiError(res.status, await problemDetail(res));
+    const wait = Math.min(Number(res.headers.get('retry-after')) || 1, 3);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
 }
