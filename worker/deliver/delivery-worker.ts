@@ -5,7 +5,7 @@
  * territory's coordinator is alerted (worklist event, live notification). Jobs carry the delivery id only.
  * A sweep re-queues deliveries still pending (a dispatch lost between commit and queue).
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import { systemActor, type AuditEntity } from '../../audit/audit-event.ts';
 import type { AuditRecorder } from '../../audit/audit-trail.ts';
 import type { Logger } from 'pino';
@@ -18,7 +18,7 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DeliveryRecord, ReportStore, SignedReportRecord } from '../../storage/report/report-store.ts';
 import { PostgresWorklistStore } from '../../storage/worklist/postgres-worklist-store.ts';
 import type { WorklistStore } from '../../storage/worklist/worklist-store.ts';
-import { openQueueStore, type JobData, type JobWorker } from '../queue/queue-store.ts';
+import { startSweptJobQueue } from '../queue/swept-job-queue.ts';
 import { DeliveryConfigurationError, stowInstances } from './dicomweb-stow-sender.ts';
 import { cStoreInstances } from './dicom-cstore-sender.ts';
 import { buildOruR01, parseAck } from './hl7-oru-message.ts';
@@ -55,67 +55,37 @@ export interface DeliveryWorker {
 }
 
 export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorker> {
-  const store = await openQueueStore({ redisUrl: deps.settings.redisUrl, database: deps.database });
-  const queue = store.queue(DELIVERY_QUEUE);
-  await queue.waitUntilReady();
   const { attempts, backoffMs } = deps.settings.delivery;
-  const workers: JobWorker[] = [];
-
-  const dispatch = async (deliveries: readonly DeliveryRecord[]) => {
-    for (const d of deliveries) {
-      await queue.add(DELIVER_JOB, { deliveryId: d.id }, {
-        jobId: `delivery-${d.id}`,
-        attempts,
-        backoff: { type: 'exponential', delay: backoffMs },
-        removeOnComplete: true,
-      });
-    }
-  };
-
-  /**
-   * Re-queues deliveries not finished: a job id names its delivery, so a job still queued is not duplicated, and
-   * one lost with its queue (Redis restarted without persistence) is queued again. Tries are counted in
-   * PostgreSQL, so a re-queued delivery does not start its count again.
-   */
-  const sweep = async () => {
-    const pending = await deps.database.query<{ id: string }>(
-      `SELECT id::text AS id FROM report_delivery
-       WHERE status = 'pending' OR (status = 'retrying' AND updated_at < now() - interval '10 minutes') ORDER BY id LIMIT 1000`,
-    );
-    const deliveries = await Promise.all(pending.rows.map((r) => deps.reports.delivery(r.id)));
-    await dispatch(deliveries.filter((d): d is DeliveryRecord => d !== null));
-    return pending.rows.length;
-  };
-
-  if (deps.consume !== false) {
-    const worker = store.worker(
-      DELIVERY_QUEUE,
-      async (job: Job<JobData>) => {
-        if (job.name !== DELIVER_JOB) return;
-        await deliver(deps, job.data.deliveryId, attempts);
-      },
-      { concurrency: 4 },
-    );
-    worker.on('error', (error) => deps.log.error({ err: error }, 'delivery worker error'));
-    worker.on('failed', (job, error) => deps.log.warn({ err: error, job: job?.id }, 'report delivery attempt failed'));
-    await worker.waitUntilReady();
-    workers.push(worker);
-    await sweep();
-  }
-  const timer = deps.sweepIntervalMs ? setInterval(() => void sweep().catch((error: unknown) => deps.log.error({ err: error }, 'delivery sweep failed')), deps.sweepIntervalMs) : undefined;
-  timer?.unref();
-
-  let stopped: Promise<void> | undefined;
+  const queue = await startSweptJobQueue({
+    redisUrl: deps.settings.redisUrl,
+    database: deps.database,
+    queueName: DELIVERY_QUEUE,
+    jobName: DELIVER_JOB,
+    idField: 'deliveryId',
+    jobIdPrefix: 'delivery',
+    attempts,
+    backoffMs,
+    consume: deps.consume,
+    concurrency: 4,
+    sweepIntervalMs: deps.sweepIntervalMs,
+    label: 'report delivery',
+    log: deps.log,
+    // Tries are counted in PostgreSQL, so a re-queued delivery does not start its count again.
+    unfinished: async () =>
+      (
+        await deps.database.query<{ id: string }>(
+          `SELECT id::text AS id FROM report_delivery
+           WHERE status = 'pending' OR (status = 'retrying' AND updated_at < now() - interval '10 minutes') ORDER BY id LIMIT 1000`,
+        )
+      ).rows.map((r) => r.id),
+    run: (id) => deliver(deps, id, attempts),
+  });
   return {
-    dispatch,
-    sweep,
-    stop: () =>
-      (stopped ??= (async () => {
-        if (timer) clearInterval(timer);
-        await Promise.allSettled(workers.map((w) => w.close()));
-        await queue.close();
-        await store.close();
-      })()),
+    dispatch: async (deliveries) => {
+      for (const d of deliveries) await queue.dispatch(d.id);
+    },
+    sweep: queue.sweep,
+    stop: queue.stop,
   };
 }
 

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { systemActor, type AuditEntity } from '../../audit/audit-event.ts';
 import type { AuditRecorder } from '../../audit/audit-trail.ts';
@@ -22,7 +22,7 @@ import type { Database } from '../../storage/database/database.ts';
 import type { DicomIndex } from '../../storage/index/dicom-index.ts';
 import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import { StudySendStore, type StudySendRecord } from '../../storage/send/study-send-store.ts';
-import { openQueueStore, type JobData, type JobWorker } from '../queue/queue-store.ts';
+import { startSweptJobQueue } from '../queue/swept-job-queue.ts';
 import { CStoreScuError, isStored, sendInstances } from '../deliver/c-store-scu.ts';
 
 export const STUDY_SEND_QUEUE = 'astreinte-study-send';
@@ -55,51 +55,25 @@ export interface StudySendWorker extends StudySendDispatch {
 
 export async function startStudySendWorker(deps: StudySendWorkerDeps): Promise<StudySendWorker> {
   const sends = new StudySendStore(deps.database);
-  const store = await openQueueStore({ redisUrl: deps.settings.redisUrl, database: deps.database });
-  const queue = store.queue(STUDY_SEND_QUEUE);
-  await queue.waitUntilReady();
   const { attempts, backoffMs } = deps.settings.delivery;
-  const workers: JobWorker[] = [];
-
-  const dispatch = async (sendId: string) => {
-    await queue.add(SEND_JOB, { sendId }, { jobId: `study-send-${sendId}`, attempts, backoff: { type: 'exponential', delay: backoffMs }, removeOnComplete: true });
-  };
-  const sweep = async () => {
-    const ids = await sends.unfinished();
-    for (const id of ids) await dispatch(id);
-    return ids.length;
-  };
-
-  if (deps.consume !== false) {
-    const worker = store.worker(
-      STUDY_SEND_QUEUE,
-      async (job: Job<JobData>) => {
-        if (job.name === SEND_JOB) await sendStudy(deps, sends, job.data.sendId, attempts);
-      },
-      // Each send holds one association and one instance in memory.
-      { concurrency: 2 },
-    );
-    worker.on('error', (error) => deps.log.error({ err: error }, 'study send worker error'));
-    worker.on('failed', (job, error) => deps.log.warn({ err: error, job: job?.id }, 'study send attempt failed'));
-    await worker.waitUntilReady();
-    workers.push(worker);
-    await sweep();
-  }
-  const timer = deps.sweepIntervalMs ? setInterval(() => void sweep().catch((error: unknown) => deps.log.error({ err: error }, 'study send sweep failed')), deps.sweepIntervalMs) : undefined;
-  timer?.unref();
-
-  let stopped: Promise<void> | undefined;
-  return {
-    dispatch,
-    sweep,
-    stop: () =>
-      (stopped ??= (async () => {
-        if (timer) clearInterval(timer);
-        await Promise.allSettled(workers.map((w) => w.close()));
-        await queue.close();
-        await store.close();
-      })()),
-  };
+  return startSweptJobQueue({
+    redisUrl: deps.settings.redisUrl,
+    database: deps.database,
+    queueName: STUDY_SEND_QUEUE,
+    jobName: SEND_JOB,
+    idField: 'sendId',
+    jobIdPrefix: 'study-send',
+    attempts,
+    backoffMs,
+    consume: deps.consume,
+    // Each send holds one association and one instance in memory.
+    concurrency: 2,
+    sweepIntervalMs: deps.sweepIntervalMs,
+    label: 'study send',
+    log: deps.log,
+    unfinished: () => sends.unfinished(),
+    run: (id) => sendStudy(deps, sends, id, attempts),
+  });
 }
 
 /** One try of one send; throws to have BullMQ try again (UnrecoverableError: never again). */

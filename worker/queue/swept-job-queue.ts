@@ -1,0 +1,94 @@
+/**
+ * One BullMQ job per record kept in PostgreSQL (a report delivery, a study send): the job carries the record's id
+ * only, under a job id derived from it, so a record is never queued twice; tries back off exponentially. A sweep
+ * re-queues the records PostgreSQL still calls unfinished: a dispatch lost between commit and queue, or a queue
+ * lost with Redis, costs a delay, never the work.
+ */
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Database } from '../../storage/database/database.ts';
+import { openQueueStore, type JobData, type JobWorker } from './queue-store.ts';
+
+export interface SweptJobQueueOptions {
+  redisUrl?: string;
+  database: Database;
+  queueName: string;
+  jobName: string;
+  /** The job data's field that holds the record id, and the job id's prefix. */
+  idField: string;
+  jobIdPrefix: string;
+  attempts: number;
+  backoffMs: number;
+  /** Run the jobs in this process (default true). */
+  consume?: boolean;
+  concurrency: number;
+  sweepIntervalMs?: number;
+  /** What the log calls these jobs ("delivery", "study send"). */
+  label: string;
+  log: Logger;
+  /** The ids PostgreSQL still calls unfinished. */
+  unfinished(): Promise<readonly string[]>;
+  /** One try at the record; a throw is a failed attempt (retried until `attempts`). */
+  run(id: string, job: Job<JobData>): Promise<void>;
+}
+
+export interface SweptJobQueue {
+  dispatch(id: string): Promise<void>;
+  /** Queues every unfinished record; returns how many. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startSweptJobQueue(options: SweptJobQueueOptions): Promise<SweptJobQueue> {
+  const store = await openQueueStore({ redisUrl: options.redisUrl, database: options.database });
+  const queue = store.queue(options.queueName);
+  await queue.waitUntilReady();
+  const workers: JobWorker[] = [];
+  const log = options.log;
+
+  const dispatch = async (id: string) => {
+    await queue.add(options.jobName, { [options.idField]: id }, {
+      jobId: `${options.jobIdPrefix}-${id}`,
+      attempts: options.attempts,
+      backoff: { type: 'exponential', delay: options.backoffMs },
+      removeOnComplete: true,
+    });
+  };
+  const sweep = async () => {
+    const ids = await options.unfinished();
+    for (const id of ids) await dispatch(id);
+    return ids.length;
+  };
+
+  if (options.consume !== false) {
+    const worker = store.worker(
+      options.queueName,
+      async (job: Job<JobData>) => {
+        if (job.name === options.jobName) await options.run(job.data[options.idField], job);
+      },
+      { concurrency: options.concurrency },
+    );
+    worker.on('error', (error) => log.error({ err: error }, `${options.label} worker error`));
+    worker.on('failed', (job, error) => log.warn({ err: error, job: job?.id }, `${options.label} attempt failed`));
+    await worker.waitUntilReady();
+    workers.push(worker);
+    await sweep();
+  }
+  const timer = options.sweepIntervalMs
+    ? setInterval(() => void sweep().catch((error: unknown) => log.error({ err: error }, `${options.label} sweep failed`)), options.sweepIntervalMs)
+    : undefined;
+  timer?.unref();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    dispatch,
+    sweep,
+    stop: () =>
+      (stopped ??= (async () => {
+        if (timer) clearInterval(timer);
+        await Promise.allSettled(workers.map((w) => w.close()));
+        await queue.close();
+        await store.close();
+      })()),
+  };
+}
