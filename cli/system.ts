@@ -23,8 +23,7 @@ import { checkDependency } from '../gateway/app/readiness.ts';
 import { scheduleUnindexedObjectSweeps } from '../storage/index/sweep-unindexed-objects.ts';
 import { startDimseListener } from '../gateway/ingest/dimse/dimse-listener.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
-import { startDeliveryWorker } from '../worker/deliver/delivery-worker.ts';
-import { startStudySendWorker } from '../worker/send/study-send-worker.ts';
+import { startOutboundWorkers } from '../worker/outbound-workers.ts';
 
 export interface RunningSystem {
   url: string;
@@ -106,7 +105,7 @@ export async function startSystem(
 
     const reports = new PostgresReportStore(database);
     await reports.migrate();
-    const delivery = await startDeliveryWorker({
+    const outbound = await startOutboundWorkers({
       settings,
       database,
       reports,
@@ -115,24 +114,11 @@ export async function startSystem(
       regionConfig,
       clock,
       audit: trail,
-      log: log.child({ component: 'delivery' }),
+      log,
       consume: routing.options.consume,
       sweepIntervalMs: routing.options.sweepIntervalMs,
     });
-    stops.push(() => delivery.stop());
-    const studySend = await startStudySendWorker({
-      settings,
-      database,
-      index,
-      objects,
-      regionConfig,
-      clock,
-      audit: trail,
-      log: log.child({ component: 'study-send' }),
-      consume: routing.options.consume,
-      sweepIntervalMs: routing.options.sweepIntervalMs,
-    });
-    stops.push(() => studySend.stop());
+    stops.push(() => outbound.stop());
 
     const verifier = await createTokenVerifier(settings.auth);
     const app = createApp({
@@ -150,8 +136,8 @@ export async function startSystem(
       routing: routing.gateway,
       studyActivity,
       reports,
-      reportDispatch: delivery,
-      studySendDispatch: studySend,
+      reportDispatch: outbound.delivery,
+      studySendDispatch: outbound.studySend,
       metrics,
       search: (query, scope, root) => searchQido(database, query, scope, root),
       checkReady: async () => {

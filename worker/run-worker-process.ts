@@ -14,8 +14,7 @@ import { startRoutingWorker } from './worker-runtime.ts';
 import { PostgresDicomIndex } from '../storage/index/postgres-dicom-index.ts';
 import { createObjectStore } from '../storage/objects/create-object-store.ts';
 import { PostgresReportStore } from '../storage/report/postgres-report-store.ts';
-import { startDeliveryWorker } from './deliver/delivery-worker.ts';
-import { startStudySendWorker } from './send/study-send-worker.ts';
+import { startOutboundWorkers } from './outbound-workers.ts';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = loadSettings(env);
@@ -33,12 +32,12 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
       throw error;
     },
   );
-  // Report deliveries too: any worker process may send them (the queue hands each job to one).
+  // Report deliveries and study sends too: any worker process may run them (the queue hands each job to one).
   const objects = createObjectStore(settings.objectStore);
   await objects.init();
   const reports = new PostgresReportStore(database);
   const index = new PostgresDicomIndex(database);
-  const delivery = await startDeliveryWorker({
+  const outbound = await startOutboundWorkers({
     settings,
     database,
     reports,
@@ -47,19 +46,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     regionConfig,
     clock,
     audit,
-    log: log.child({ component: 'delivery' }),
-    sweepIntervalMs: worker.options.sweepIntervalMs,
-  });
-  // And administrators' study sends to DICOM peers.
-  const studySend = await startStudySendWorker({
-    settings,
-    database,
-    index,
-    objects,
-    regionConfig,
-    clock,
-    audit,
-    log: log.child({ component: 'study-send' }),
+    log,
     sweepIntervalMs: worker.options.sweepIntervalMs,
   });
   process.stdout.write(`astreinte worker ready (pid ${process.pid}, queue backend ${worker.backend})\n`);
@@ -71,8 +58,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-  await studySend.stop();
-  await delivery.stop();
+  await outbound.stop();
   await worker.stop();
   await objects.close();
   await database.close();
