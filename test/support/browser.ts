@@ -26,6 +26,21 @@ export interface ReadingProbe {
   imageToClient(column: number, row: number): [number, number] | undefined;
   cachedCount(): number;
   annotationHandles(): { tool: string; points: [number, number][] }[];
+  measurements(): { tool: string; points: [number, number][]; stats?: MeasurementStats }[];
+}
+
+/** A tool's statistics as the probe gives them (viewer/src/reading-page.ts, StatsEntry). */
+export interface MeasurementStats {
+  length?: number;
+  angle?: number;
+  mean?: number;
+  stdDev?: number;
+  min?: number;
+  max?: number;
+  area?: number;
+  unit?: string;
+  areaUnit?: string;
+  modalityUnit?: string;
 }
 
 /**

@@ -85,6 +85,12 @@ export interface ReadingProbe {
   cachedCount(): number;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
   annotationHandles(): { tool: string; points: [number, number][] }[];
+  /**
+   * Each annotation's tool, handles (image pixels) and the statistics Cornerstone computed for it: length in mm,
+   * angle in degrees, ROI mean, standard deviation, minimum and maximum in the modality's unit (HU for CT: the
+   * modality LUT applied) and area in mm².
+   */
+  measurements(): { tool: string; points: [number, number][]; stats?: StatsEntry }[];
 }
 
 declare global {
@@ -147,6 +153,18 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
         const points = (a.data.handles?.points ?? []).map((p) => utilities.worldToImageCoords(imageId, p) as [number, number]);
         return { tool: a.metadata?.toolName ?? '', points };
       }),
+    measurements: () => {
+      const handles = probe.annotationHandles();
+      return annotation.state.getAllAnnotations().map((a, index) => {
+        const stats = Object.values((a.data as { cachedStats?: Record<string, StatsEntry> }).cachedStats ?? {})[0];
+        const picked: StatsEntry = {};
+        for (const key of STATS_KEYS) {
+          const value = stats?.[key];
+          if (value !== undefined) (picked as Record<string, unknown>)[key] = value;
+        }
+        return { ...handles[index], stats: stats ? picked : undefined };
+      });
+    },
   };
   window.astreinteReading = probe;
 
@@ -611,16 +629,21 @@ function byPosition(a: DicomJson, b: DicomJson): number {
   return (number(a, TAGS.instanceNumber) ?? 0) - (number(b, TAGS.instanceNumber) ?? 0);
 }
 
-interface StatsEntry {
+export interface StatsEntry {
   length?: number;
   angle?: number;
   mean?: number;
   stdDev?: number;
+  min?: number;
+  max?: number;
   area?: number;
   unit?: string;
   areaUnit?: string;
   modalityUnit?: string;
 }
+
+/** The plain values of a tool's statistics (its cachedStats also hold arrays of points, not for a probe). */
+const STATS_KEYS: readonly (keyof StatsEntry)[] = ['length', 'angle', 'mean', 'stdDev', 'min', 'max', 'area', 'unit', 'areaUnit', 'modalityUnit'];
 
 function measurementText(toolName: string, data: { cachedStats?: Record<string, StatsEntry> }): string | undefined {
   const stats = Object.values(data.cachedStats ?? {})[0];
