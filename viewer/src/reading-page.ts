@@ -76,6 +76,8 @@ export interface ReadingProbe {
   window?: { width: number; center: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
+  /** SOP Instance UID of the slice shown. */
+  sopInstanceUid?: string;
   /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
   mpr: { open: boolean; renders: Record<string, number> };
   /** The prior shown side by side, when one is. */
@@ -88,9 +90,10 @@ export interface ReadingProbe {
   /**
    * Each annotation's tool, handles (image pixels) and the statistics Cornerstone computed for it: length in mm,
    * angle in degrees, ROI mean, standard deviation, minimum and maximum in the modality's unit (HU for CT: the
-   * modality LUT applied) and area in mm².
+   * modality LUT applied) and area in mm². `settled`: drawn to the end and its statistics computed from its
+   * final handles (they are computed at most every 100 ms while it is drawn).
    */
-  measurements(): { tool: string; points: [number, number][]; stats?: StatsEntry }[];
+  measurements(): { tool: string; points: [number, number][]; stats?: StatsEntry; settled: boolean }[];
 }
 
 declare global {
@@ -139,6 +142,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     ),
   );
 
+  /** Annotations drawn to the end (their tool's completed event). */
+  const completedAnnotations = new Set<string>();
   const probe: ReadingProbe = {
     renders: 0,
     imageIndex: 0,
@@ -162,7 +167,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
           const value = stats?.[key];
           if (value !== undefined) (picked as Record<string, unknown>)[key] = value;
         }
-        return { ...handles[index], stats: stats ? picked : undefined };
+        const settled = completedAnnotations.has(a.annotationUID ?? '') && !a.invalidated && stats !== undefined;
+        return { ...handles[index], stats: stats ? picked : undefined, settled };
       });
     },
   };
@@ -214,6 +220,22 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     defaultOptions: { background: [0, 0, 0] as Types.Point3 },
   });
   const viewport = engine.getViewport(VIEWPORT_ID) as StackViewport;
+  // The stage changes size after the viewport is enabled (the toolbar wraps, the report panel arrives, the
+  // window is resized): the canvas must follow, else the image is drawn stretched while the mouse, the tools and
+  // their drawings keep the first size's geometry (an ellipse drawn on the ventricles shows lower down).
+  let resizeFrame: number | undefined;
+  const resizeObserver = new ResizeObserver(() => {
+    if (resizeFrame !== undefined) cancelAnimationFrame(resizeFrame);
+    resizeFrame = requestAnimationFrame(() => {
+      resizeFrame = undefined;
+      engine.resize(true, true);
+    });
+  });
+  resizeObserver.observe(element);
+  cleanups.push(() => {
+    resizeObserver.disconnect();
+    if (resizeFrame !== undefined) cancelAnimationFrame(resizeFrame);
+  });
 
   const toolGroup = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
   cleanups.push(() => ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID));
@@ -418,6 +440,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     const window = voi ? utilities.windowLevel.toWindowLevel(voi.lower, voi.upper) : undefined;
     probe.window = window ? { width: Math.round(window.windowWidth), center: Math.round(window.windowCenter) } : undefined;
     const instance = instancesOfSeries[index] ?? {};
+    probe.sopInstanceUid = text(instance, TAGS.sopInstanceUid) || undefined;
     const age = text(studyAttributes, TAGS.patientAge);
     overlay.topLeft.replaceChildren(
       line(personName(text(studyAttributes, TAGS.patientName))),
@@ -468,6 +491,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   };
   const measurementEvents = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
   for (const name of measurementEvents) eventTarget.addEventListener(name, listMeasurements);
+  const noteCompleted = (event: Event): void => {
+    const uid = (event as CustomEvent<{ annotation?: { annotationUID?: string } }>).detail.annotation?.annotationUID;
+    if (uid) completedAnnotations.add(uid);
+  };
+  eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, noteCompleted);
+  cleanups.push(() => eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, noteCompleted));
   // Statistics are recomputed when annotations are drawn, after the completed event: list them again then.
   element.addEventListener(ToolEnums.Events.ANNOTATION_RENDERED, listMeasurements);
   cleanups.push(() => {
