@@ -67,6 +67,7 @@ interface SeriesEntry {
 
 /** What the end-to-end tests and the bench read from the page (never patient data beyond what is drawn). */
 export interface ReadingProbe {
+  /** Renders that showed a loaded image of the series opened. */
   renders: number;
   firstImageMs?: number;
   metadataRequestedAt?: number;
@@ -471,14 +472,16 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   };
 
   const onRendered = (): void => {
-    probe.renders += 1;
-    // The first render that shows a loaded image (not the empty render of a viewport just enabled), as OHIF's
-    // STUDY_TO_FIRST_IMAGE skips preRender events.
+    // Only renders that show a loaded image count (not the empty render of a viewport just enabled, nor one of a
+    // resize before the stack is set), as OHIF's STUDY_TO_FIRST_IMAGE skips preRender events.
     const shown = viewport.getCurrentImageId();
-    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined && current && shown && cache.isLoaded(shown)) {
-      probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+    if (current && shown && cache.isLoaded(shown)) {
+      probe.renders += 1;
+      element.dataset.renders = String(probe.renders);
+      if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined) {
+        probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+      }
     }
-    element.dataset.renders = String(probe.renders);
     updateOverlay();
   };
   element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
