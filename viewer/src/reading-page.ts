@@ -35,15 +35,14 @@ import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
 import { rt } from './report-i18n.ts';
 import { renderReportPanel } from './report-panel.ts';
+import { seriesEntries, seriesSearchPath, type SeriesEntry } from './series-entries.ts';
 import { currentSession } from './session.ts';
+import { jsonFetchedAhead, metadataPath } from './study-prefetch.ts';
 
 const RENDERING_ENGINE_ID = 'astreinte-reading';
 const VIEWPORT_ID = 'main';
 const TOOL_GROUP_ID = 'reading-tools';
 const PRIOR_VIEWPORT_ID = 'prior';
-
-/** Modalities whose series are shown as images (reports, SR, documents are not). */
-const IMAGE_MODALITIES = new Set(['CT', 'CR', 'DX', 'MR', 'NM', 'PT', 'XA', 'RF', 'MG', 'US', 'OT', 'SC', 'PX', 'IO', 'RG']);
 
 type PrimaryTool = 'window' | 'pan' | 'zoom' | 'length' | 'angle' | 'ellipse' | 'rectangle';
 
@@ -56,14 +55,6 @@ const PRIMARY_TOOLS: Record<PrimaryTool, { toolName: string; label: MessageKey; 
   ellipse: { toolName: EllipticalROITool.toolName, label: 'ellipse', key: 'e' },
   rectangle: { toolName: RectangleROITool.toolName, label: 'rectangle', key: 'b' },
 };
-
-interface SeriesEntry {
-  uid: string;
-  modality: string;
-  number: string;
-  description: string;
-  count: number;
-}
 
 /** What the end-to-end tests and the bench read from the page (never patient data beyond what is drawn). */
 export interface ReadingProbe {
@@ -188,11 +179,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     reportPanel.hidden = true;
   }
 
+  // Cornerstone starts (decode workers, tools) while the series are asked for.
+  const cornerstoneReady = initCornerstone();
+  cornerstoneReady.catch(() => undefined);
   let seriesJson: DicomJson[];
   try {
-    seriesJson = await apiJson<DicomJson[]>(
-      `/dicomweb/studies/${study}/series?includefield=00201209&includefield=0008103E&includefield=00200011`,
-    );
+    seriesJson = await jsonFetchedAhead<DicomJson[]>(seriesSearchPath(study)).answer;
   } catch (error) {
     showRefusal(status, stage, error);
     return cleanup;
@@ -208,7 +200,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     return cleanup;
   }
 
-  await initCornerstone();
+  await cornerstoneReady;
   const cpu = getShouldUseCPURendering();
   probe.rendering = cpu ? 'cpu' : 'webgl';
   element.dataset.rendering = probe.rendering;
@@ -522,10 +514,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     probe.firstImageMs = undefined;
     for (const item of seriesList.querySelectorAll('li')) item.classList.toggle('current', item.dataset.series === entry.uid);
     status.textContent = '';
-    probe.metadataRequestedAt = performance.now();
     let instances: DicomJson[];
     try {
-      instances = await apiJson<DicomJson[]>(`/dicomweb/studies/${study}/series/${entry.uid}/metadata`);
+      // Asked for on the worklist already when the reader pointed at the study: then timed from that request.
+      const fetched = jsonFetchedAhead<DicomJson[]>(metadataPath(study, entry.uid));
+      probe.metadataRequestedAt = fetched.requestedAt;
+      instances = await fetched.answer;
     } catch (error) {
       showRefusal(status, stage, error);
       return;
@@ -620,19 +614,6 @@ function registerSeries(study: string, seriesUid: string, instances: DicomJson[]
     }
   }
   return { imageIds, perImage };
-}
-
-function seriesEntries(seriesJson: DicomJson[]): SeriesEntry[] {
-  return seriesJson
-    .map((s) => ({
-      uid: text(s, TAGS.seriesInstanceUid),
-      modality: text(s, TAGS.modality),
-      number: text(s, TAGS.seriesNumber),
-      description: text(s, TAGS.seriesDescription),
-      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
-    }))
-    .filter((s) => IMAGE_MODALITIES.has(s.modality))
-    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
 }
 
 function line(content: string): HTMLElement {

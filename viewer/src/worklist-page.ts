@@ -1,6 +1,8 @@
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, problemDetail } from './api.ts';
 import { h } from './dom.ts';
 import { parisDateTime, t, type MessageKey } from './i18n.ts';
+import { currentSession } from './session.ts';
+import { prefetchStudy } from './study-prefetch.ts';
 import { followWorklistEvents } from './worklist-events.ts';
 
 export interface WorklistItem {
@@ -113,6 +115,16 @@ function fillChoices(select: HTMLSelectElement, anyLabel: string, pairs: [string
   select.value = chosen;
 }
 
+/**
+ * Gets a study ready to open while the reader points at it, selects it or claims it: its series and first
+ * series' metadata asked for, Cornerstone started (decode workers, tools). Coordinators never see images.
+ */
+function prepareToRead(item: WorklistItem): void {
+  if (currentSession()?.role === 'coordinator') return;
+  prefetchStudy(item.studyInstanceUID);
+  void import('./cornerstone-setup.ts').then((setup) => setup.initCornerstone()).catch(() => undefined);
+}
+
 export async function renderWorklist(root: HTMLElement, go: (path: string) => void): Promise<() => void> {
   const filters: Filters = { scope: '', modality: '', status: '', site: '', territory: '', text: '' };
   let items: WorklistItem[] = [];
@@ -193,6 +205,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     );
 
   const claim = async (item: WorklistItem): Promise<void> => {
+    prepareToRead(item);
     try {
       await apiJson(`/api/worklist/${item.id}/claim`, { method: 'POST' });
       message.textContent = `${t('claimed')} : ${item.siteName ?? item.site}`;
@@ -242,6 +255,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
             h('button', { class: 'open', onclick: () => go(`/studies/${item.studyInstanceUID}`) }, t('open')),
           ),
         );
+        row.addEventListener('pointerenter', () => prepareToRead(item));
         row.addEventListener('click', () => {
           selected = index;
           for (const other of body.querySelectorAll('tr')) other.classList.toggle('selected', other === row);
@@ -294,6 +308,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     else if (event.key === 'Enter' && shown[selected]) return go(`/studies/${shown[selected].studyInstanceUID}`);
     else return;
     event.preventDefault();
+    if (shown[selected]) prepareToRead(shown[selected]);
     draw();
   };
   document.addEventListener('keydown', onKey);
