@@ -174,7 +174,8 @@ function bundleSizes(assets: string): ViewerRun['bundle'] {
       .reduce((sum, name) => sum + statSync(path.join(assets, name)).size, 0);
   return {
     worklistPage: size(/^index-.*\.(js|css)\.br$/),
-    readingPage: size(/^reading-page-.*\.(js|css)\.br$/),
+    // The reading page and Cornerstone3D (its own chunk: the worklist starts it when the reader points at a study).
+    readingPage: size(/^(reading-page|cornerstone-setup)-.*\.(js|css)\.br$/),
     decodeWorker: size(/^decodeImageFrameWorker-.*\.js\.br$/),
     codecs: size(/\.wasm\.br$/),
   };

@@ -138,6 +138,9 @@ describe('the reading web app (CPU rendering)', () => {
       expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.rendering)).toBe('cpu');
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
       const first = await canvasStats(page);
+      // Claiming it got it ready (viewer/src/study-prefetch.ts): its series and metadata were asked for then, once.
+      const metadataRequests = requested.filter((p) => p.startsWith(`/dicomweb/studies/${study}/series/`) && p.endsWith('/metadata'));
+      expect(metadataRequests, 'the series metadata is asked for once').toHaveLength(1);
       expect(await page.locator('.overlay.top-left').textContent()).toMatch(/ID /);
       expect(await page.locator('.overlay.bottom-left').textContent()).toMatch(new RegExp(`Coupe ${SLICES / 2 + 1}/${SLICES}`));
       await screenshot(page, '04-reading-first-image');

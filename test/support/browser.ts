@@ -21,11 +21,27 @@ export interface ReadingProbe {
   window?: { width: number; center: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
+  sopInstanceUid?: string;
   mpr: { open: boolean; renders: Record<string, number> };
   prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
   cachedCount(): number;
   annotationHandles(): { tool: string; points: [number, number][] }[];
+  measurements(): { tool: string; points: [number, number][]; stats?: MeasurementStats; settled: boolean }[];
+}
+
+/** A tool's statistics as the probe gives them (viewer/src/reading-page.ts, StatsEntry). */
+export interface MeasurementStats {
+  length?: number;
+  angle?: number;
+  mean?: number;
+  stdDev?: number;
+  min?: number;
+  max?: number;
+  area?: number;
+  unit?: string;
+  areaUnit?: string;
+  modalityUnit?: string;
 }
 
 /**

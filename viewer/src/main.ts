@@ -54,8 +54,9 @@ async function route(): Promise<void> {
   } else {
     if (path !== '/') history.replaceState(null, '', '/');
     leave = await renderWorklist(content, go);
-    // Fetch and parse the reading page (Cornerstone3D, about 1 MB) while the reader looks at the list, not after the click.
-    setTimeout(() => void import('./reading-page.ts'), 500);
+    // Fetch and parse the reading page (Cornerstone3D, about 1 MB) while the reader looks at the list, not after
+    // the click: as soon as the list is drawn and the browser idle.
+    requestIdleCallback(() => void import('./reading-page.ts'), { timeout: 300 });
   }
 }
 

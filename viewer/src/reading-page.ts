@@ -35,15 +35,14 @@ import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
 import { rt } from './report-i18n.ts';
 import { renderReportPanel } from './report-panel.ts';
+import { seriesEntries, seriesSearchPath, type SeriesEntry } from './series-entries.ts';
 import { currentSession } from './session.ts';
+import { jsonFetchedAhead, metadataPath } from './study-prefetch.ts';
 
 const RENDERING_ENGINE_ID = 'astreinte-reading';
 const VIEWPORT_ID = 'main';
 const TOOL_GROUP_ID = 'reading-tools';
 const PRIOR_VIEWPORT_ID = 'prior';
-
-/** Modalities whose series are shown as images (reports, SR, documents are not). */
-const IMAGE_MODALITIES = new Set(['CT', 'CR', 'DX', 'MR', 'NM', 'PT', 'XA', 'RF', 'MG', 'US', 'OT', 'SC', 'PX', 'IO', 'RG']);
 
 type PrimaryTool = 'window' | 'pan' | 'zoom' | 'length' | 'angle' | 'ellipse' | 'rectangle';
 
@@ -57,16 +56,9 @@ const PRIMARY_TOOLS: Record<PrimaryTool, { toolName: string; label: MessageKey; 
   rectangle: { toolName: RectangleROITool.toolName, label: 'rectangle', key: 'b' },
 };
 
-interface SeriesEntry {
-  uid: string;
-  modality: string;
-  number: string;
-  description: string;
-  count: number;
-}
-
 /** What the end-to-end tests and the bench read from the page (never patient data beyond what is drawn). */
 export interface ReadingProbe {
+  /** Renders that showed a loaded image of the series opened. */
   renders: number;
   firstImageMs?: number;
   metadataRequestedAt?: number;
@@ -76,6 +68,8 @@ export interface ReadingProbe {
   window?: { width: number; center: number };
   rendering: 'cpu' | 'webgl';
   seriesUid?: string;
+  /** SOP Instance UID of the slice shown. */
+  sopInstanceUid?: string;
   /** Whether the axial/coronal/sagittal reformats are shown, and each one's renders. */
   mpr: { open: boolean; renders: Record<string, number> };
   /** The prior shown side by side, when one is. */
@@ -85,6 +79,13 @@ export interface ReadingProbe {
   cachedCount(): number;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
   annotationHandles(): { tool: string; points: [number, number][] }[];
+  /**
+   * Each annotation's tool, handles (image pixels) and the statistics Cornerstone computed for it: length in mm,
+   * angle in degrees, ROI mean, standard deviation, minimum and maximum in the modality's unit (HU for CT: the
+   * modality LUT applied) and area in mm². `settled`: drawn to the end and its statistics computed from its
+   * final handles (they are computed at most every 100 ms while it is drawn).
+   */
+  measurements(): { tool: string; points: [number, number][]; stats?: StatsEntry; settled: boolean }[];
 }
 
 declare global {
@@ -133,6 +134,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     ),
   );
 
+  /** Annotations drawn to the end (their tool's completed event). */
+  const completedAnnotations = new Set<string>();
   const probe: ReadingProbe = {
     renders: 0,
     imageIndex: 0,
@@ -147,6 +150,19 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
         const points = (a.data.handles?.points ?? []).map((p) => utilities.worldToImageCoords(imageId, p) as [number, number]);
         return { tool: a.metadata?.toolName ?? '', points };
       }),
+    measurements: () => {
+      const handles = probe.annotationHandles();
+      return annotation.state.getAllAnnotations().map((a, index) => {
+        const stats = Object.values((a.data as { cachedStats?: Record<string, StatsEntry> }).cachedStats ?? {})[0];
+        const picked: StatsEntry = {};
+        for (const key of STATS_KEYS) {
+          const value = stats?.[key];
+          if (value !== undefined) (picked as Record<string, unknown>)[key] = value;
+        }
+        const settled = completedAnnotations.has(a.annotationUID ?? '') && !a.invalidated && stats !== undefined;
+        return { ...handles[index], stats: stats ? picked : undefined, settled };
+      });
+    },
   };
   window.astreinteReading = probe;
 
@@ -163,11 +179,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     reportPanel.hidden = true;
   }
 
+  // Cornerstone starts (decode workers, tools) while the series are asked for.
+  const cornerstoneReady = initCornerstone();
+  cornerstoneReady.catch(() => undefined);
   let seriesJson: DicomJson[];
   try {
-    seriesJson = await apiJson<DicomJson[]>(
-      `/dicomweb/studies/${study}/series?includefield=00201209&includefield=0008103E&includefield=00200011`,
-    );
+    seriesJson = await jsonFetchedAhead<DicomJson[]>(seriesSearchPath(study)).answer;
   } catch (error) {
     showRefusal(status, stage, error);
     return cleanup;
@@ -183,7 +200,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     return cleanup;
   }
 
-  await initCornerstone();
+  await cornerstoneReady;
   const cpu = getShouldUseCPURendering();
   probe.rendering = cpu ? 'cpu' : 'webgl';
   element.dataset.rendering = probe.rendering;
@@ -196,6 +213,22 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     defaultOptions: { background: [0, 0, 0] as Types.Point3 },
   });
   const viewport = engine.getViewport(VIEWPORT_ID) as StackViewport;
+  // The stage changes size after the viewport is enabled (the toolbar wraps, the report panel arrives, the
+  // window is resized): the canvas must follow, else the image is drawn stretched while the mouse, the tools and
+  // their drawings keep the first size's geometry (an ellipse drawn on the ventricles shows lower down).
+  let resizeFrame: number | undefined;
+  const resizeObserver = new ResizeObserver(() => {
+    if (resizeFrame !== undefined) cancelAnimationFrame(resizeFrame);
+    resizeFrame = requestAnimationFrame(() => {
+      resizeFrame = undefined;
+      engine.resize(true, true);
+    });
+  });
+  resizeObserver.observe(element);
+  cleanups.push(() => {
+    resizeObserver.disconnect();
+    if (resizeFrame !== undefined) cancelAnimationFrame(resizeFrame);
+  });
 
   const toolGroup = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
   cleanups.push(() => ToolGroupManager.destroyToolGroup(TOOL_GROUP_ID));
@@ -404,6 +437,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     const window = voi ? utilities.windowLevel.toWindowLevel(voi.lower, voi.upper) : undefined;
     probe.window = window ? { width: Math.round(window.windowWidth), center: Math.round(window.windowCenter) } : undefined;
     const instance = instancesOfSeries[index] ?? {};
+    probe.sopInstanceUid = text(instance, TAGS.sopInstanceUid) || undefined;
     const age = text(studyAttributes, TAGS.patientAge);
     overlay.topLeft.replaceChildren(
       line(personName(text(studyAttributes, TAGS.patientName))),
@@ -434,14 +468,16 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   };
 
   const onRendered = (): void => {
-    probe.renders += 1;
-    // The first render that shows a loaded image (not the empty render of a viewport just enabled), as OHIF's
-    // STUDY_TO_FIRST_IMAGE skips preRender events.
+    // Only renders that show a loaded image count (not the empty render of a viewport just enabled, nor one of a
+    // resize before the stack is set), as OHIF's STUDY_TO_FIRST_IMAGE skips preRender events.
     const shown = viewport.getCurrentImageId();
-    if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined && current && shown && cache.isLoaded(shown)) {
-      probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+    if (current && shown && cache.isLoaded(shown)) {
+      probe.renders += 1;
+      element.dataset.renders = String(probe.renders);
+      if (probe.firstImageMs === undefined && probe.metadataRequestedAt !== undefined) {
+        probe.firstImageMs = performance.now() - probe.metadataRequestedAt;
+      }
     }
-    element.dataset.renders = String(probe.renders);
     updateOverlay();
   };
   element.addEventListener(Enums.Events.IMAGE_RENDERED, onRendered);
@@ -454,6 +490,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   };
   const measurementEvents = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
   for (const name of measurementEvents) eventTarget.addEventListener(name, listMeasurements);
+  const noteCompleted = (event: Event): void => {
+    const uid = (event as CustomEvent<{ annotation?: { annotationUID?: string } }>).detail.annotation?.annotationUID;
+    if (uid) completedAnnotations.add(uid);
+  };
+  eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, noteCompleted);
+  cleanups.push(() => eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, noteCompleted));
   // Statistics are recomputed when annotations are drawn, after the completed event: list them again then.
   element.addEventListener(ToolEnums.Events.ANNOTATION_RENDERED, listMeasurements);
   cleanups.push(() => {
@@ -476,10 +518,12 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     probe.firstImageMs = undefined;
     for (const item of seriesList.querySelectorAll('li')) item.classList.toggle('current', item.dataset.series === entry.uid);
     status.textContent = '';
-    probe.metadataRequestedAt = performance.now();
     let instances: DicomJson[];
     try {
-      instances = await apiJson<DicomJson[]>(`/dicomweb/studies/${study}/series/${entry.uid}/metadata`);
+      // Asked for on the worklist already when the reader pointed at the study: then timed from that request.
+      const fetched = jsonFetchedAhead<DicomJson[]>(metadataPath(study, entry.uid));
+      probe.metadataRequestedAt = fetched.requestedAt;
+      instances = await fetched.answer;
     } catch (error) {
       showRefusal(status, stage, error);
       return;
@@ -576,19 +620,6 @@ function registerSeries(study: string, seriesUid: string, instances: DicomJson[]
   return { imageIds, perImage };
 }
 
-function seriesEntries(seriesJson: DicomJson[]): SeriesEntry[] {
-  return seriesJson
-    .map((s) => ({
-      uid: text(s, TAGS.seriesInstanceUid),
-      modality: text(s, TAGS.modality),
-      number: text(s, TAGS.seriesNumber),
-      description: text(s, TAGS.seriesDescription),
-      count: number(s, TAGS.numberOfSeriesRelatedInstances) ?? 0,
-    }))
-    .filter((s) => IMAGE_MODALITIES.has(s.modality))
-    .sort((a, b) => Number(a.number || 0) - Number(b.number || 0));
-}
-
 function line(content: string): HTMLElement {
   return h('div', {}, content);
 }
@@ -615,16 +646,21 @@ function byPosition(a: DicomJson, b: DicomJson): number {
   return (number(a, TAGS.instanceNumber) ?? 0) - (number(b, TAGS.instanceNumber) ?? 0);
 }
 
-interface StatsEntry {
+export interface StatsEntry {
   length?: number;
   angle?: number;
   mean?: number;
   stdDev?: number;
+  min?: number;
+  max?: number;
   area?: number;
   unit?: string;
   areaUnit?: string;
   modalityUnit?: string;
 }
+
+/** The plain values of a tool's statistics (its cachedStats also hold arrays of points, not for a probe). */
+const STATS_KEYS: readonly (keyof StatsEntry)[] = ['length', 'angle', 'mean', 'stdDev', 'min', 'max', 'area', 'unit', 'areaUnit', 'modalityUnit'];
 
 function measurementText(toolName: string, data: { cachedStats?: Record<string, StatsEntry> }): string | undefined {
   const stats = Object.values(data.cachedStats ?? {})[0];

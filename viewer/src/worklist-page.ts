@@ -1,6 +1,8 @@
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, problemDetail } from './api.ts';
 import { h } from './dom.ts';
-import { parisDateTime, t } from './i18n.ts';
+import { parisDateTime, t, type MessageKey } from './i18n.ts';
+import { currentSession } from './session.ts';
+import { prefetchStudy } from './study-prefetch.ts';
 import { followWorklistEvents } from './worklist-events.ts';
 
 export interface WorklistItem {
@@ -28,15 +30,44 @@ interface Filters {
   scope: Scope;
   modality: string;
   status: string;
+  site: string;
+  territory: string;
   text: string;
 }
 
-/** Badge: a word and a shape as well as a colour, so that it reads without telling colours apart. */
-function badgeOf(item: WorklistItem): HTMLElement | undefined {
-  if (item.category === 'stroke' || item.priority === 'stroke') return h('span', { class: 'badge badge-stroke', title: t('stroke') }, '⚡ ', t('stroke'));
-  if (item.category === 'chest-tb-screening') return h('span', { class: 'badge badge-tb', title: t('tb') }, '● ', t('tb'));
-  if (item.priority === 'urgent' || item.priority === 'stat') return h('span', { class: 'badge badge-urgent', title: t('urgent') }, '▲ ', t('urgent'));
+type BadgeKind = 'stroke' | 'urgent' | 'tb';
+
+/**
+ * Each badge differs by its word, its glyph and its border (solid, dashed, dotted) as well as its colour, so that
+ * it reads in greyscale and with any colour blindness (orange and sky blue have the same luminance).
+ */
+const BADGES: Record<BadgeKind, { glyph: string; label: MessageKey }> = {
+  stroke: { glyph: '⚡', label: 'stroke' },
+  urgent: { glyph: '▲', label: 'urgent' },
+  tb: { glyph: '●', label: 'tb' },
+};
+
+function badgeKind(item: WorklistItem): BadgeKind | undefined {
+  if (item.category === 'stroke' || item.priority === 'stroke') return 'stroke';
+  if (item.category === 'chest-tb-screening' || item.priority === 'tb-screening') return 'tb';
+  if (item.priority === 'urgent' || item.priority === 'stat') return 'urgent';
   return undefined;
+}
+
+function badgeOf(item: WorklistItem): HTMLElement {
+  const kind = badgeKind(item);
+  if (!kind) {
+    const label = item.priority === 'scheduled' ? t('scheduled') : item.priority;
+    return h('span', { class: 'badge badge-none', 'data-badge': 'none', title: label }, label);
+  }
+  const { glyph, label } = BADGES[kind];
+  return h(
+    'span',
+    { class: `badge badge-${kind}`, 'data-badge': kind, title: `${t('priority')} : ${t(label)}` },
+    h('span', { class: 'badge-glyph', 'aria-hidden': 'true' }, glyph),
+    ' ',
+    h('span', { class: 'badge-label' }, t(label)),
+  );
 }
 
 function statusText(status: WorklistItem['status']): string {
@@ -70,8 +101,32 @@ function thumbnailOf(study: string): Promise<string | undefined> {
   return found;
 }
 
+/**
+ * The choices of a filter: the values present in the list (and the one chosen, kept while no item has it), by
+ * their label; rebuilt only when they change, so that an open menu is not reset by a live update.
+ */
+function fillChoices(select: HTMLSelectElement, anyLabel: string, pairs: [string, string][], chosen: string): void {
+  const choices = new Map(pairs);
+  if (chosen && !choices.has(chosen)) choices.set(chosen, chosen);
+  const sorted = [...choices].sort((a, b) => a[1].localeCompare(b[1], 'fr'));
+  const current = [...select.options].slice(1).map((o) => `${o.value}\u0000${o.text}`);
+  if (current.join('\n') === sorted.map(([value, label]) => `${value}\u0000${label}`).join('\n')) return;
+  select.replaceChildren(h('option', { value: '' }, anyLabel), ...sorted.map(([value, label]) => h('option', { value }, label)));
+  select.value = chosen;
+}
+
+/**
+ * Gets a study ready to open while the reader points at it, selects it or claims it: its series and first
+ * series' metadata asked for, Cornerstone started (decode workers, tools). Coordinators never see images.
+ */
+function prepareToRead(item: WorklistItem): void {
+  if (currentSession()?.role === 'coordinator') return;
+  prefetchStudy(item.studyInstanceUID);
+  void import('./cornerstone-setup.ts').then((setup) => setup.initCornerstone()).catch(() => undefined);
+}
+
 export async function renderWorklist(root: HTMLElement, go: (path: string) => void): Promise<() => void> {
-  const filters: Filters = { scope: '', modality: '', status: '', text: '' };
+  const filters: Filters = { scope: '', modality: '', status: '', site: '', territory: '', text: '' };
   let items: WorklistItem[] = [];
   let selected = 0;
   const liveBadge = h('span', { class: 'live', 'data-live': 'false' }, t('offline'));
@@ -106,11 +161,19 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     h('option', { value: 'SCHEDULED' }, t('scheduled')),
     h('option', { value: 'IN PROGRESS' }, t('inProgress')),
   );
+  const siteSelect = h('select', { 'aria-label': t('filterSite'), name: 'site' }, h('option', { value: '' }, `${t('filterSite')} : ${t('anySite')}`));
+  const territorySelect = h(
+    'select',
+    { 'aria-label': t('filterTerritory'), name: 'territory' },
+    h('option', { value: '' }, `${t('filterTerritory')} : ${t('anyTerritory')}`),
+  );
   const textInput = h('input', { type: 'search', placeholder: t('filterText'), 'aria-label': t('filterText'), name: 'text' });
   for (const [element, key] of [
     [scopeSelect, 'scope'],
     [modalitySelect, 'modality'],
     [statusSelect, 'status'],
+    [siteSelect, 'site'],
+    [territorySelect, 'territory'],
     [textInput, 'text'],
   ] as const) {
     element.addEventListener('input', () => {
@@ -124,7 +187,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     h(
       'main',
       { class: 'worklist-page' },
-      h('div', { class: 'toolbar' }, h('h1', {}, t('worklist')), liveBadge, scopeSelect, modalitySelect, statusSelect, textInput),
+      h('div', { class: 'toolbar' }, h('h1', {}, t('worklist')), liveBadge, scopeSelect, modalitySelect, statusSelect, siteSelect, territorySelect, textInput),
       message,
       table,
       h('p', { class: 'hint' }, t('keysWorklist')),
@@ -136,10 +199,13 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
       (item) =>
         (!filters.modality || item.modality === filters.modality) &&
         (!filters.status || item.status === filters.status) &&
+        (!filters.site || item.site === filters.site) &&
+        (!filters.territory || item.territory === filters.territory) &&
         (!filters.text || `${item.siteName ?? ''} ${item.site} ${item.territory}`.toLowerCase().includes(filters.text.toLowerCase())),
     );
 
   const claim = async (item: WorklistItem): Promise<void> => {
+    prepareToRead(item);
     try {
       await apiJson(`/api/worklist/${item.id}/claim`, { method: 'POST' });
       message.textContent = `${t('claimed')} : ${item.siteName ?? item.site}`;
@@ -152,14 +218,9 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
   function draw(): void {
     const shown = visible();
     selected = Math.min(selected, Math.max(shown.length - 1, 0));
-    const modalities = [...new Set(items.map((i) => i.modality))].sort();
-    if (modalitySelect.options.length - 1 !== modalities.length) {
-      modalitySelect.replaceChildren(
-        h('option', { value: '' }, `${t('filterModality')} : ${t('any')}`),
-        ...modalities.map((m) => h('option', { value: m }, m)),
-      );
-      modalitySelect.value = filters.modality;
-    }
+    fillChoices(modalitySelect, `${t('filterModality')} : ${t('any')}`, items.map((i) => [i.modality, i.modality]), filters.modality);
+    fillChoices(siteSelect, `${t('filterSite')} : ${t('anySite')}`, items.map((i) => [i.site, i.siteName ?? i.site]), filters.site);
+    fillChoices(territorySelect, `${t('filterTerritory')} : ${t('anyTerritory')}`, items.map((i) => [i.territory, i.territory]), filters.territory);
     body.replaceChildren(
       ...shown.map((item, index) => {
         const thumb = h('img', { class: 'thumb', alt: '', width: 64, height: 64, 'data-study': item.studyInstanceUID });
@@ -174,10 +235,13 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
             class: `item${index === selected ? ' selected' : ''}${remaining.overdue ? ' overdue' : ''}`,
             'data-item': item.id,
             'data-study': item.studyInstanceUID,
+            'data-priority': item.priority,
+            'data-priority-rank': item.priorityRank,
+            'data-status': item.status,
             'aria-selected': index === selected ? 'true' : 'false',
           },
           h('td', {}, thumb),
-          h('td', {}, badgeOf(item) ?? h('span', { class: 'badge badge-none' }, item.priority)),
+          h('td', { class: 'priority' }, badgeOf(item)),
           h('td', {}, item.siteName ?? item.site),
           h('td', {}, item.territory),
           h('td', {}, item.modality),
@@ -191,6 +255,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
             h('button', { class: 'open', onclick: () => go(`/studies/${item.studyInstanceUID}`) }, t('open')),
           ),
         );
+        row.addEventListener('pointerenter', () => prepareToRead(item));
         row.addEventListener('click', () => {
           selected = index;
           for (const other of body.querySelectorAll('tr')) other.classList.toggle('selected', other === row);
@@ -243,6 +308,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     else if (event.key === 'Enter' && shown[selected]) return go(`/studies/${shown[selected].studyInstanceUID}`);
     else return;
     event.preventDefault();
+    if (shown[selected]) prepareToRead(shown[selected]);
     draw();
   };
   document.addEventListener('keydown', onKey);

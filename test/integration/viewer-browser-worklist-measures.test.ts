@@ -1,0 +1,442 @@
+/**
+ * What issue 14 asks of the worklist and the measuring tools, proven in a real browser (Debian's Chromium,
+ * headless, Cornerstone's CPU rendering) against a real gateway on the Midi-Pyrénées region, Sunday 2026-11-22
+ * 02:10:
+ * - Haute-Garonne's coordination watches its territory's worklist while a prison sends a TB screening chest
+ *   radiograph, two hospitals head CTs (urgent) and CHU de Toulouse an ALERTE THROMBOLYSE head CT (stroke, STAT):
+ *   each row's badge says its priority by a word, a glyph and a border style (not by colour alone), the rows go by
+ *   priority then deadline, and the modality, status, site and territory filters narrow the list and clear back.
+ * - The on-call reader of Ariège draws an angle, an ellipse and a rectangle with the mouse on a head CT whose
+ *   stored values are twice HU + 1024 (RescaleSlope 0.5, RescaleIntercept -1024): the angle is the drawn one, each
+ *   ROI's mean is the mean HU of the same pixels computed here from the file.
+ * Screenshots: .tmp/screenshots/worklist-*.png and measure-*.png.
+ */
+import dcmjs from 'dcmjs';
+import dicomParser from 'dicom-parser';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
+import { canvasStats, launchChromium, screenshot, type MeasurementStats, type PageGlobals } from '../support/browser.ts';
+import { stow } from '../support/dicomweb-http.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+
+const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
+const CHU_TOULOUSE = '310781406';
+const SAINT_GAUDENS = '310780556';
+const DUCUING = '310780150';
+const SEYSSES = '310019351';
+const SAINT_GIRONS = '090000050';
+/** Dr Anne Roques, PDSES Ariège, on call this Sunday night. */
+const ON_CALL_ARIEGE = '10009000011';
+
+let gw: GatewayProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  gw = await startGateway({ env: { ASTREINTE_NOW: SUNDAY_0210, ASTREINTE_STABILITY_SECONDS: '1', ASTREINTE_ROUTING_SWEEP_SECONDS: '1' } });
+  browser = await launchChromium('cpu');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.dispose();
+});
+
+function parsed(file: Buffer): dicomParser.DataSet {
+  return dicomParser.parseDicom(file);
+}
+
+/** The same instances with some attributes changed (dcmjs, as a modality would have written them). */
+function rewrite(files: Buffer[], change: (dict: Record<string, { vr: string; Value: unknown[] }>) => void): Buffer[] {
+  return files.map((file) => {
+    const dataset = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
+    change(dataset.dict as Record<string, { vr: string; Value: unknown[] }>);
+    return Buffer.from(dataset.write());
+  });
+}
+
+const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!);
+
+interface RowView {
+  study: string;
+  priority: string;
+  rank: number;
+  deadline: string;
+  status: string;
+  badge: string;
+  label: string;
+  glyph: string;
+  glyphHidden: string | null;
+  borderStyle: string;
+  background: string;
+}
+
+/** What each row of the worklist shows, in the page's order. */
+async function rows(page: Page): Promise<RowView[]> {
+  return page.evaluate(`[...document.querySelectorAll('tr.item')].map((row) => {
+    const badge = row.querySelector('.badge');
+    const style = getComputedStyle(badge);
+    return {
+      study: row.dataset.study,
+      priority: row.dataset.priority,
+      rank: Number(row.dataset.priorityRank),
+      deadline: row.querySelector('td.countdown').dataset.deadline,
+      status: row.dataset.status,
+      badge: badge.dataset.badge,
+      label: badge.querySelector('.badge-label')?.textContent ?? badge.textContent,
+      glyph: badge.querySelector('.badge-glyph')?.textContent ?? '',
+      glyphHidden: badge.querySelector('.badge-glyph')?.getAttribute('aria-hidden'),
+      borderStyle: style.borderTopStyle,
+      background: style.backgroundColor,
+    };
+  })`);
+}
+
+describe('the worklist of Haute-Garonne\'s coordination', () => {
+  const tb = generateChestXray({ seed: 'worklist-tb', rows: 256, columns: 200, site: SITES.seysses });
+  const urgentDucuing = [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 64, columns: 64, seed: 'worklist-urgent-ducuing' })];
+  const urgentSaintGaudens = [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 64, columns: 64, seed: 'worklist-urgent-saint-gaudens' })];
+  const stroke = rewrite([...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 64, columns: 64, seed: 'worklist-stroke' })], (dict) => {
+    dict['00081030'] = { vr: 'LO', Value: ['TDM CEREBRALE - ALERTE THROMBOLYSE'] };
+  });
+  const studyOf = (file: Buffer) => parsed(file).string('x0020000d')!;
+  const studies = { tb: studyOf(tb), urgentDucuing: studyOf(urgentDucuing[0]), urgentSaintGaudens: studyOf(urgentSaintGaudens[0]), stroke: studyOf(stroke[0]) };
+
+  it('shows stroke, urgent and TB-screening badges that differ by word, glyph and border, by priority then deadline, and filters', async () => {
+    const context = await browser.newContext({ viewport: { width: 1500, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await page.goto(`${gw.url}/sign-in?rendering=cpu`);
+      await page.locator('button[data-person="coordinator:haute-garonne"]').click();
+      await page.waitForURL(`${gw.url}/`);
+      await page.locator('.live[data-live="true"]').waitFor({ timeout: 15_000 });
+
+      // Sent in the reverse of their priority, one at a time (each routed before the next is sent): the list's
+      // order is the page's and the API's doing, not the order of arrival.
+      const sends: [string, string, Buffer[]][] = [
+        [SEYSSES, studies.tb, [tb]],
+        [DUCUING, studies.urgentDucuing, urgentDucuing],
+        [SAINT_GAUDENS, studies.urgentSaintGaudens, urgentSaintGaudens],
+        [CHU_TOULOUSE, studies.stroke, stroke],
+      ];
+      for (const [site, study, files] of sends) {
+        const sender = await gw.token('--role', 'sender', '--site', site);
+        expect((await stow(gw.dicomweb, sender, files)).status).toBe(200);
+        await page.locator(`tr.item[data-study="${study}"]`).waitFor({ timeout: 30_000 });
+      }
+      await screenshot(page, 'worklist-01-four-priorities');
+
+      const shown = await rows(page);
+      expect(shown.map((r) => r.study)).toEqual([studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb]);
+      expect(shown.map((r) => r.priority)).toEqual(['stat', 'urgent', 'urgent', 'tb-screening']);
+      // Priority, then deadline: ranks never go down, and within a rank deadlines never go back.
+      for (let i = 1; i < shown.length; i++) {
+        const [before, after] = [shown[i - 1], shown[i]];
+        expect(after.rank).toBeGreaterThanOrEqual(before.rank);
+        if (after.rank === before.rank) expect(Date.parse(after.deadline)).toBeGreaterThan(Date.parse(before.deadline));
+      }
+      const byBadge = new Map(shown.map((r) => [r.badge, r]));
+      expect(shown.map((r) => r.badge)).toEqual(['stroke', 'urgent', 'urgent', 'tb']);
+      expect(byBadge.get('stroke')).toMatchObject({ label: 'AVC', glyph: '⚡', glyphHidden: 'true' });
+      expect(byBadge.get('urgent')).toMatchObject({ label: 'Urgent', glyph: '▲', glyphHidden: 'true' });
+      expect(byBadge.get('tb')).toMatchObject({ label: 'Dépistage TB', glyph: '●', glyphHidden: 'true' });
+      // Not by colour alone: the three differ by their word, their glyph and their border's style each.
+      const three = ['stroke', 'urgent', 'tb'].map((b) => byBadge.get(b)!);
+      for (const key of ['label', 'glyph', 'borderStyle', 'background'] as const) {
+        expect(new Set(three.map((r) => r[key])).size, `${key} differs between the badges`).toBe(3);
+      }
+      // The title says it in words too (read by screen readers and on hover).
+      expect(await page.locator(`tr.item[data-study="${studies.stroke}"] .badge`).getAttribute('title')).toBe('Priorité : AVC');
+
+      // An item in progress: the reader the urgent CT of Ducuing is assigned to claims it (through the API).
+      const coordinator = await gw.token('--role', 'coordinator', '--territory', 'haute-garonne');
+      const listed = (await (await fetch(`${gw.url}/api/worklist`, { headers: { authorization: `Bearer ${coordinator}` } })).json()) as {
+        items: { id: string; studyInstanceUID: string; assignee: string | null; pool: string }[];
+      };
+      const ducuingItem = listed.items.find((i) => i.studyInstanceUID === studies.urgentDucuing)!;
+      expect(ducuingItem.assignee, `the urgent CT of Ducuing is assigned (pool ${ducuingItem.pool})`).toBeTruthy();
+      const assignee = await gw.token('--role', 'reader', '--user', ducuingItem.assignee!, '--rpps', ducuingItem.assignee!);
+      const claimed = await fetch(`${gw.url}/api/worklist/${ducuingItem.id}/claim`, { method: 'POST', headers: { authorization: `Bearer ${assignee}` } });
+      expect(claimed.status, await claimed.clone().text()).toBe(200);
+      const ducuingRow = page.locator(`tr.item[data-study="${studies.urgentDucuing}"]`);
+      await expect.poll(() => ducuingRow.getAttribute('data-status'), { timeout: 15_000, message: 'the claim shows live' }).toBe('IN PROGRESS');
+
+      const studiesShown = async () => (await rows(page)).map((r) => r.study);
+      const everything = [studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb];
+      const choose = async (name: string, value: string) => page.locator(`select[name="${name}"]`).selectOption(value);
+
+      // Modality: DX is the TB screening radiograph alone, CT the three head CTs.
+      expect(await page.locator('select[name="modality"] option').allTextContents()).toEqual(['Modalité : Toutes', 'CT', 'DX']);
+      await choose('modality', 'DX');
+      await expect.poll(studiesShown).toEqual([studies.tb]);
+      await screenshot(page, 'worklist-02-filter-modality-dx');
+      await choose('modality', 'CT');
+      await expect.poll(studiesShown).toEqual([studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens]);
+      await choose('modality', '');
+      await expect.poll(studiesShown).toEqual(everything);
+
+      // Status: in progress is the claimed CT alone, scheduled the three others.
+      await choose('status', 'IN PROGRESS');
+      await expect.poll(studiesShown).toEqual([studies.urgentDucuing]);
+      await screenshot(page, 'worklist-03-filter-status-in-progress');
+      await choose('status', 'SCHEDULED');
+      await expect.poll(studiesShown).toEqual([studies.stroke, studies.urgentSaintGaudens, studies.tb]);
+      // Combined with the modality.
+      await choose('modality', 'CT');
+      await expect.poll(studiesShown).toEqual([studies.stroke, studies.urgentSaintGaudens]);
+      await choose('status', '');
+      await choose('modality', '');
+      await expect.poll(studiesShown).toEqual(everything);
+
+      // Site (by its name), then territory.
+      const siteOptions = await page.locator('select[name="site"] option').allTextContents();
+      expect(siteOptions[0]).toBe('Site : Tous');
+      expect(siteOptions.slice(1)).toEqual(
+        expect.arrayContaining(['CHU de Toulouse', 'Hôpital Joseph Ducuing (Toulouse)', 'CH Comminges Pyrénées (Saint-Gaudens)', 'UCSA Maison d\'arrêt de Seysses']),
+      );
+      await choose('site', SAINT_GAUDENS);
+      await expect.poll(studiesShown).toEqual([studies.urgentSaintGaudens]);
+      await screenshot(page, 'worklist-04-filter-site');
+      await choose('site', '');
+      expect(await page.locator('select[name="territory"] option').allTextContents()).toEqual(['Territoire : Tous', 'haute-garonne']);
+      await choose('territory', 'haute-garonne');
+      await expect.poll(studiesShown).toEqual(everything);
+      await choose('territory', '');
+      await expect.poll(studiesShown).toEqual(everything);
+
+      // A choice that leaves nothing says so, and clears back.
+      await page.locator('input[name="text"]').fill('aucun-site-de-ce-nom');
+      await expect.poll(studiesShown).toEqual([]);
+      expect(await page.locator('td.empty').textContent()).toBe('Aucun examen en attente.');
+      await page.locator('input[name="text"]').fill('');
+      await expect.poll(studiesShown).toEqual(everything);
+
+      // In English, the same badges in English words.
+      await page.locator('button.language').click();
+      await expect.poll(async () => (await rows(page)).map((r) => r.label)).toEqual(['Stroke', 'Urgent', 'Urgent', 'TB screening']);
+      await screenshot(page, 'worklist-05-english');
+      await page.locator('button.language').click();
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () => {
+  /** Stored values 2 × (HU + 1024): the tools must apply the slope as well as the intercept to give HU. */
+  const slices = rewrite([...generateCtSeries({ kind: 'ct-head', slices: 6, rows: 128, columns: 128, seed: 'viewer-measure', site: SITES['saint-girons'] })], (dict) => {
+    const pixels = dict['7FE00010'].Value[0] as ArrayBuffer;
+    const values = new Int16Array(pixels);
+    for (let i = 0; i < values.length; i++) values[i] *= 2;
+    dict['00281053'] = { vr: 'DS', Value: [0.5] };
+  });
+  const study = parsed(slices[0]).string('x0020000d')!;
+
+  /** HU of each pixel of the slice whose SOP Instance UID is `sop`, from the file. */
+  function huOf(sop: string): { hu: Float64Array; columns: number; rows: number; stored: Int16Array } {
+    const file = slices.find((s) => parsed(s).string('x00080018') === sop)!;
+    const dataset = parsed(file);
+    const columns = dataset.uint16('x00280011')!;
+    const rows = dataset.uint16('x00280010')!;
+    const slope = Number(dataset.string('x00281053'));
+    const intercept = Number(dataset.string('x00281052'));
+    expect(slope).toBe(0.5);
+    expect(intercept).toBe(-1024);
+    const element = dataset.elements.x7fe00010;
+    const stored = new Int16Array(rows * columns);
+    for (let i = 0; i < stored.length; i++) stored[i] = file.readInt16LE(element.dataOffset + 2 * i);
+    return { hu: Float64Array.from(stored, (v) => v * slope + intercept), columns, rows, stored };
+  }
+
+  /** Mean of the pixels whose centre (column + 0.5, row + 0.5 in image coordinates) passes `inside`. */
+  function meanWhere(image: { hu: Float64Array; columns: number; rows: number }, inside: (x: number, y: number) => boolean): { mean: number; count: number } {
+    let sum = 0;
+    let count = 0;
+    for (let row = 0; row < image.rows; row++) {
+      for (let column = 0; column < image.columns; column++) {
+        if (!inside(column + 0.5, row + 0.5)) continue;
+        sum += image.hu[row * image.columns + column];
+        count += 1;
+      }
+    }
+    return { mean: sum / count, count };
+  }
+
+  /**
+   * Along the middle column (downwards) and the middle row (rightwards) from the centre: the middle of the skull
+   * (the run of pixels above 1000 HU) and air beyond the scalp, inside the reconstruction circle; as positions in
+   * image coordinates along the walk, and the walk itself.
+   */
+  function skullAndAir(image: { hu: Float64Array; columns: number; rows: number }): { skull: number; air: number; walk: (at: number) => [number, number] }[] {
+    const middle = image.columns / 2;
+    const hu = ([column, row]: [number, number]) => image.hu[Math.floor(row) * image.columns + Math.floor(column)];
+    const walks: ((at: number) => [number, number])[] = [(at) => [middle + 0.5, at], (at) => [at, middle + 0.5]];
+    return walks.map((walk) => {
+      let step = middle;
+      while (hu(walk(step + 0.5)) < 1000) step += 1;
+      const first = step;
+      while (hu(walk(step + 0.5)) >= 1000) step += 1;
+      const skull = (first + step) / 2;
+      while (hu(walk(step + 0.5)) > -900) step += 1;
+      return { skull, air: step + 2.5, walk };
+    });
+  }
+
+  it('measures an angle in degrees and the mean HU of an ellipse and a rectangle drawn with the mouse', async () => {
+    const sender = await gw.token('--role', 'sender', '--site', SAINT_GIRONS);
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    const reader = await gw.token('--role', 'reader', '--user', ON_CALL_ARIEGE, '--rpps', ON_CALL_ARIEGE);
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${gw.dicomweb}/studies/${study}/series`, { headers: { authorization: `Bearer ${reader}` } });
+        return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
+      }, { timeout: 30_000, message: 'the CT is routed to the on-call reader' })
+      .toBe(1);
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.addInitScript((token) => {
+      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
+      storage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
+      storage.setItem('astreinte.rendering', 'cpu');
+    }, reader);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const toClient = async (column: number, row: number): Promise<[number, number]> => {
+      const point = await page.evaluate(([c, r]) => (globalThis as unknown as PageGlobals).astreinteReading!.imageToClient(c, r), [column, row] as const);
+      expect(point, `image point ${column},${row} on screen`).toBeTruthy();
+      return point!;
+    };
+    const drag = async (from: [number, number], to: [number, number]): Promise<void> => {
+      await page.mouse.move(...from);
+      await page.mouse.down();
+      await page.mouse.move((from[0] + to[0]) / 2, (from[1] + to[1]) / 2, { steps: 5 });
+      await page.mouse.move(...to, { steps: 5 });
+      await page.mouse.up();
+    };
+    /** The statistics of the tool's latest annotation once drawn to the end and computed from its final handles. */
+    const statsOf = async (tool: string, key: keyof MeasurementStats) => {
+      let last: { points: [number, number][]; stats?: MeasurementStats; settled: boolean } | undefined;
+      await expect
+        .poll(
+          async () => {
+            last = (await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.measurements())).filter((m) => m.tool === tool).at(-1);
+            return Boolean(last?.settled) && typeof last?.stats?.[key] === 'number' && Number.isFinite(last.stats[key]);
+          },
+          { timeout: 15_000, message: `${tool} is completed and computes its ${key}: ${JSON.stringify(last)}` },
+        )
+        .toBe(true);
+      return last as { points: [number, number][]; stats: MeasurementStats };
+    };
+    try {
+      await page.goto(`${gw.url}/studies/${study}`);
+      await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, undefined, { timeout: 30_000 });
+      expect((await probe(page)).rendering).toBe('cpu');
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
+      await expect.poll(async () => (await probe(page)).sopInstanceUid, { timeout: 10_000 }).toBeTruthy();
+      const sop = (await probe(page)).sopInstanceUid!;
+      const image = huOf(sop);
+      // Where the probe (and so the mouse, and the annotations' drawing) puts an image pixel is where the canvas
+      // drew it: the skull is white and the air beyond it black under the brain window, on screen.
+      const luminanceAt = async ([x, y]: [number, number]): Promise<number> =>
+        page.evaluate(`(() => {
+          const canvas = document.querySelector('.viewport:not(.prior) canvas');
+          const box = canvas.getBoundingClientRect();
+          const copy = document.createElement('canvas');
+          copy.width = canvas.width;
+          copy.height = canvas.height;
+          const context = copy.getContext('2d');
+          context.drawImage(canvas, 0, 0);
+          const px = Math.floor((${x} - box.left) * canvas.width / box.width);
+          const py = Math.floor((${y} - box.top) * canvas.height / box.height);
+          const [r, g, b] = context.getImageData(px, py, 1, 1).data;
+          return (r + g + b) / 3;
+        })()`);
+      const misplaced = async (): Promise<string[]> => {
+        const found: string[] = [];
+        for (const { skull, air, walk } of skullAndAir(image)) {
+          // Within one image pixel (the renderer and the image coordinates may differ by half a pixel); a canvas
+          // not resized with its element put them some twenty pixels apart.
+          const shown = async (at: number) => Promise.all([-1, 0, 1].map(async (d) => luminanceAt(await toClient(...walk(at + d)))));
+          const skullShown = Math.max(...(await shown(skull)));
+          const airShown = Math.max(...(await shown(air)));
+          if (skullShown <= 200) found.push(`skull at ${walk(skull)} drawn ${skullShown} (not white)`);
+          if (airShown >= 30) found.push(`air at ${walk(air)} drawn ${airShown} (not black)`);
+        }
+        return found;
+      };
+      // Waits for the layout to settle (the report panel loads beside the images), then stays put.
+      const checkAlignment = () => expect.poll(misplaced, { timeout: 10_000, message: 'pixels are drawn where the probe puts them' }).toEqual([]);
+      await checkAlignment();
+      await screenshot(page, 'measure-01-ct');
+
+      // Angle (A): press on A, drag to the vertex B, release, move to C and click: 135° between BA and BC.
+      await page.keyboard.press('a');
+      await expect.poll(() => page.locator('button[data-tool="angle"]').getAttribute('aria-pressed')).toBe('true');
+      const [a, b, c] = await Promise.all([toClient(24, 100), toClient(64, 100), toClient(94, 70)]);
+      await drag(a, b);
+      await page.mouse.move(...c, { steps: 8 });
+      await page.mouse.down();
+      await page.mouse.up();
+      const angle = await statsOf('Angle', 'angle');
+      const [pa, pb, pc] = angle.points;
+      const drawn =
+        (Math.abs(Math.atan2(pa[1] - pb[1], pa[0] - pb[0]) - Math.atan2(pc[1] - pb[1], pc[0] - pb[0])) * 180) / Math.PI;
+      const expectedAngle = drawn > 180 ? 360 - drawn : drawn;
+      expect(Math.abs(angle.stats.angle! - expectedAngle), `angle ${angle.stats.angle} vs the handles' ${expectedAngle}`).toBeLessThan(0.5);
+      expect(Math.abs(angle.stats.angle! - 135), 'the angle drawn (135°)').toBeLessThan(2);
+      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(`Angle : ${angle.stats.angle!.toFixed(1)}°`);
+      await screenshot(page, 'measure-02-angle');
+
+      // Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom).
+      await page.keyboard.press('e');
+      await drag(await toClient(64.5, 64.5), await toClient(70.5, 70.5));
+      const ellipse = await statsOf('EllipticalROI', 'mean');
+      const xs = ellipse.points.map((p) => p[0]);
+      const ys = ellipse.points.map((p) => p[1]);
+      const [cx, cy] = [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+      const [rx, ry] = [(Math.max(...xs) - Math.min(...xs)) / 2, (Math.max(...ys) - Math.min(...ys)) / 2];
+      expect(rx).toBeGreaterThan(4);
+      const inEllipse = meanWhere(image, (x, y) => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1);
+      expect(ellipse.stats.modalityUnit).toBe('HU');
+      expect(Math.abs(ellipse.stats.mean! - inEllipse.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${inEllipse.mean} over ${inEllipse.count} pixels of the file`).toBeLessThan(1.5);
+      expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
+      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(
+        `Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`,
+      );
+      await screenshot(page, 'measure-03-ellipse');
+
+      // Rectangle (B): corner to corner, in the brain (35 HU), away from the ventricles and the skull.
+      await page.keyboard.press('b');
+      await drag(await toClient(38, 76), await toClient(52, 90));
+      const rectangle = await statsOf('RectangleROI', 'mean');
+      const rxs = rectangle.points.map((p) => p[0]);
+      const rys = rectangle.points.map((p) => p[1]);
+      const [x0, x1, y0, y1] = [Math.min(...rxs), Math.max(...rxs), Math.min(...rys), Math.max(...rys)];
+      expect(x1 - x0).toBeGreaterThan(10);
+      const inRectangle = meanWhere(image, (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
+      expect(rectangle.stats.modalityUnit).toBe('HU');
+      expect(Math.abs(rectangle.stats.mean! - inRectangle.mean), `rectangle mean ${rectangle.stats.mean} HU vs ${inRectangle.mean} over ${inRectangle.count} pixels of the file`).toBeLessThan(1.5);
+      expect(Math.abs(rectangle.stats.mean! - 35), 'the brain is 35 HU').toBeLessThan(4);
+      // Stored values are about 2 × 1059 there: only slope and intercept together give HU.
+      const stored = meanWhere({ hu: Float64Array.from(image.stored), columns: image.columns, rows: image.rows }, (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
+      expect(stored.mean).toBeGreaterThan(2000);
+      // The area: width × height of the handles in mm (square pixels of 230/128 mm).
+      const spacing = 230 / 128;
+      const handlesArea = (x1 - x0) * (y1 - y0) * spacing * spacing;
+      expect(Math.abs(rectangle.stats.area! - handlesArea) / handlesArea, `area ${rectangle.stats.area} ${rectangle.stats.areaUnit} vs ${handlesArea} mm² (${JSON.stringify(rectangle)})`).toBeLessThan(0.02);
+      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(
+        `Rectangle : moy. ${rectangle.stats.mean!.toFixed(1)} HU, σ ${rectangle.stats.stdDev!.toFixed(1)} HU, ${rectangle.stats.area!.toFixed(1)} mm²`,
+      );
+      expect(await page.locator('.measurement').count()).toBe(3);
+      expect((await canvasStats(page)).nonBlack, 'the slice is still drawn under the annotations').toBeGreaterThan(0.05);
+      await checkAlignment();
+      await screenshot(page, 'measure-04-rectangle');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
