@@ -10,9 +10,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # Real peers the tests talk to: dcmtk (storescu/storescp/dcmdump/dsrdump), pydicom's sample files, redis-server,
-# chromium, Orthanc with its DICOMweb plugin (a DIMSE peer, and the hospital PACS that receives reports), openssl
-# (TLS certificates); strace proves the order of a STOW's flushes (stow-durability-order.test.ts).
-bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium strace orthanc orthanc-dicomweb openssl
+# chromium, firefox-esr (viewer-firefox.test.ts drives it through WebDriver BiDi), Orthanc with its DICOMweb plugin
+# (a DIMSE peer, and the hospital PACS that receives reports), openssl (TLS certificates); strace proves the order of
+# a STOW's flushes (stow-durability-order.test.ts).
+bash scripts/ensure-system-packages.sh dcmtk python3-pydicom redis-server chromium firefox-esr strace orthanc orthanc-dicomweb openssl
 
 echo "Type-checking..."
 npx tsc --noEmit -p .
