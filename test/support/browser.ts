@@ -2,10 +2,14 @@
  * Debian's Chromium driven by playwright-core, headless. Cornerstone's CPU path is reached by the page's own
  * setting (`?rendering=cpu`): Chromium on this kind of machine still gives WebGL 2 through SwiftShader even with
  * --disable-gpu (../shared/reference/cornerstone3d-viewer.md). The WebGL path uses SwiftShader explicitly.
+ * Debian's Firefox ESR driven by puppeteer-core over WebDriver BiDi (Playwright only drives its own patched
+ * Firefox build), headless: it has no WebGL on this kind of machine, so the app takes Cornerstone's CPU path itself.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
+import puppeteer, { type Browser as PuppeteerBrowser } from 'puppeteer-core';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const SCREENSHOT_DIR = path.join(repoRoot, '.tmp', 'screenshots');
@@ -61,8 +65,57 @@ export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args });
 }
 
+export interface Firefox {
+  browser: PuppeteerBrowser;
+  /** Closes the browser and removes its private profile. */
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's Firefox ESR (firefox-esr), headless, with a private profile under the system's temporary folder.
+ * Runs as root as it is. Its background services (Remote Settings, telemetry, updates) are pointed nowhere.
+ */
+export async function launchFirefox(): Promise<Firefox> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'astreinte-firefox-'));
+  try {
+    const browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
+      headless: true,
+      protocol: 'webDriverBiDi',
+      userDataDir: profile,
+      extraPrefsFirefox: {
+        'services.settings.server': 'http://127.0.0.1:9/',
+        'app.update.disabledForTesting': true,
+        'toolkit.telemetry.enabled': false,
+        'datareporting.healthreport.uploadEnabled': false,
+        'network.captive-portal-service.enabled': false,
+        'network.connectivity-service.enabled': false,
+      },
+    });
+    return {
+      browser,
+      async close() {
+        await browser.close().catch(() => undefined);
+        await rm(profile, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(profile, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** What screenshot() and canvasStats() need of a page: Playwright's and Puppeteer's both fit. */
+export interface ScreenshotPage {
+  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
+}
+export interface EvaluatingPage {
+  evaluate(expression: string): Promise<unknown>;
+}
+
 /** Saves a screenshot of the page as a test artifact (.tmp/screenshots/<name>.png) and returns its path. */
-export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
+export async function screenshot(page: ScreenshotPage, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
@@ -81,9 +134,9 @@ export interface CanvasStats {
 }
 
 /** What the viewport's canvas holds, read from its pixels in the page. */
-export async function canvasStats(page: Page, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
+export async function canvasStats(page: EvaluatingPage, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
   // A string, run in the page: the DOM's types are not the project's (Node) types.
-  return page.evaluate(`(() => {
+  return (await page.evaluate(`(() => {
     const canvas = document.querySelector(${JSON.stringify(selector)});
     if (!canvas) throw new Error('no canvas at ' + ${JSON.stringify(selector)});
     const copy = document.createElement('canvas');
@@ -105,5 +158,5 @@ export async function canvasStats(page: Page, selector = '.viewport:not(.prior) 
     }
     const pixels = data.length / 4;
     return { width: copy.width, height: copy.height, nonBlack: nonBlack / pixels, mean: sum / pixels, digest: hash.toString(16) };
-  })()`);
+  })()`)) as CanvasStats;
 }
