@@ -129,11 +129,12 @@ describe('embedded PostgreSQL after a crash', () => {
   });
 
   it('starts when the server itself was killed (stale postmaster.pid, crash recovery)', async () => {
-    const db = await openDatabase({ kind: 'embedded', dir, port }, { embeddedServerSettings: SMALL });
+    // Started without supervision (openDatabase would supervise it): a supervisor left running would restart the
+    // server behind the later tests' backs.
+    await new EmbeddedPostgresServer({ dir, port, settings: SMALL }).start();
     const killed = await postmasterPid(dir);
     process.kill(killed, 'SIGKILL');
     await waitUntil(() => !isAlive(killed), 'the killed postmaster is gone');
-    await db.pool.end().catch(() => undefined);
 
     const events: string[] = [];
     const server = new EmbeddedPostgresServer({ dir, port, settings: SMALL, onEvent: (e) => events.push(e) });
