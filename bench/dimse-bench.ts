@@ -1,5 +1,6 @@
 // `npm run bench:dimse`: only the DICOM C-STORE workload of `npm run bench` (bench/dimse-workload.ts), our gateway
-// and Orthanc in turns on the same files, with the ratios. BENCH_QUICK=1: 100 slices of 128², else 300 of 512².
+// and Orthanc in turns on the same files, with the ratios. BENCH_QUICK=1: 100 slices of 128², else 300 of 512²;
+// BENCH_DIMSE_SLICES=2000 sends a study of about 1 GB (the memory goal: flat while it arrives).
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const results = new Map<string, Metric[]>();
 try {
   const missing = ensureOrthancInstalled(repoRoot);
   if (missing) throw new Error(missing);
-  const options = { dataDir: path.join(workDir, 'data'), slices: quick ? 100 : 300, matrix: quick ? 128 : 512, log };
+  const options = { dataDir: path.join(workDir, 'data'), slices: Number(process.env.BENCH_DIMSE_SLICES) || (quick ? 100 : 300), matrix: quick ? 128 : 512, log };
   const starts: [string, () => Promise<RunningServer>][] = [
     ['astreinte', () => startGateway(repoRoot, path.join(workDir, 'astreinte', 'data'), 4)],
     ['orthanc', () => startOrthanc(path.join(workDir, 'orthanc'), 4, { dicomServer: true })],
