@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
-import { screenshot, type PageGlobals } from '../support/browser.ts';
+import { screenshot, sessionTokenOf } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
@@ -107,7 +107,6 @@ afterAll(async () => {
 
 type DashboardProbe = { loads: number; period?: { from: string; to: string }; site: string; sites: string[] };
 const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as { astreinteDashboard?: DashboardProbe }).astreinteDashboard);
-const tokenOf = (page: Page) => page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
 
 /** RFC 4180, as the gateway writes it. */
 function parseCsv(text: string): string[][] {
@@ -202,7 +201,7 @@ describe('the regional dashboard', () => {
       expect(await page.locator('.period').textContent()).toMatch(/01\/11\/2026 00:00 → 01\/12\/2026 00:00/);
 
       // Every figure of the CSV for the same period is on the page, and equal.
-      const token = await tokenOf(page);
+      const token = await sessionTokenOf(page);
       const csv = await api(token, 'GET', `/api/indicators?from=${NOVEMBER.from}&to=${NOVEMBER.to}&format=csv`);
       expect(csv.status).toBe(200);
       const [header, ...rows] = parseCsv(csv.text);
@@ -285,7 +284,7 @@ describe('the regional dashboard', () => {
       await page.locator('.app-header nav a.nav-dashboard').click();
       await page.waitForURL(`${gw.url}/dashboard`);
       await expect.poll(async () => (await probe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
-      const token = await tokenOf(page);
+      const token = await sessionTokenOf(page);
       const fromApi = ((await api(token, 'GET', '/api/indicators')).json!.sites as { site: string }[]).map((s) => s.site);
       expect(fromApi.sort()).toEqual([...ARIEGE_SITES].sort());
       const rows = await page.locator('[data-table="interpretations"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-site')));
@@ -321,7 +320,7 @@ describe('the regional dashboard', () => {
       expect(await page.locator('canvas, .figures-table').count()).toBe(0);
       await screenshot(page, 'dashboard-05-reader-refused');
       // The API refuses them too.
-      expect((await api(await tokenOf(page), 'GET', '/api/indicators')).status).toBe(403);
+      expect((await api(await sessionTokenOf(page), 'GET', '/api/indicators')).status).toBe(403);
     } finally {
       await context.close();
     }

@@ -21,7 +21,7 @@ import { ensureOrthancInstalled, startOrthanc } from '../../bench/orthanc-peer.t
 import type { RunningServer } from '../../bench/server-process.ts';
 import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, type PageGlobals } from '../support/browser.ts';
+import { canvasStats, launchChromium, screenshot, sessionTokenOf } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -126,7 +126,7 @@ describe('the report panel (CPU rendering)', () => {
       await row.locator('button.claim').click();
       await expect.poll(() => row.locator('td.item-status').textContent(), { timeout: 10_000 }).toMatch(/En cours/);
       await screenshot(page, 'report-02-claimed');
-      const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
+      const token = await sessionTokenOf(page);
       const api = async (method: string, route: string, body?: unknown) => {
         const res = await fetch(`${gw.url}${route}`, {
           method,

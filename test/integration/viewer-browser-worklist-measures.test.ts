@@ -16,7 +16,7 @@ import dicomParser from 'dicom-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, type MeasurementStats, type PageGlobals } from '../support/browser.ts';
+import { canvasStats, launchChromium, screenshot, signedInContext, type MeasurementStats, type PageGlobals } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -295,12 +295,7 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
         return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
       }, { timeout: 30_000, message: 'the CT is routed to the on-call reader' })
       .toBe(1);
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.addInitScript((token) => {
-      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
-      storage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
-      storage.setItem('astreinte.rendering', 'cpu');
-    }, reader);
+    const context = await signedInContext(browser, { token: reader, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

@@ -11,7 +11,7 @@ import dicomParser from 'dicom-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, type CanvasStats, type PageGlobals } from '../support/browser.ts';
+import { canvasStats, launchChromium, screenshot, sessionTokenOf, signedInContext, type CanvasStats, type PageGlobals } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { DICOM_SAMPLES } from '../support/shared-samples.ts';
@@ -125,7 +125,7 @@ describe('the reading web app (CPU rendering)', () => {
       await page.evaluate('document.activeElement && document.activeElement.blur()');
       await page.keyboard.press('c');
       await expect.poll(() => row.locator('td.item-status').textContent(), { timeout: 10_000 }).toMatch(/En cours/);
-      const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
+      const token = await sessionTokenOf(page);
       const { items } = (await (await fetch(`${gw.url}/api/worklist`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
         items: { studyInstanceUID: string; status: string; assignee: string }[];
       };
@@ -228,12 +228,7 @@ describe('the reading web app (CPU rendering)', () => {
         }, { timeout: 15_000, message: 'both studies are routed to the on-call reader' })
         .toBe(1);
     }
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.addInitScript((token) => {
-      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
-      storage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
-      storage.setItem('astreinte.rendering', 'cpu');
-    }, reader);
+    const context = await signedInContext(browser, { token: reader, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -280,7 +275,7 @@ describe('the reading web app (CPU rendering)', () => {
       await refusal.waitFor({ timeout: 10_000 });
       expect(await refusal.textContent()).toMatch(/ne pouvez pas ouvrir cet examen/);
       await screenshot(page, '09-reading-refused');
-      const token = await page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
+      const token = await sessionTokenOf(page);
       const headers = { authorization: `Bearer ${token}` };
       const search = await fetch(`${gw.dicomweb}/studies/${study}/series`, { headers });
       expect([200, 204]).toContain(search.status);
@@ -297,12 +292,7 @@ describe('the reading web app (CPU rendering)', () => {
     const files = await Promise.all(samples.map((name) => readFile(path.join(DICOM_SAMPLES, name))));
     const stored = await stow(gw.dicomweb, admin, files);
     expect(stored.status).toBe(200);
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-    await context.addInitScript((token) => {
-      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
-      storage.setItem('astreinte.session', JSON.stringify({ token, role: 'admin', user: 'admin-test', name: 'Admin' }));
-      storage.setItem('astreinte.rendering', 'cpu');
-    }, admin);
+    const context = await signedInContext(browser, { token: admin, role: 'admin', user: 'admin-test', name: 'Admin' }, { viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -353,10 +343,7 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
         return res.status === 200 ? ((await res.json()) as unknown[]).length : 0;
       }, { timeout: 15_000 })
       .toBe(1);
-    const context = await webgl.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.addInitScript((token) => {
-      (globalThis as unknown as PageGlobals).sessionStorage.setItem('astreinte.session', JSON.stringify({ token, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }));
-    }, reader);
+    const context = await signedInContext(webgl, { token: reader, role: 'reader', user: '10009000011', name: 'Dr Anne Roques' }, { rendering: 'auto' });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

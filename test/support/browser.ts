@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import puppeteer, { type Browser as PuppeteerBrowser } from 'puppeteer-core';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -55,6 +55,40 @@ export interface MeasurementStats {
 export interface PageGlobals {
   astreinteReading?: ReadingProbe;
   sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+}
+
+/** What the web app keeps in the tab's sessionStorage once signed in (viewer/src/session.ts). */
+export interface TestSession {
+  token: string;
+  role: string;
+  user: string;
+  name: string;
+}
+
+/**
+ * A browser context already signed in as `session` (the sign-in page itself is proven by its own tests), with
+ * Cornerstone's CPU path chosen unless `rendering` says to let the app decide.
+ */
+export async function signedInContext(
+  browser: Browser,
+  session: TestSession,
+  options: { viewport?: { width: number; height: number }; rendering?: 'cpu' | 'auto' } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
+  await context.addInitScript(
+    ([stored, cpu]) => {
+      const storage = (globalThis as unknown as PageGlobals).sessionStorage;
+      storage.setItem('astreinte.session', stored);
+      if (cpu) storage.setItem('astreinte.rendering', 'cpu');
+    },
+    [JSON.stringify(session), (options.rendering ?? 'cpu') === 'cpu'] as const,
+  );
+  return context;
+}
+
+/** The bearer token of the session the page holds. */
+export function sessionTokenOf(page: Page): Promise<string> {
+  return page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
 }
 
 export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
