@@ -127,6 +127,9 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
         await page.locator(`tr.item[data-study="${study}"]`).waitFor({ timeout: 30_000 });
       }
       await screenshot(page, 'worklist-01-four-priorities');
+      // A coordinator sees the items, never the images: no thumbnail is asked for, none is said missing.
+      expect(await page.locator('tr.item img.thumb').count()).toBe(0);
+      expect(await page.locator('tr.item .thumb-missing').count()).toBe(0);
 
       const shown = await rows(page);
       expect(shown.map((r) => r.study)).toEqual([studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb]);

@@ -41,7 +41,7 @@ const FR = {
   site: 'Site',
   territory: 'Territoire',
   modality: 'Modalité',
-  bodyPart: 'Région',
+  bodyPart: 'Partie du corps',
   status: 'Statut',
   deadline: 'Échéance',
   priority: 'Priorité',

@@ -115,12 +115,17 @@ function fillChoices(select: HTMLSelectElement, anyLabel: string, pairs: [string
   select.value = chosen;
 }
 
+/** Coordinators see the items of their territory, never the images (the gateway refuses them): none is asked. */
+function seesImages(): boolean {
+  return currentSession()?.role !== 'coordinator';
+}
+
 /**
  * Gets a study ready to open while the reader points at it, selects it or claims it: its series and first
  * series' metadata asked for, Cornerstone started (decode workers, tools). Coordinators never see images.
  */
 function prepareToRead(item: WorklistItem): void {
-  if (currentSession()?.role === 'coordinator') return;
+  if (!seesImages()) return;
   prefetchStudy(item.studyInstanceUID);
   void import('./cornerstone-setup.ts').then((setup) => setup.initCornerstone()).catch(() => undefined);
 }
@@ -223,11 +228,15 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     fillChoices(territorySelect, `${t('filterTerritory')} : ${t('anyTerritory')}`, items.map((i) => [i.territory, i.territory]), filters.territory);
     body.replaceChildren(
       ...shown.map((item, index) => {
-        const thumb = h('img', { class: 'thumb', alt: '', width: 64, height: 64, 'data-study': item.studyInstanceUID });
-        void thumbnailOf(item.studyInstanceUID).then((url) => {
-          if (url) thumb.src = url;
-          else thumb.replaceWith(h('span', { class: 'thumb thumb-missing' }, t('thumbnailMissing')));
-        });
+        const thumb = seesImages()
+          ? h('img', { class: 'thumb', alt: '', width: 64, height: 64, 'data-study': item.studyInstanceUID })
+          : h('span', { class: 'thumb' });
+        if (thumb instanceof HTMLImageElement) {
+          void thumbnailOf(item.studyInstanceUID).then((url) => {
+            if (url) thumb.src = url;
+            else thumb.replaceWith(h('span', { class: 'thumb thumb-missing' }, t('thumbnailMissing')));
+          });
+        }
         const remaining = countdown(item.deadline);
         const row = h(
           'tr',
