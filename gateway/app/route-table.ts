@@ -43,6 +43,7 @@ import type { RenderedHandlers } from '../read/retrieve/rendered-routes.ts';
 import {
   retrieveBulkDataHandler,
   retrieveFramesHandler,
+  retrievePixelDataHandler,
   retrieveInstancesHandler,
   retrieveMetadataHandler,
   type RetrieveDependencies,
@@ -266,6 +267,9 @@ export function routeTable(options: RouteTableOptions = { adminSeesPatientData: 
     route({ method: 'GET', path: `${series}/metadata`, what: 'WADO-RS series metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
     route({ method: 'GET', path: `${instance}/metadata`, what: 'WADO-RS instance metadata', access: images, audit: readEvent('110103', 'wado-metadata'), handler: (s: DicomwebServices) => retrieveMetadataHandler(s.retrieve) }),
     route({ method: 'GET', path: `${instance}/frames/:frames`, what: 'WADO-RS frames', access: images, audit: readEvent('110104', 'wado-frames'), handler: (s: DicomwebServices) => retrieveFramesHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${study}/pixeldata`, what: 'WADO-RS study pixel data (every frame)', access: images, audit: readEvent('110104', 'wado-pixeldata'), handler: (s: DicomwebServices) => retrievePixelDataHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${series}/pixeldata`, what: 'WADO-RS series pixel data (every frame)', access: images, audit: readEvent('110104', 'wado-pixeldata'), handler: (s: DicomwebServices) => retrievePixelDataHandler(s.retrieve) }),
+    route({ method: 'GET', path: `${instance}/pixeldata`, what: 'WADO-RS instance pixel data (every frame)', access: images, audit: readEvent('110104', 'wado-pixeldata'), handler: (s: DicomwebServices) => retrievePixelDataHandler(s.retrieve) }),
     route({ method: 'GET', path: `${instance}/bulkdata/*path`, what: 'WADO-RS bulk data', access: images, audit: readEvent('110104', 'wado-bulkdata'), handler: (s: DicomwebServices) => retrieveBulkDataHandler(s.retrieve) }),
     // Rendered resources and thumbnails (PS3.18 10.4.1): pixels shown, audited as instances accessed.
     route({ method: 'GET', path: `${study}/rendered`, what: 'WADO-RS rendered study', access: images, audit: readEvent('110103', 'wado-rendered'), handler: (s: DicomwebServices) => s.rendered.set }),

@@ -157,6 +157,60 @@ describe('the archive with real DICOM files nobody here wrote', () => {
     }
   });
 
+  it('serves every frame of a study, a series or an instance in one Pixel Data answer, each part equal to its frame', async () => {
+    const auth = { authorization: `Bearer ${senderA}` };
+    const accept = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+    const withPixels = stored.filter((s) => dicomParser.parseDicom(s.bytes).elements.x7fe00010 !== undefined);
+    expect(withPixels.length).toBeGreaterThanOrEqual(6);
+    const framesOf = (x: StoredSample) => Number(dicomParser.parseDicom(x.bytes, { untilTag: 'x7fe00010' }).string('x00280008') ?? '1');
+    let checked = 0;
+    for (const s of withPixels) {
+      const levels = [
+        { url: `${gw.dicomweb}/studies/${s.study}`, holds: (x: StoredSample) => x.study === s.study },
+        { url: `${gw.dicomweb}/studies/${s.study}/series/${s.series}`, holds: (x: StoredSample) => x.study === s.study && x.series === s.series },
+        { url: `${gw.dicomweb}/studies/${s.study}/series/${s.series}/instances/${s.sop}`, holds: (x: StoredSample) => x.sop === s.sop },
+      ];
+      for (const { url, holds } of levels) {
+        const res = await fetch(`${url}/pixeldata`, { headers: { ...auth, accept } });
+        expect(res.status, `${s.file} ${url}`).toBe(200);
+        const contentType = res.headers.get('content-type')!;
+        expect(contentType, s.file).toMatch(/^multipart\/related; type="application\/octet-stream"; boundary=/);
+        const body = Buffer.from(await res.arrayBuffer());
+        expect(body.length, s.file).toBe(Number(res.headers.get('content-length')));
+        const parts = parseMultipart(body, contentType);
+        const expected = withPixels.filter(holds).flatMap((x) =>
+          Array.from({ length: framesOf(x) }, (_, i) => `${gw.dicomweb}/studies/${x.study}/series/${x.series}/instances/${x.sop}/frames/${i + 1}`),
+        );
+        expect(parts.map((p) => p.headers['content-location']).sort(), `${s.file} ${url}`).toEqual(expected.sort());
+        for (const part of parts) {
+          expect(Number(part.headers['content-length']), s.file).toBe(part.body.length);
+          const single = await fetch(part.headers['content-location'], { headers: { ...auth, accept } });
+          const [frame] = parseMultipart(Buffer.from(await single.arrayBuffer()), single.headers.get('content-type')!);
+          expect(part.headers['content-type'], s.file).toBe(frame.headers['content-type']);
+          expect(Buffer.compare(part.body, frame.body), `${s.file} ${part.headers['content-location']}`).toBe(0);
+        }
+        checked += 1;
+      }
+    }
+    expect(checked).toBe(3 * withPixels.length);
+
+    // Asked uncompressed, a compressed instance is refused before the first byte, by name.
+    const j2k = stored.find((x) => x.file === 'JPEG2000.dcm')!;
+    const refused = await fetch(`${gw.dicomweb}/studies/${j2k.study}/pixeldata`, {
+      headers: { ...auth, accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1' },
+    });
+    expect(refused.status).toBe(406);
+    expect(((await refused.json()) as { detail: string }).detail).toContain(j2k.sop);
+    // A study without images (a structured report) has no pixel data.
+    const sr = stored.find((x) => x.file === 'test-SR.dcm')!;
+    const none = await fetch(`${gw.dicomweb}/studies/${sr.study}/pixeldata`, { headers: { ...auth, accept } });
+    expect(none.status).toBe(404);
+    expect(((await none.json()) as { detail: string }).detail).toMatch(/pixel data/);
+    // Another site's study: not found, as for every other resource.
+    const other = await fetch(`${gw.dicomweb}/studies/${j2k.study}/pixeldata`, { headers: { authorization: `Bearer ${senderB}`, accept } });
+    expect(other.status).toBe(404);
+  });
+
   it('serves one frame as a single part with byte ranges', async () => {
     const ct = stored.find((s) => s.file === 'CT_small.dcm')!;
     const url = `${gw.dicomweb}/studies/${ct.study}/series/${ct.series}/instances/${ct.sop}/frames/1`;

@@ -365,6 +365,9 @@ const PROBES: Record<string, Probe> = {
   'GET /dicomweb/studies/:study/series/:series/metadata': images((t) => get(`${series(t)}/metadata`)),
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/metadata': images((t) => get(`${instance(t)}/metadata`)),
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames': images((t) => get(`${instance(t)}/frames/1`)),
+  'GET /dicomweb/studies/:study/pixeldata': images((t) => get(`${study(t)}/pixeldata`)),
+  'GET /dicomweb/studies/:study/series/:series/pixeldata': images((t) => get(`${series(t)}/pixeldata`)),
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/pixeldata': images((t) => get(`${instance(t)}/pixeldata`)),
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/*path': images((t) =>
     get(`${instance(t)}/bulkdata/${t.bulkDataPath}`),
   ),

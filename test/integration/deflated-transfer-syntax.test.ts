@@ -121,6 +121,11 @@ describe('Deflated Explicit VR Little Endian', () => {
     expect(twinFrames[0].length).toBeGreaterThan(0);
     expect(ours.length).toBe(theirs.length);
     ours.forEach((frame, i) => expect(frame.equals(theirs[i]), `frame part ${i + 1}`).toBe(true));
+    // All of its frames at once (the Pixel Data resource) equal the twin's, inflated the same way.
+    const allOurs = await parts(instanceUrl(p, p.uids.deflatedSop, '/pixeldata'), accept);
+    const allTheirs = await parts(instanceUrl(p, p.uids.twinSop, '/pixeldata'), accept);
+    expect(allOurs.length).toBe(allTheirs.length);
+    allOurs.forEach((frame, i) => expect(frame.equals(allTheirs[i]), `pixel data part ${i + 1}`).toBe(true));
   });
 
   it('the rendered CT equals dcmj2pnm of the twin; thumbnails are served', async () => {

@@ -9,6 +9,8 @@ export interface OutgoingPart {
   /** Byte length of the body when known: bounds how much is read ahead. */
   length?: number;
   contentLocation?: string;
+  /** Also send the body's length as the part's Content-Length (a client can then take the part without scanning it). */
+  lengthHeader?: boolean;
 }
 
 export function newBoundary(): string {
@@ -16,9 +18,10 @@ export function newBoundary(): string {
 }
 
 /** The header block of one part, up to and including the blank line. */
-export function partHead(boundary: string, part: Pick<OutgoingPart, 'contentType' | 'contentLocation'>): string {
+export function partHead(boundary: string, part: Pick<OutgoingPart, 'contentType' | 'contentLocation' | 'length' | 'lengthHeader'>): string {
   let head = `--${boundary}\r\nContent-Type: ${part.contentType}\r\n`;
   if (part.contentLocation) head += `Content-Location: ${part.contentLocation}\r\n`;
+  if (part.lengthHeader && part.length !== undefined) head += `Content-Length: ${part.length}\r\n`;
   return `${head}\r\n`;
 }
 

@@ -39,6 +39,11 @@ export function chooseFrameRepresentation(accept: string | undefined, stored: st
   return binary(negotiateOrThrow(accept, frameOffers({ stored, singlePart: frameCount === 1 }), frameCount === 1 ? 'frame' : 'frame list'));
 }
 
+/** The frames of one instance within a Pixel Data answer (always multipart: it holds several frames). */
+export function choosePixelDataRepresentation(accept: string | undefined, stored: string, sopInstanceUID: string): BinaryRepresentation {
+  return binary(negotiateOrThrow(accept, frameOffers({ stored }), `pixel data of instance ${sopInstanceUID} (stored as ${stored})`));
+}
+
 export function chooseBulkDataRepresentation(accept: string | undefined): BinaryRepresentation {
   return binary(negotiateOrThrow(accept, bulkdataOffers({ singlePart: true }), 'bulk data'));
 }

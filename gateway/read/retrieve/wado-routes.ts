@@ -19,6 +19,7 @@ import {
   chooseFrameRepresentation,
   chooseInstanceRepresentation,
   chooseMetadataRepresentation,
+  choosePixelDataRepresentation,
 } from './representation.ts';
 import { spanSourceFor, type SpanSource } from './inflated-span-reader.ts';
 
@@ -48,6 +49,11 @@ export function retrieveMetadataHandler(deps: RetrieveDependencies): RequestHand
 
 export function retrieveFramesHandler(deps: RetrieveDependencies): RequestHandler {
   return (req, res) => retrieveFrames(req, res, deps);
+}
+
+/** Pixel Data resources (PS3.18 10.4.1.1.6): every frame of a study, series or instance, one part each. */
+export function retrievePixelDataHandler(deps: RetrieveDependencies): RequestHandler {
+  return (req, res) => retrievePixelData(req, res, deps);
 }
 
 export function retrieveBulkDataHandler(deps: RetrieveDependencies): RequestHandler {
@@ -128,6 +134,42 @@ async function retrieveFrames(req: Request, res: Response, deps: RetrieveDepende
   res.status(200);
   res.set('Content-Type', `multipart/related; type="${representation.partType}"; boundary=${boundary}`);
   res.set('Content-Length', String(multipartLength(boundary, parts, frameNumbers.map((n) => spanLength(spansOf(n))))));
+  await writeMultipart(res, parts, boundary);
+}
+
+/**
+ * Every frame of the target's image instances in one multipart answer, in series then instance order, each
+ * part labelled with its transfer syntax, its frame URL (Content-Location) and its length (Content-Length), so
+ * that a viewer fills a whole series with one request instead of one per slice. Each instance's representation
+ * is chosen before the first byte: one that cannot be sent as asked is a 406 naming it, not a cut answer.
+ */
+async function retrievePixelData(req: Request, res: Response, deps: RetrieveDependencies): Promise<void> {
+  const scope = deps.accessScope(res);
+  const target = targetOf(req);
+  const imaging = (await findTargetInstances(deps.index, scope, target)).filter((i) => i.numberOfFrames > 0 && i.frames.length > 0);
+  if (imaging.length === 0) throw new NotFound(`${target.sopInstanceUID ? 'This instance has' : 'None of these instances has'} pixel data.`);
+  const accept = req.get('accept');
+  const root = dicomwebRootOf(req);
+  const parts: OutgoingPart[] = [];
+  let partType: string | undefined;
+  for (const instance of imaging) {
+    const representation = choosePixelDataRepresentation(accept, instance.transferSyntaxUID, instance.sopInstanceUID);
+    partType ??= representation.partType;
+    const source = spanSourceFor(deps.objects, instance);
+    instance.frames.forEach((spans, index) => {
+      parts.push({
+        contentType: representation.contentType,
+        contentLocation: `${instanceUrl(root, instance)}/frames/${index + 1}`,
+        length: spanLength(spans),
+        lengthHeader: true,
+        body: () => readSpans(source, instance.objectKey, spans),
+      });
+    });
+  }
+  const boundary = newBoundary();
+  res.status(200);
+  res.set('Content-Type', `multipart/related; type="${partType}"; boundary=${boundary}`);
+  res.set('Content-Length', String(multipartLength(boundary, parts, parts.map((p) => p.length ?? 0))));
   await writeMultipart(res, parts, boundary);
 }
 
