@@ -141,6 +141,14 @@ describe('the reading web app (CPU rendering)', () => {
       // Claiming it got it ready (viewer/src/study-prefetch.ts): its series and metadata were asked for then, once.
       const metadataRequests = requested.filter((p) => p.startsWith(`/dicomweb/studies/${study}/series/`) && p.endsWith('/metadata'));
       expect(metadataRequests, 'the series metadata is asked for once').toHaveLength(1);
+      // The other slices come in one Pixel Data request, read off the main thread, all cached for scrolling.
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.cachedCount()), { timeout: 20_000, message: 'every slice is cached' })
+        .toBe(SLICES);
+      const streamed = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.streamedFrames);
+      const frameRequests = requested.filter((p) => p.startsWith(`/dicomweb/studies/${study}/`) && p.includes('/frames/'));
+      expect(streamed, 'frames that came in the series request').toBe(SLICES - frameRequests.length);
+      expect(frameRequests.length, 'frames asked for one by one (the first slice shown)').toBeLessThanOrEqual(2);
       expect(await page.locator('.overlay.top-left').textContent()).toMatch(/ID /);
       expect(await page.locator('.overlay.bottom-left').textContent()).toMatch(new RegExp(`Coupe ${SLICES / 2 + 1}/${SLICES}`));
       await screenshot(page, '04-reading-first-image');

@@ -29,6 +29,7 @@ export interface ReadingProbe {
   mpr: { open: boolean; renders: Record<string, number> };
   prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
+  streamedFrames?: number;
   cachedCount(): number;
   annotationHandles(): { tool: string; points: [number, number][] }[];
   measurements(): { tool: string; points: [number, number][]; stats?: MeasurementStats; settled: boolean }[];

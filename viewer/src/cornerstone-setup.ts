@@ -37,7 +37,7 @@ export function initCornerstone(): Promise<void> {
     initCore();
     if (cpu) setUseCPURendering(true);
     dicomImageLoader.init({
-      maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
+      maxWebWorkers: Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)),
       // No wasmBasePath: Vite bundles the codec .wasm files beside the decode worker, which finds them itself.
       // The token on every request of the loader (frames), as a headers object (streaming requests have no xhr).
       beforeSend: () => {

@@ -36,6 +36,7 @@ import { PRESETS } from './presets.ts';
 import { rt } from './report-i18n.ts';
 import { renderReportPanel } from './report-panel.ts';
 import { seriesEntries, seriesSearchPath, type SeriesEntry } from './series-entries.ts';
+import { loadSeriesPixels, type SeriesPixelLoad } from './series-pixel-loader.ts';
 import { currentSession } from './session.ts';
 import { jsonFetchedAhead, metadataPath } from './study-prefetch.ts';
 
@@ -75,6 +76,8 @@ export interface ReadingProbe {
   /** The prior shown side by side, when one is. */
   prior?: { study: string; renders: number; imageIndex: number };
   imageToClient(column: number, row: number): [number, number] | undefined;
+  /** Frames of the shown series that came in its one Pixel Data request, once that answer was read to its end. */
+  streamedFrames?: number;
   /** How many slices of the shown series are in Cornerstone's cache (scrolling them needs no request). */
   cachedCount(): number;
   /** Each annotation's tool and its handles in image pixel coordinates (column, row). */
@@ -513,6 +516,11 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     return [box.left + canvas[0], box.top + canvas[1]];
   };
 
+  let seriesLoad: SeriesPixelLoad | undefined;
+  cleanups.push(() => {
+    seriesLoad?.cancel();
+    seriesLoad = undefined;
+  });
   const openSeries = async (entry: SeriesEntry): Promise<void> => {
     probe.seriesUid = entry.uid;
     probe.firstImageMs = undefined;
@@ -533,8 +541,20 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     current = { entry, imageIds };
     studyAttributes = instances[0] ?? {};
     await viewport.setStack(imageIds, Math.floor(imageIds.length / 2));
-    // The whole series, nearest slices first: a 300-slice CT then scrolls end to end without waiting.
-    toolUtilities.stackPrefetch.enable(element);
+    // The whole series in one request (a 300-slice CT then scrolls end to end without waiting); whatever it did
+    // not bring (an older gateway, a frame that failed) Cornerstone then asks for slice by slice, nearest first.
+    seriesLoad?.cancel();
+    const load = loadSeriesPixels(study, entry.uid, imageIds);
+    seriesLoad = load;
+    probe.streamedFrames = undefined;
+    void load.done
+      .then((frames) => {
+        if (seriesLoad === load) probe.streamedFrames = frames;
+      })
+      .catch(() => undefined)
+      .then(() => {
+        if (seriesLoad === load && element.isConnected) toolUtilities.stackPrefetch.enable(element);
+      });
     viewport.render();
   };
 
