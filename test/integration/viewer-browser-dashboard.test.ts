@@ -13,6 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
 import { screenshot, sessionTokenOf } from '../support/browser.ts';
+import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpected, pixelsOf } from '../support/dashboard.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
@@ -105,58 +106,6 @@ afterAll(async () => {
   await gw?.dispose();
 });
 
-type DashboardProbe = { loads: number; period?: { from: string; to: string }; site: string; sites: string[] };
-const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as { astreinteDashboard?: DashboardProbe }).astreinteDashboard);
-
-/** RFC 4180, as the gateway writes it. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      (row = []), (cell = ''), i++;
-    } else cell += c;
-  }
-  return rows;
-}
-
-/** Every cell of the page's tables that holds a CSV column: its site, column and text as shown. */
-function pageCells(page: Page) {
-  return page.evaluate(`[...document.querySelectorAll('.figures-table [data-csv]')].map((cell) => ({
-    site: cell.closest('tr').dataset.site, csv: cell.dataset.csv, text: cell.textContent, value: cell.dataset.value ?? null,
-  }))`) as Promise<{ site: string; csv: string; text: string; value: string | null }[]>;
-}
-
-/** A shown figure as the CSV writes it: French digit grouping and decimal comma undone, "—" for none. */
-function asCsv(cell: { csv: string; text: string; value: string | null }): string {
-  if (cell.value !== null) return cell.value;
-  if (cell.text === '—') return '';
-  return /^[-\d\s\u202f\u00a0,]+$/.test(cell.text) ? cell.text.replace(/[\s\u202f\u00a0]/g, '').replace(',', '.') : cell.text;
-}
-
-/** Pixels of the canvas within a small distance of the colour: the bars of that series are drawn. */
-function pixelsOf(page: Page, chart: string, hex: string): Promise<number> {
-  return page.evaluate(`(() => {
-    const canvas = document.querySelector('canvas[data-chart="${chart}"]');
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    const [r, g, b] = [1, 3, 5].map((i) => parseInt('${hex}'.slice(i, i + 2), 16));
-    let n = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 200 && Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 24) n += 1;
-    return n;
-  })()`);
-}
-
 async function signIn(context: BrowserContext, person: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(`${gw.url}/sign-in`);
@@ -186,8 +135,8 @@ describe('the regional dashboard', () => {
     try {
       // An analyst has no worklist: they land on the dashboard, for the 30 days before the gateway's clock (summer time then).
       await page.waitForURL(`${gw.url}/dashboard`);
-      await expect.poll(async () => (await probe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
-      expect((await probe(page))!.period).toMatchObject({ from: expect.stringMatching(/^2026-10-23T03:1\d:.*\+02:00$/), to: expect.stringMatching(/^2026-11-22T02:1\d:.*\+01:00$/) });
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect((await dashboardProbe(page))!.period).toMatchObject({ from: expect.stringMatching(/^2026-10-23T03:1\d:.*\+02:00$/), to: expect.stringMatching(/^2026-11-22T02:1\d:.*\+01:00$/) });
       expect(await page.locator('h1').textContent()).toBe('Tableau de bord régional');
       expect(await page.locator('.app-header nav a.nav-dashboard').getAttribute('aria-current')).toBe('page');
       expect(await page.locator('.app-header nav a.nav-worklist').count(), 'no worklist for an analyst').toBe(0);
@@ -196,27 +145,16 @@ describe('the regional dashboard', () => {
       await page.locator('input[name="from"]').fill(NOVEMBER.from);
       await page.locator('input[name="to"]').fill(NOVEMBER.lastDay);
       await page.locator('button.show').click();
-      await expect.poll(async () => (await probe(page))?.period?.from).toBe('2026-11-01T00:00:00+01:00');
-      expect((await probe(page))!.period!.to).toBe('2026-12-01T00:00:00+01:00');
+      await expect.poll(async () => (await dashboardProbe(page))?.period?.from).toBe('2026-11-01T00:00:00+01:00');
+      expect((await dashboardProbe(page))!.period!.to).toBe('2026-12-01T00:00:00+01:00');
       expect(await page.locator('.period').textContent()).toMatch(/01\/11\/2026 00:00 → 01\/12\/2026 00:00/);
 
       // Every figure of the CSV for the same period is on the page, and equal.
       const token = await sessionTokenOf(page);
       const csv = await api(token, 'GET', `/api/indicators?from=${NOVEMBER.from}&to=${NOVEMBER.to}&format=csv`);
       expect(csv.status).toBe(200);
-      const [header, ...rows] = parseCsv(csv.text);
-      const cells = await pageCells(page);
-      const shown = new Map<string, string[]>();
-      for (const cell of cells) shown.set(`${cell.site}|${cell.csv}`, [...(shown.get(`${cell.site}|${cell.csv}`) ?? []), asCsv(cell)]);
+      const { mismatches, header, rows, cells } = await csvMismatches(page, csv.text);
       expect(rows.length).toBe(25);
-      const mismatches: string[] = [];
-      for (const row of rows) {
-        header.forEach((column, i) => {
-          const values = shown.get(`${row[0]}|${column}`);
-          if (!values) mismatches.push(`${row[0]} ${column}: not shown (CSV ${row[i]})`);
-          else if (values.some((v) => v !== row[i])) mismatches.push(`${row[0]} ${column}: page ${values.join('/')} CSV ${row[i]}`);
-        });
-      }
       expect(mismatches).toEqual([]);
       expect(cells.length).toBeGreaterThanOrEqual(rows.length * header.length);
       const value = (site: string, column: string) => rows.find((r) => r[0] === site)![header.indexOf(column)];
@@ -229,16 +167,20 @@ describe('the regional dashboard', () => {
 
       // The charts are drawn: bars of each series' colour on their canvas.
       await page.locator('section[data-section="steps"] canvas').scrollIntoViewIfNeeded();
-      expect(await pixelsOf(page, 'interpretations', '#56b4e9'), 'non-urgent bar').toBeGreaterThan(100);
-      expect(await pixelsOf(page, 'interpretations', '#d55e00'), 'urgent bar (hatched)').toBeGreaterThan(50);
+      expect(await pixelsOf(page, 'interpretations', '#56b4e9'), 'non-urgent bar').toBeGreaterThan(LEGEND_SWATCH_MAX_PIXELS + 100);
+      expect(await pixelsOf(page, 'interpretations', '#d55e00'), 'urgent bar (hatched)').toBeGreaterThan(LEGEND_SWATCH_MAX_PIXELS + 50);
       expect(await pixelsOf(page, 'hourly', '#56b4e9'), 'hourly histogram').toBeGreaterThan(100);
       expect(await pixelsOf(page, 'archive', '#0072b2'), 'archive bars').toBeGreaterThan(100);
-      expect(await pixelsOf(page, 'steps', '#009e73'), 'median bars').toBeGreaterThan(100);
+      // The steps chart opens on routed → signed: median bars where a median is a tenth of a minute or more.
+      const medianPixels = await pixelsOf(page, 'steps', '#009e73');
+      expect(medianPixels > LEGEND_SWATCH_MAX_PIXELS + 100, `median bars: ${medianPixels} px`).toBe(medianBarExpected(header, rows, 'routedToSigned'));
       await screenshot(page, 'dashboard-01-analyst-november', { fullPage: true });
 
       // Another step in the chart.
       await page.locator('select[name="step"]').selectOption('claimedToSigned');
-      await expect.poll(() => pixelsOf(page, 'steps', '#009e73')).toBeGreaterThan(0);
+      await expect
+        .poll(async () => (await pixelsOf(page, 'steps', '#009e73')) > LEGEND_SWATCH_MAX_PIXELS + 100, { message: 'claimed → signed median bars' })
+        .toBe(medianBarExpected(header, rows, 'claimedToSigned'));
 
       // The CSV button: fetched with the token in a header, saved from a blob; the same bytes as the API's.
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button.download-csv').click()]);
@@ -254,7 +196,7 @@ describe('the regional dashboard', () => {
 
       // One site.
       await page.locator('select[name="site"]').selectOption(SAINT_GIRONS);
-      await expect.poll(async () => (await probe(page))?.sites).toEqual([SAINT_GIRONS]);
+      await expect.poll(async () => (await dashboardProbe(page))?.sites).toEqual([SAINT_GIRONS]);
       expect(await page.locator('[data-table="interpretations"] tbody tr').count()).toBe(1);
       await screenshot(page, 'dashboard-02-analyst-one-site', { fullPage: true });
       await expectNoPatient(page);
@@ -263,8 +205,8 @@ describe('the regional dashboard', () => {
       expect(new URL(page.url()).search).toBe(`?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SAINT_GIRONS}`);
       await page.locator('.app-header button.language').click();
       await page.locator('h1', { hasText: 'Regional dashboard' }).waitFor({ timeout: 15_000 });
-      await expect.poll(async () => (await probe(page))?.loads ?? 0).toBeGreaterThan(0);
-      expect(await probe(page)).toMatchObject({ period: { from: '2026-11-01T00:00:00+01:00', to: '2026-12-01T00:00:00+01:00' }, sites: [SAINT_GIRONS] });
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0).toBeGreaterThan(0);
+      expect(await dashboardProbe(page)).toMatchObject({ period: { from: '2026-11-01T00:00:00+01:00', to: '2026-12-01T00:00:00+01:00' }, sites: [SAINT_GIRONS] });
       expect(await page.locator('.download-csv').textContent()).toContain('Download CSV');
       await screenshot(page, 'dashboard-03-analyst-english');
       expect(errors).toEqual([]);
@@ -283,7 +225,7 @@ describe('the regional dashboard', () => {
       await page.waitForURL(`${gw.url}/`);
       await page.locator('.app-header nav a.nav-dashboard').click();
       await page.waitForURL(`${gw.url}/dashboard`);
-      await expect.poll(async () => (await probe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
       const token = await sessionTokenOf(page);
       const fromApi = ((await api(token, 'GET', '/api/indicators')).json!.sites as { site: string }[]).map((s) => s.site);
       expect(fromApi.sort()).toEqual([...ARIEGE_SITES].sort());

@@ -21,7 +21,7 @@ import { ensureOrthancInstalled, startOrthanc } from '../../bench/orthanc-peer.t
 import type { RunningServer } from '../../bench/server-process.ts';
 import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, sessionTokenOf } from '../support/browser.ts';
+import { canvasStats, launchChromium, reportProbe, screenshot, sessionTokenOf } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -96,10 +96,9 @@ afterAll(async () => {
 });
 
 const field = (page: Page, name: string) => page.locator(`.report-panel [name="${name}"]`);
-const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as { astreinteReport?: { saves: number; revision: number; itemId?: string; state: string } }).astreinteReport);
 
 async function savedAfter(page: Page, saves: number): Promise<void> {
-  await expect.poll(async () => (await probe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(saves);
+  await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(saves);
   await expect.poll(() => page.locator('.report-panel .save-state').textContent()).toMatch(/Brouillon enregistré/);
 }
 
@@ -141,7 +140,7 @@ describe('the report panel (CPU rendering)', () => {
       await page.waitForURL(`${gw.url}/studies/${study}`);
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 20_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
       await field(page, 'indication').waitFor({ timeout: 10_000 });
-      const itemId = (await probe(page))!.itemId!;
+      const itemId = (await reportProbe(page))!.itemId!;
       const start = await api('GET', `/api/worklist/${itemId}/report`);
       const startContent = (start.json.draft as { content: { template: string } }).content;
       expect(await field(page, 'template').inputValue()).toBe(startContent.template);
@@ -176,7 +175,7 @@ describe('the report panel (CPU rendering)', () => {
       await screenshot(page, 'report-05-after-reload');
 
       // Another tab saves meanwhile: this one is told, and reloads the draft rather than overwrite it.
-      const revision = (await probe(page))!.revision;
+      const revision = (await reportProbe(page))!.revision;
       const other = await api('POST', `/api/worklist/${itemId}/report`, { content: { ...savedDraft.content, findings: 'Écrit dans un autre onglet.' }, revision });
       expect(other.status).toBe(200);
       await field(page, 'findings').fill('Modifié dans cet onglet.');
@@ -188,7 +187,7 @@ describe('the report panel (CPU rendering)', () => {
       await expect.poll(() => field(page, 'findings').inputValue()).toBe('Écrit dans un autre onglet.');
 
       // A critical finding without the call recorded: signing is refused, the API's words shown by the fields.
-      const savesBefore = (await probe(page))!.saves;
+      const savesBefore = (await reportProbe(page))!.saves;
       await field(page, 'critical').check();
       await savedAfter(page, savesBefore);
       await page.locator('.report-panel button.sign').click();

@@ -11,12 +11,22 @@
  *   ROI's mean is the mean HU of the same pixels computed here from the file.
  * Screenshots: .tmp/screenshots/worklist-*.png and measure-*.png.
  */
-import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, signedInContext, type MeasurementStats, type PageGlobals } from '../support/browser.ts';
+import {
+  canvasStats,
+  dragWithMouse,
+  imageToClient,
+  launchChromium,
+  screenshot,
+  settledMeasurement,
+  signedInContext,
+  type MeasurementStats,
+  type PageGlobals,
+} from '../support/browser.ts';
+import { ellipseTruth, halfSlopeHeadCt, huImageOf, meanWhere, rewrite, type HuImage } from '../support/ct-truth.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -44,15 +54,6 @@ afterAll(async () => {
 
 function parsed(file: Buffer): dicomParser.DataSet {
   return dicomParser.parseDicom(file);
-}
-
-/** The same instances with some attributes changed (dcmjs, as a modality would have written them). */
-function rewrite(files: Buffer[], change: (dict: Record<string, { vr: string; Value: unknown[] }>) => void): Buffer[] {
-  return files.map((file) => {
-    const dataset = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
-    change(dataset.dict as Record<string, { vr: string; Value: unknown[] }>);
-    return Buffer.from(dataset.write());
-  });
 }
 
 const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!);
@@ -230,50 +231,15 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
 
 describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () => {
   /** Stored values 2 × (HU + 1024): the tools must apply the slope as well as the intercept to give HU. */
-  const slices = rewrite([...generateCtSeries({ kind: 'ct-head', slices: 6, rows: 128, columns: 128, seed: 'viewer-measure', site: SITES['saint-girons'] })], (dict) => {
-    const pixels = dict['7FE00010'].Value[0] as ArrayBuffer;
-    const values = new Int16Array(pixels);
-    for (let i = 0; i < values.length; i++) values[i] *= 2;
-    dict['00281053'] = { vr: 'DS', Value: [0.5] };
-  });
+  const slices = halfSlopeHeadCt({ slices: 6, rows: 128, columns: 128, seed: 'viewer-measure', site: SITES['saint-girons'] });
   const study = parsed(slices[0]).string('x0020000d')!;
-
-  /** HU of each pixel of the slice whose SOP Instance UID is `sop`, from the file. */
-  function huOf(sop: string): { hu: Float64Array; columns: number; rows: number; stored: Int16Array } {
-    const file = slices.find((s) => parsed(s).string('x00080018') === sop)!;
-    const dataset = parsed(file);
-    const columns = dataset.uint16('x00280011')!;
-    const rows = dataset.uint16('x00280010')!;
-    const slope = Number(dataset.string('x00281053'));
-    const intercept = Number(dataset.string('x00281052'));
-    expect(slope).toBe(0.5);
-    expect(intercept).toBe(-1024);
-    const element = dataset.elements.x7fe00010;
-    const stored = new Int16Array(rows * columns);
-    for (let i = 0; i < stored.length; i++) stored[i] = file.readInt16LE(element.dataOffset + 2 * i);
-    return { hu: Float64Array.from(stored, (v) => v * slope + intercept), columns, rows, stored };
-  }
-
-  /** Mean of the pixels whose centre (column + 0.5, row + 0.5 in image coordinates) passes `inside`. */
-  function meanWhere(image: { hu: Float64Array; columns: number; rows: number }, inside: (x: number, y: number) => boolean): { mean: number; count: number } {
-    let sum = 0;
-    let count = 0;
-    for (let row = 0; row < image.rows; row++) {
-      for (let column = 0; column < image.columns; column++) {
-        if (!inside(column + 0.5, row + 0.5)) continue;
-        sum += image.hu[row * image.columns + column];
-        count += 1;
-      }
-    }
-    return { mean: sum / count, count };
-  }
 
   /**
    * Along the middle column (downwards) and the middle row (rightwards) from the centre: the middle of the skull
    * (the run of pixels above 1000 HU) and air beyond the scalp, inside the reconstruction circle; as positions in
    * image coordinates along the walk, and the walk itself.
    */
-  function skullAndAir(image: { hu: Float64Array; columns: number; rows: number }): { skull: number; air: number; walk: (at: number) => [number, number] }[] {
+  function skullAndAir(image: HuImage): { skull: number; air: number; walk: (at: number) => [number, number] }[] {
     const middle = image.columns / 2;
     const hu = ([column, row]: [number, number]) => image.hu[Math.floor(row) * image.columns + Math.floor(column)];
     const walks: ((at: number) => [number, number])[] = [(at) => [middle + 0.5, at], (at) => [at, middle + 0.5]];
@@ -302,32 +268,9 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    const toClient = async (column: number, row: number): Promise<[number, number]> => {
-      const point = await page.evaluate(([c, r]) => (globalThis as unknown as PageGlobals).astreinteReading!.imageToClient(c, r), [column, row] as const);
-      expect(point, `image point ${column},${row} on screen`).toBeTruthy();
-      return point!;
-    };
-    const drag = async (from: [number, number], to: [number, number]): Promise<void> => {
-      await page.mouse.move(...from);
-      await page.mouse.down();
-      await page.mouse.move((from[0] + to[0]) / 2, (from[1] + to[1]) / 2, { steps: 5 });
-      await page.mouse.move(...to, { steps: 5 });
-      await page.mouse.up();
-    };
-    /** The statistics of the tool's latest annotation once drawn to the end and computed from its final handles. */
-    const statsOf = async (tool: string, key: keyof MeasurementStats) => {
-      let last: { points: [number, number][]; stats?: MeasurementStats; settled: boolean } | undefined;
-      await expect
-        .poll(
-          async () => {
-            last = (await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.measurements())).filter((m) => m.tool === tool).at(-1);
-            return Boolean(last?.settled) && typeof last?.stats?.[key] === 'number' && Number.isFinite(last.stats[key]);
-          },
-          { timeout: 15_000, message: `${tool} is completed and computes its ${key}: ${JSON.stringify(last)}` },
-        )
-        .toBe(true);
-      return last as { points: [number, number][]; stats: MeasurementStats };
-    };
+    const toClient = (column: number, row: number) => imageToClient(page, column, row);
+    const drag = (from: [number, number], to: [number, number]) => dragWithMouse(page, from, to);
+    const statsOf = (tool: string, key: keyof MeasurementStats) => settledMeasurement(page, tool, key);
     try {
       await page.goto(`${gw.url}/studies/${study}`);
       await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, undefined, { timeout: 30_000 });
@@ -335,7 +278,8 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
       await expect.poll(async () => (await probe(page)).sopInstanceUid, { timeout: 10_000 }).toBeTruthy();
       const sop = (await probe(page)).sopInstanceUid!;
-      const image = huOf(sop);
+      const image = huImageOf(slices, sop);
+      expect([image.slope, image.intercept]).toEqual([0.5, -1024]);
       // Where the probe (and so the mouse, and the annotations' drawing) puts an image pixel is where the canvas
       // drew it: the skull is white and the air beyond it black under the brain window, on screen.
       const luminanceAt = async ([x, y]: [number, number]): Promise<number> =>
@@ -392,12 +336,8 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
       await page.keyboard.press('e');
       await drag(await toClient(64.5, 64.5), await toClient(70.5, 70.5));
       const ellipse = await statsOf('EllipticalROI', 'mean');
-      const xs = ellipse.points.map((p) => p[0]);
-      const ys = ellipse.points.map((p) => p[1]);
-      const [cx, cy] = [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
-      const [rx, ry] = [(Math.max(...xs) - Math.min(...xs)) / 2, (Math.max(...ys) - Math.min(...ys)) / 2];
-      expect(rx).toBeGreaterThan(4);
-      const inEllipse = meanWhere(image, (x, y) => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1);
+      const inEllipse = ellipseTruth(image, ellipse.points);
+      expect(inEllipse.rx).toBeGreaterThan(4);
       expect(ellipse.stats.modalityUnit).toBe('HU');
       expect(Math.abs(ellipse.stats.mean! - inEllipse.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${inEllipse.mean} over ${inEllipse.count} pixels of the file`).toBeLessThan(1.5);
       expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);

@@ -11,7 +11,17 @@ import dicomParser from 'dicom-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, screenshot, sessionTokenOf, signedInContext, type CanvasStats, type PageGlobals } from '../support/browser.ts';
+import {
+  canvasStats,
+  dragWithMouse,
+  imageToClient,
+  launchChromium,
+  screenshot,
+  sessionTokenOf,
+  signedInContext,
+  type CanvasStats,
+  type PageGlobals,
+} from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { DICOM_SAMPLES } from '../support/shared-samples.ts';
@@ -187,14 +197,7 @@ describe('the reading web app (CPU rendering)', () => {
 
       // A length across 80 columns of known spacing.
       await page.keyboard.press('l');
-      const from = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageToClient(20, 64));
-      const to = await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageToClient(100, 64));
-      expect(from && to).toBeTruthy();
-      await page.mouse.move(from![0], from![1]);
-      await page.mouse.down();
-      await page.mouse.move((from![0] + to![0]) / 2, to![1], { steps: 5 });
-      await page.mouse.move(to![0], to![1], { steps: 5 });
-      await page.mouse.up();
+      await dragWithMouse(page, await imageToClient(page, 20, 64), await imageToClient(page, 100, 64));
       const measurement = page.locator('.measurement').first();
       await measurement.waitFor({ timeout: 10_000 });
       const expected = 80 * PIXEL_SPACING_MM;

@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import puppeteer, { type Browser as PuppeteerBrowser } from 'puppeteer-core';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -87,9 +87,9 @@ export async function signedInContext(
   return context;
 }
 
-/** The bearer token of the session the page holds. */
-export function sessionTokenOf(page: Page): Promise<string> {
-  return page.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session')!).token as string);
+/** The bearer token of the session the page holds (Playwright's page or Puppeteer's). */
+export async function sessionTokenOf(page: EvaluatingPage): Promise<string> {
+  return (await page.evaluate(`JSON.parse(sessionStorage.getItem('astreinte.session')).token`)) as string;
 }
 
 export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
@@ -141,12 +141,63 @@ export async function launchFirefox(): Promise<Firefox> {
   }
 }
 
-/** What screenshot() and canvasStats() need of a page: Playwright's and Puppeteer's both fit. */
+/** What the helpers below need of a page: Playwright's and Puppeteer's both fit. */
 export interface ScreenshotPage {
   screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
 }
 export interface EvaluatingPage {
   evaluate(expression: string): Promise<unknown>;
+}
+export interface MousePage extends EvaluatingPage {
+  mouse: { move(x: number, y: number, options?: { steps?: number }): Promise<void>; down(): Promise<void>; up(): Promise<void> };
+}
+
+/** Where the reading page draws the image pixel (column, row) of its main viewport, in client coordinates. */
+export async function imageToClient(page: EvaluatingPage, column: number, row: number): Promise<[number, number]> {
+  const point = (await page.evaluate(`globalThis.astreinteReading.imageToClient(${column}, ${row})`)) as [number, number] | undefined;
+  if (!point) throw new Error(`image point ${column},${row} is not on screen`);
+  return point;
+}
+
+/** Presses the left button at `from`, moves to `to` in steps (as a hand would), releases. */
+export async function dragWithMouse(page: MousePage, from: [number, number], to: [number, number]): Promise<void> {
+  await page.mouse.move(...from);
+  await page.mouse.down();
+  await page.mouse.move((from[0] + to[0]) / 2, (from[1] + to[1]) / 2, { steps: 5 });
+  await page.mouse.move(...to, { steps: 5 });
+  await page.mouse.up();
+}
+
+export interface Measurement {
+  tool: string;
+  points: [number, number][];
+  stats: MeasurementStats;
+}
+
+/** The latest annotation of `tool` once drawn to the end and its `key` computed from its final handles. */
+export async function settledMeasurement(page: EvaluatingPage, tool: string, key: keyof MeasurementStats): Promise<Measurement> {
+  let last: { tool: string; points: [number, number][]; stats?: MeasurementStats; settled: boolean } | undefined;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const all = (await page.evaluate('globalThis.astreinteReading.measurements()')) as NonNullable<typeof last>[];
+    last = all.filter((m) => m.tool === tool).at(-1);
+    const value = last?.stats?.[key];
+    if (last?.settled && typeof value === 'number' && Number.isFinite(value)) return last as Measurement;
+    if (Date.now() > deadline) throw new Error(`${tool} is not completed with its ${key} computed: ${JSON.stringify(last)}; all: ${JSON.stringify(all)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What the report panel exposes for tests (viewer/src/report-panel.ts, ReportProbe). */
+export interface ReportProbe {
+  itemId?: string;
+  revision: number;
+  saves: number;
+  state: 'none' | 'claim-first' | 'draft' | 'signed';
+}
+
+export async function reportProbe(page: EvaluatingPage): Promise<ReportProbe | undefined> {
+  return (await page.evaluate('globalThis.astreinteReport')) as ReportProbe | undefined;
 }
 
 /** Saves a screenshot of the page as a test artifact (.tmp/screenshots/<name>.png) and returns its path. */

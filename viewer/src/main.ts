@@ -55,8 +55,10 @@ async function route(): Promise<void> {
     if (path !== '/') history.replaceState(null, '', '/');
     leave = await renderWorklist(content, go);
     // Fetch and parse the reading page (Cornerstone3D, about 1 MB) while the reader looks at the list, not after
-    // the click: as soon as the list is drawn and the browser idle.
-    requestIdleCallback(() => void import('./reading-page.ts'), { timeout: 300 });
+    // the click: as soon as the list is drawn and the browser idle. Only a head start: cut short (the tab goes to
+    // another address meanwhile, and Firefox then fails the chunk's CSS preload), it is no error; opening a study
+    // imports it again.
+    requestIdleCallback(() => void import('./reading-page.ts').catch(() => undefined), { timeout: 300 });
   }
 }
 

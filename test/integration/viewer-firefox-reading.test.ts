@@ -1,0 +1,376 @@
+/**
+ * The rest of the reading web app in Firefox (Debian's firefox-esr, headless, puppeteer-core over WebDriver BiDi,
+ * Cornerstone's CPU path since headless Firefox has no WebGL here) against a real gateway on the Midi-Pyrénées
+ * region, Sunday 2026-11-22 02:10, what the Chromium tests prove in Chromium:
+ * - the Ariège on-call reader measures a length across 80 columns of a head CT of known pixel spacing (the mm
+ *   asserted) and draws an ellipse whose mean HU is that of the same pixels computed here from the file (stored
+ *   values twice HU + 1024, RescaleSlope 0.5), as viewer-browser-worklist-measures.test.ts does;
+ * - she opens the patient's prior side by side (P) and both scroll together (viewer-browser.test.ts);
+ * - she claims a CT in the worklist, writes the report beside the images (the draft saved on the server and back
+ *   after a reload), records the call of a critical finding, signs with Ctrl+Entrée and sees the signed version
+ *   with the signature's fingerprint (viewer-browser-report.test.ts);
+ * - the region's analyst sees the dashboard's charts drawn and tables holding exactly the CSV's figures
+ *   (viewer-browser-dashboard.test.ts).
+ * Screenshots: .tmp/screenshots/firefox-reading-*.png.
+ */
+import dicomParser from 'dicom-parser';
+import type { Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signatureFingerprint } from '../../core/report/signed-report.ts';
+import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
+import {
+  canvasStats,
+  dragWithMouse,
+  imageToClient,
+  launchFirefox,
+  reportProbe,
+  screenshot,
+  sessionTokenOf,
+  settledMeasurement,
+  type Firefox,
+  type PageGlobals,
+  type ReadingProbe,
+} from '../support/browser.ts';
+import { ellipseTruth, halfSlopeHeadCt, huImageOf } from '../support/ct-truth.ts';
+import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpected, pixelsOf } from '../support/dashboard.ts';
+import { stow } from '../support/dicomweb-http.ts';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { until } from '../support/until.ts';
+
+const SAINT_GIRONS = '090000050';
+/** Dr Anne Roques, PDSES Ariège, on call this Sunday night. */
+const ON_CALL = '10009000011';
+const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
+const NOVEMBER = { from: '2026-11-01', lastDay: '2026-11-30', to: '2026-12-01' };
+const SLICES = 8;
+
+let gw: GatewayProcess;
+let firefox: Firefox;
+let sender: string;
+let reader: string;
+
+const studyOf = (file: Buffer) => dicomParser.parseDicom(file, { untilTag: 'x7fe00010' }).string('x0020000d')!;
+
+async function api(token: string, method: string, route: string, body?: unknown) {
+  const res = await fetch(`${gw.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+/** Waits until the study is routed to the on-call reader (her DICOMweb search finds its series). */
+async function routedToReader(study: string): Promise<void> {
+  await until(`study ${study} to be routed to the on-call reader`, async () => {
+    const res = await fetch(`${gw.dicomweb}/studies/${study}/series`, { headers: { authorization: `Bearer ${reader}` } });
+    return res.status === 200 && ((await res.json()) as unknown[]).length > 0 ? true : undefined;
+  });
+}
+
+/** A new tab signed in on the embedded sign-in page as `person`, and the page errors it meets. */
+async function signedInPage(person: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+  const page = await firefox.browser.newPage();
+  await page.setViewport(viewport);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error instanceof Error ? error.message : String(error)));
+  await page.goto(`${gw.url}/sign-in`);
+  await page.locator(`button[data-person="${person}"]`).click();
+  await page.waitForFunction(`location.pathname !== '/sign-in'`, { timeout: 10_000 });
+  return { page, errors };
+}
+
+/** Opens the study's reading page and waits for its first image drawn. */
+async function openStudy(page: Page, study: string): Promise<void> {
+  await page.goto(`${gw.url}/studies/${study}`);
+  await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, { timeout: 30_000 });
+  await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
+}
+
+const reading = async (page: Page) => (await page.evaluate('globalThis.astreinteReading')) as Omit<ReadingProbe, 'imageToClient'>;
+
+beforeAll(async () => {
+  gw = await startGateway({
+    env: {
+      ASTREINTE_NOW: SUNDAY_0210,
+      ASTREINTE_STABILITY_SECONDS: '1',
+      ASTREINTE_ROUTING_SWEEP_SECONDS: '1',
+      ASTREINTE_DELIVERY_ATTEMPTS: '1',
+      ASTREINTE_DELIVERY_BACKOFF_SECONDS: '0.2',
+    },
+  });
+  sender = await gw.token('--role', 'sender', '--site', SAINT_GIRONS);
+  reader = await gw.token('--role', 'reader', '--user', ON_CALL, '--rpps', ON_CALL);
+  firefox = await launchFirefox();
+});
+
+afterAll(async () => {
+  await firefox?.close();
+  await gw?.dispose();
+});
+
+describe('reading a head CT in Firefox: measures and the prior', () => {
+  const patient = patientFor('firefox-reading');
+  /** Stored values 2 × (HU + 1024): the tools must apply the slope as well as the intercept to give HU. */
+  const slices = halfSlopeHeadCt({ slices: SLICES, rows: 128, columns: 128, seed: 'firefox-reading', site: SITES['saint-girons'], patient });
+  const prior = [...generateCtSeries({ kind: 'ct-head', slices: SLICES, rows: 128, columns: 128, seed: 'firefox-reading-prior', site: SITES['saint-girons'], patient })];
+  const study = studyOf(slices[0]);
+  const priorStudy = studyOf(prior[0]);
+
+  beforeAll(async () => {
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    expect((await stow(gw.dicomweb, sender, prior)).status).toBe(200);
+    await routedToReader(study);
+    await routedToReader(priorStudy);
+  });
+
+  it('measures a length in mm and the HU statistics of an ellipse drawn with the mouse', async () => {
+    const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
+    try {
+      await openStudy(page, study);
+      expect((await reading(page)).rendering).toBe('cpu');
+      await expect.poll(async () => (await reading(page)).sopInstanceUid, { timeout: 10_000 }).toBeTruthy();
+      const image = huImageOf(slices, (await reading(page)).sopInstanceUid!);
+      expect([image.slope, image.intercept]).toEqual([0.5, -1024]);
+      // ct-head at 128 columns: a 230 mm field of view.
+      expect(image.pixelSpacing[1]).toBeCloseTo(230 / 128, 5);
+
+      // Length (L): across 80 columns of row 30 (away from where the ellipse is drawn next: a press on an
+      // annotation's line grabs it rather than starting a new one).
+      await page.keyboard.press('l');
+      await expect.poll(() => page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');
+      await dragWithMouse(page, await imageToClient(page, 20, 30), await imageToClient(page, 100, 30));
+      const length = await settledMeasurement(page, 'Length', 'length');
+      // Firefox's mouse lands where the page says the pixel is drawn: the handles are where the drag went.
+      const [[x0, y0], [x1, y1]] = length.points;
+      expect([x0, y0, x1, y1].map((v, i) => Math.abs(v - [20, 30, 100, 30][i])).every((d) => d < 0.5), `handles ${JSON.stringify(length.points)}`).toBe(true);
+      const expected = 80 * image.pixelSpacing[1];
+      // Under a third of a pixel: where the mouse lands is rounded.
+      expect(Math.abs(length.stats.length! - expected), `${length.stats.length} mm vs ${expected} mm (handles ${JSON.stringify(length.points)})`).toBeLessThan(0.5);
+      expect(length.stats.unit).toBe('mm');
+      const shown = () => page.$$eval('.measurement', (items) => items.map((item) => item.textContent));
+      await expect.poll(shown).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
+      await screenshot(page, 'firefox-reading-01-length');
+
+      // Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom).
+      await page.keyboard.press('e');
+      await dragWithMouse(page, await imageToClient(page, 64.5, 64.5), await imageToClient(page, 70.5, 70.5));
+      const ellipse = await settledMeasurement(page, 'EllipticalROI', 'mean');
+      const truth = ellipseTruth(image, ellipse.points);
+      expect(truth.rx).toBeGreaterThan(4);
+      expect(ellipse.stats.modalityUnit).toBe('HU');
+      expect(Math.abs(ellipse.stats.mean! - truth.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
+      expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
+      await expect.poll(shown).toContainEqual(
+        `Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`,
+      );
+      expect((await canvasStats(page)).nonBlack, 'the slice is still drawn under the annotations').toBeGreaterThan(0.05);
+      await screenshot(page, 'firefox-reading-02-ellipse');
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("opens the same patient's prior side by side (P), scrolled together with the study", async () => {
+    const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
+    try {
+      await openStudy(page, study);
+      await page.keyboard.press('p');
+      await page
+        .waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.prior?.renders ?? 0) > 0, { timeout: 20_000 })
+        .catch(async (error: Error) => {
+          throw new Error(`${error.message}; the page says: ${await page.$eval('.status', (s) => s.textContent)}`);
+        });
+      expect((await reading(page)).prior!.study).toBe(priorStudy);
+      expect(await page.$eval('.viewport.prior', (element) => (element as unknown as { hidden: boolean }).hidden)).toBe(false);
+      await expect
+        .poll(async () => (await canvasStats(page, '.viewport.prior canvas')).nonBlack, { timeout: 10_000, message: 'the prior is drawn' })
+        .toBeGreaterThan(0.05);
+      // Side by side: the prior's canvas is to the right of the study's, at the same height.
+      const boxes = await page.$$eval('.viewport canvas', (canvases) => canvases.map((c) => c.getBoundingClientRect().toJSON() as { left: number; right: number; top: number }));
+      expect(boxes).toHaveLength(2);
+      expect(boxes[1].left, 'the prior is beside the study').toBeGreaterThanOrEqual(boxes[0].right - 1);
+      expect(Math.abs(boxes[1].top - boxes[0].top)).toBeLessThan(2);
+      const before = await reading(page);
+      const priorBefore = await canvasStats(page, '.viewport.prior canvas');
+      for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowUp');
+      await expect.poll(async () => (await reading(page)).imageIndex, { timeout: 5_000 }).toBe(before.imageIndex - 2);
+      await expect.poll(async () => (await reading(page)).prior!.imageIndex, { timeout: 5_000, message: 'the prior scrolls with the study' }).toBe(before.prior!.imageIndex - 2);
+      await expect
+        .poll(async () => (await canvasStats(page, '.viewport.prior canvas')).digest, { timeout: 5_000, message: 'the prior draws its other slice' })
+        .not.toBe(priorBefore.digest);
+      await screenshot(page, 'firefox-reading-03-prior-side-by-side');
+      await page.keyboard.press('p');
+      await expect.poll(async () => (await reading(page)).prior).toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('the report panel in Firefox', () => {
+  const slices = [...generateCtSeries({ kind: 'ct-head', slices: 4, rows: 64, columns: 64, seed: 'firefox-report', site: SITES['saint-girons'] })];
+  const study = studyOf(slices[0]);
+  const field = (name: string) => `.report-panel [name="${name}"]`;
+  const valueOf = (page: Page, selector: string) => page.$eval(selector, (element) => (element as unknown as { value: string }).value);
+
+  it('claims the CT in the worklist, writes the draft beside the images, keeps it over a reload, signs it with Ctrl+Entrée and shows it signed', async () => {
+    const { page, errors } = await signedInPage(`reader:${ON_CALL}`, { width: 1600, height: 1000 });
+    try {
+      await page.waitForSelector('.live[data-live="true"]', { timeout: 10_000 });
+      expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+      const row = `tr.item[data-study="${study}"]`;
+      await page.waitForSelector(row, { timeout: 20_000 });
+      await page.locator(`${row} button.claim`).click();
+      await expect.poll(() => page.$eval(`${row} td.item-status`, (cell) => cell.textContent), { timeout: 10_000 }).toMatch(/En cours/);
+      await page.locator(`${row} button.open`).click();
+      await page.waitForFunction(`location.pathname === ${JSON.stringify(`/studies/${study}`)}`, { timeout: 10_000 });
+      await page.waitForSelector(field('indication'), { timeout: 15_000 });
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 20_000, message: 'the slice is drawn beside the panel' }).toBeGreaterThan(0.05);
+      const itemId = (await reportProbe(page))!.itemId!;
+      expect((await reportProbe(page))!.state).toBe('draft');
+
+      // Typed: the letters are text, not the viewer's shortcuts (l, e… stay in the field, the tool does not change).
+      await page.locator(field('indication')).fill('Céphalées brutales à 01h30, sous anticoagulant.');
+      await page.locator(field('findings')).fill('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+      await page.click(field('conclusion'));
+      await page.keyboard.type('Hématome sous-dural aigu gauche');
+      expect(await valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
+      expect(await page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('false');
+      await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(0);
+      await expect.poll(() => page.$eval('.report-panel .save-state', (s) => s.textContent)).toMatch(/Brouillon enregistré/);
+      const saved = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.draft as { content: { indication: string; conclusion: string } };
+      expect(saved.content).toMatchObject({ indication: 'Céphalées brutales à 01h30, sous anticoagulant.', conclusion: 'Hématome sous-dural aigu gauche' });
+      await screenshot(page, 'firefox-reading-04-report-draft');
+
+      // Reloaded: the draft comes back as typed.
+      await page.reload();
+      await page.waitForSelector(field('conclusion'), { timeout: 15_000 });
+      await expect.poll(() => valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
+      expect(await valueOf(page, field('findings'))).toBe('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+
+      // A critical finding: the call recorded (the time from the "now" button into Firefox's datetime-local field).
+      const savesBefore = (await reportProbe(page))!.saves;
+      await page.locator(field('critical')).click();
+      await page.locator(field('calledWho')).fill('Dr Martin, urgentiste de garde');
+      const calledNow = Date.now();
+      await page.locator('.report-panel button.called-now').click();
+      await page.locator(field('how')).fill('téléphone');
+      await expect.poll(async () => (await reportProbe(page))!.saves, { timeout: 10_000, message: 'the call is saved' }).toBeGreaterThan(savesBefore);
+
+      // Signed with the keyboard.
+      await page.keyboard.down('Control');
+      await page.keyboard.press('Enter');
+      await page.keyboard.up('Control');
+      const signed = '.report-panel .signed-version[data-version="1"]';
+      await page.waitForSelector(signed, { timeout: 30_000 });
+      expect((await reportProbe(page))!.state).toBe('signed');
+      expect(await page.$$eval('.report-panel textarea[name="conclusion"]', (fields) => fields.length), 'read-only once signed').toBe(0);
+      expect(await page.$eval('.report-panel .signed-title', (title) => title.textContent)).toBeTruthy();
+      const reportId = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.reportId as string;
+      expect(reportId).toBeTruthy();
+      const report = (await api(reader, 'GET', `/api/reports/${reportId}`)).json as {
+        versions: { payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } } }; signature: { value: string } }[];
+      };
+      expect(report.versions).toHaveLength(1);
+      const content = report.versions[0].payload.content;
+      expect(content.conclusion).toBe('Hématome sous-dural aigu gauche');
+      expect(content.criticalFinding).toMatchObject({ flagged: true, calledWho: 'Dr Martin, urgentiste de garde', how: 'téléphone' });
+      // The minute of the click (the browser's clock, not the gateway's test clock), written in Paris time into the
+      // datetime-local field whatever zone Firefox runs in, and read back from it as the same instant.
+      const calledAt = content.criticalFinding!.calledAt!;
+      expect(calledAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+      expect(Date.parse(calledAt)).toBeGreaterThan(calledNow - 60_000);
+      expect(Date.parse(calledAt)).toBeLessThanOrEqual(Date.now());
+      expect(await page.$eval(`${signed} .fingerprint code`, (code) => code.textContent)).toBe(signatureFingerprint(report.versions[0].signature.value));
+      const signedText = (await page.$eval(signed, (article) => article.textContent)) ?? '';
+      expect(signedText).toContain('Hématome sous-dural aigu gauche');
+      expect(signedText).toContain('Dr Martin, urgentiste de garde');
+      // The worklist item is done.
+      const { items } = (await api(reader, 'GET', '/api/worklist?status=completed')).json as { items: { id: string; status: string }[] };
+      expect(items.find((i) => i.id === itemId)?.status).toBe('COMPLETED');
+      await screenshot(page, 'firefox-reading-05-report-signed');
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-report-failed').catch(() => undefined);
+      throw new Error(`${(error as Error).message}\npanel: ${await page.$eval('.report-panel', (p) => p.textContent).catch(() => '?')}`, { cause: error });
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+});
+
+describe('the regional dashboard in Firefox', () => {
+  it("shows the analyst charts drawn and tables holding exactly the CSV's figures for the month picked", async () => {
+    // A head CT of Saint-Girons read and signed through the API, so that the month has an interpretation.
+    const slices = [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 32, columns: 32, seed: 'firefox-dashboard', site: SITES['saint-girons'] })];
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    const study = studyOf(slices[0]);
+    const item = await until(`study ${study} in the on-call reader's worklist`, async () =>
+      ((await api(reader, 'GET', '/api/worklist')).json?.items as { id: string; studyInstanceUID: string }[] | undefined)?.find((i) => i.studyInstanceUID === study),
+    );
+    expect((await api(reader, 'POST', `/api/worklist/${item.id}/claim`)).status).toBe(200);
+    // Read for 4 s: the claimed → signed median is then a tenth of a minute at least, a bar the chart draws.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const signedReport = await api(reader, 'POST', `/api/worklist/${item.id}/report/sign`, {
+      content: { template: 'ct-head-stroke', indication: 'Déficit brutal.', findings: "Pas d'hémorragie.", conclusion: 'Pas de contre-indication à la thrombolyse.' },
+    });
+    expect(signedReport.status, signedReport.text).toBe(201);
+
+    const { page, errors } = await signedInPage('analyst:midi-pyrenees', { width: 1500, height: 1000 });
+    try {
+      // An analyst has no worklist: they land on the dashboard.
+      await page.waitForFunction(`location.pathname === '/dashboard'`, { timeout: 10_000 });
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(await page.$eval('h1', (h1) => h1.textContent)).toBe('Tableau de bord régional');
+
+      // November, picked in Firefox's date fields; shown in Paris time.
+      const loads = (await dashboardProbe(page))!.loads;
+      await page.locator('input[name="from"]').fill(NOVEMBER.from);
+      await page.locator('input[name="to"]').fill(NOVEMBER.lastDay);
+      await page.locator('button.show').click();
+      await expect.poll(async () => (await dashboardProbe(page))?.period?.from, { timeout: 10_000 }).toBe('2026-11-01T00:00:00+01:00');
+      expect((await dashboardProbe(page))!.period!.to).toBe('2026-12-01T00:00:00+01:00');
+      expect((await dashboardProbe(page))!.loads).toBeGreaterThan(loads);
+      expect(await page.$eval('.period', (p) => p.textContent)).toMatch(/01\/11\/2026 00:00 → 01\/12\/2026 00:00/);
+
+      // Every figure of the CSV for the same period is on the page, and equal.
+      const csv = await api(await sessionTokenOf(page), 'GET', `/api/indicators?from=${NOVEMBER.from}&to=${NOVEMBER.to}&format=csv`);
+      expect(csv.status, csv.text).toBe(200);
+      const { mismatches, header, rows, cells } = await csvMismatches(page, csv.text);
+      expect(rows.length).toBe(25);
+      expect(mismatches).toEqual([]);
+      expect(cells.length).toBeGreaterThanOrEqual(rows.length * header.length);
+      const total = (column: string) => rows.reduce((sum, row) => sum + Number(row[header.indexOf(column)] || 0), 0);
+      const saintGirons = rows.find((r) => r[0] === SAINT_GIRONS)!;
+      expect(Number(saintGirons[header.indexOf('interpretations_total')])).toBeGreaterThanOrEqual(1);
+
+      // The charts are drawn: bars of each series' colour on their canvas where the CSV has figures, and none (at most
+      // the legend's swatch) where it has none.
+      await page.$eval('section[data-section="steps"] canvas', (canvas) => canvas.scrollIntoView());
+      for (const [column, hex] of [['interpretations_urgent', '#d55e00'], ['interpretations_non_urgent', '#56b4e9']]) {
+        const pixels = await pixelsOf(page, 'interpretations', hex);
+        expect(pixels > LEGEND_SWATCH_MAX_PIXELS + 50, `${column}: ${total(column)} in the CSV, ${pixels} px of ${hex}`).toBe(total(column) > 0);
+      }
+      expect(await pixelsOf(page, 'hourly', '#56b4e9'), 'hourly histogram').toBeGreaterThan(100);
+      expect(await pixelsOf(page, 'archive', '#0072b2'), 'archive bars').toBeGreaterThan(100);
+      // The steps chart, on claimed → signed (chosen in Firefox's select): the medians' bars.
+      expect(medianBarExpected(header, rows, 'claimedToSigned')).toBe(true);
+      await page.locator('select[name="step"]').fill('claimedToSigned');
+      await expect
+        .poll(() => pixelsOf(page, 'steps', '#009e73'), { timeout: 5_000, message: 'claimed → signed median bars' })
+        .toBeGreaterThan(LEGEND_SWATCH_MAX_PIXELS + 100);
+      expect(await page.$eval('select[name="step"]', (select) => (select as unknown as { value: string }).value)).toBe('claimedToSigned');
+      await screenshot(page, 'firefox-reading-06-dashboard-analyst', { fullPage: true });
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-dashboard-failed').catch(() => undefined);
+      throw new Error(`${(error as Error).message}\npage errors: ${errors.join(' | ')}`, { cause: error });
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
+});
