@@ -17,6 +17,7 @@ import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpec
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
+import { apiCall } from '../support/api-call.ts';
 
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
 const SAINT_GIRONS = '090000050';
@@ -30,15 +31,7 @@ let gw: GatewayProcess;
 let browser: Browser;
 const patients = [patientFor('dashboard-stroke'), patientFor('dashboard-tb')];
 
-async function api(token: string, method: string, route: string, body?: unknown) {
-  const res = await fetch(`${gw.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const api = (token: string, method: string, route: string, body?: unknown) => apiCall(gw.url, token, method, route, body);
 
 async function routedItem(token: string, study: string): Promise<string> {
   const item = await until(`study ${study} to be routed`, async () => {

@@ -36,6 +36,7 @@ import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpec
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
+import { apiCall } from '../support/api-call.ts';
 
 const SAINT_GIRONS = '090000050';
 /** Dr Anne Roques, PDSES Ariège, on call this Sunday night. */
@@ -51,15 +52,7 @@ let reader: string;
 
 const studyOf = (file: Buffer) => dicomParser.parseDicom(file, { untilTag: 'x7fe00010' }).string('x0020000d')!;
 
-async function api(token: string, method: string, route: string, body?: unknown) {
-  const res = await fetch(`${gw.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const api = (token: string, method: string, route: string, body?: unknown) => apiCall(gw.url, token, method, route, body);
 
 /** Waits until the study is routed to the on-call reader (her DICOMweb search finds its series). */
 async function routedToReader(study: string): Promise<void> {
