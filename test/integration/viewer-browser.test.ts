@@ -268,7 +268,8 @@ describe('the reading web app (CPU rendering)', () => {
       await page.keyboard.press('m');
       await expect.poll(() => page.locator('.reader .status').textContent()).toMatch(/WebGL/);
       expect((await probe()).mpr.open).toBe(false);
-      expect((await canvasStats(page)).nonBlack).toBeGreaterThan(0.05);
+      // Closing the prior resized the study's viewport: it is drawn again on the next frame.
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 5_000, message: 'the study is drawn full width again' }).toBeGreaterThan(0.05);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
@@ -391,6 +392,25 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
       await screenshot(page, '12-webgl-mpr');
       await page.keyboard.press('m');
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'back to the stack' }).toBeGreaterThan(0.05);
+
+      // Back to the worklist and into the study again: the tab's one rendering engine (kept warm between studies)
+      // draws the stack and the reformats a second time; the warm-up's hidden viewport is gone.
+      await page.locator('a.back').click();
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).astreinteWorklist?.readingReady === true, undefined, { timeout: 15_000 });
+      await page.locator(`tr.item[data-study="${study}"] button.open`).click();
+      await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.firstImageMs ?? -1) >= 0, undefined, { timeout: 15_000 });
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'the study is drawn again' }).toBeGreaterThan(0.05);
+      expect(await page.locator('[data-viewport="warm-up"]').count()).toBe(0);
+      await page.keyboard.press('m');
+      await page.waitForFunction(
+        () => {
+          const mpr = (globalThis as unknown as PageGlobals).astreinteReading?.mpr;
+          return Boolean(mpr?.open && ['mpr-axial', 'mpr-coronal', 'mpr-sagittal'].every((id) => (mpr.renders[id] ?? 0) > 0));
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      await expect.poll(async () => (await canvasStats(page, '.mpr-viewport[data-viewport="mpr-sagittal"] canvas')).nonBlack, { timeout: 15_000 }).toBeGreaterThan(0.02);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

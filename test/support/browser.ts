@@ -55,6 +55,8 @@ export interface MeasurementStats {
  */
 export interface PageGlobals {
   astreinteReading?: ReadingProbe;
+  /** The worklist page's: whether it has loaded and warmed the reading page up (viewer/src/main.ts). */
+  astreinteWorklist?: { readingReady: boolean };
   sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
 }
 

@@ -19,23 +19,17 @@ import { currentSession } from './session.ts';
 
 let ready: Promise<void> | undefined;
 
-export function webGlAvailable(): boolean {
-  try {
-    return Boolean(document.createElement('canvas').getContext('webgl2'));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Initialises Cornerstone3D once, in the order its documentation gives: core, then the image loader (whose
  * init would wipe registered metadata if called again), then the tools.
  */
 export function initCornerstone(): Promise<void> {
   ready ??= (async () => {
-    const cpu = cpuRenderingRequested() || !webGlAvailable();
-    initCore();
-    if (cpu) setUseCPURendering(true);
+    // Core probes WebGL itself (and falls back to CPU rendering without it). One WebGL context per stack viewport
+    // shown at once (the study and its prior; MPR's volumes share the first), not core's pool of 7: each costs
+    // time to create and holds GPU memory for the tab's life.
+    initCore({ rendering: { webGlContextCount: 2 }, debug: {} });
+    if (cpuRenderingRequested()) setUseCPURendering(true);
     dicomImageLoader.init({
       maxWebWorkers: Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)),
       // No wasmBasePath: Vite bundles the codec .wasm files beside the decode worker, which finds them itself.

@@ -14,6 +14,15 @@ import { renderWorklist } from './worklist-page.ts';
  * charts only when it is: the worklist stays light. An analyst has no worklist: `/` is their dashboard.
  */
 const app = document.getElementById('app')!;
+
+/** What the end-to-end tests and the bench read: whether the reading page is loaded and warmed up. */
+const worklistProbe = { readingReady: false };
+declare global {
+  interface Window {
+    astreinteWorklist?: typeof worklistProbe;
+  }
+}
+window.astreinteWorklist = worklistProbe;
 let leave: (() => void) | undefined;
 
 function go(path: string): void {
@@ -58,7 +67,16 @@ async function route(): Promise<void> {
     // the click: as soon as the list is drawn and the browser idle. Only a head start: cut short (the tab goes to
     // another address meanwhile, and Firefox then fails the chunk's CSS preload), it is no error; opening a study
     // imports it again.
-    requestIdleCallback(() => void import('./reading-page.ts').catch(() => undefined), { timeout: 300 });
+    // Then Cornerstone starts and draws a synthetic slice out of sight (reading-warm-up.ts), so that the click costs
+    // only the study's own data.
+    requestIdleCallback(
+      () =>
+        void import('./reading-page.ts')
+          .then(({ warmUpReading }) => warmUpReading())
+          .then(() => (worklistProbe.readingReady = true))
+          .catch(() => undefined),
+      { timeout: 300 },
+    );
   }
 }
 

@@ -4,7 +4,6 @@ import {
   eventTarget,
   getShouldUseCPURendering,
   metaData,
-  RenderingEngine,
   utilities,
   type StackViewport,
   type Types,
@@ -26,7 +25,6 @@ import {
   ZoomTool,
 } from '@cornerstonejs/tools';
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, DICOMWEB, problemDetail } from './api.ts';
-import { initCornerstone } from './cornerstone-setup.ts';
 import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
 import { h } from './dom.ts';
 import { t, type MessageKey } from './i18n.ts';
@@ -34,13 +32,14 @@ import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
 import { rt } from './report-i18n.ts';
+import { RENDERING_ENGINE_ID, readingEngine } from './reading-engine.ts';
+import { warmUpReading } from './reading-warm-up.ts';
 import { renderReportPanel } from './report-panel.ts';
 import { seriesEntries, seriesSearchPath, type SeriesEntry } from './series-entries.ts';
 import { loadSeriesPixels, type SeriesPixelLoad } from './series-pixel-loader.ts';
 import { currentSession } from './session.ts';
 import { jsonFetchedAhead, metadataPath } from './study-prefetch.ts';
 
-const RENDERING_ENGINE_ID = 'astreinte-reading';
 const VIEWPORT_ID = 'main';
 const TOOL_GROUP_ID = 'reading-tools';
 const PRIOR_VIEWPORT_ID = 'prior';
@@ -96,6 +95,8 @@ declare global {
     astreinteReading?: ReadingProbe;
   }
 }
+
+export { warmUpReading };
 
 export async function renderReadingPage(root: HTMLElement, study: string, go: (path: string) => void): Promise<() => void> {
   const status = h('p', { class: 'status', role: 'status' });
@@ -182,8 +183,9 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     reportPanel.hidden = true;
   }
 
-  // Cornerstone starts (decode workers, tools) while the series are asked for.
-  const cornerstoneReady = initCornerstone();
+  // Cornerstone starts (decode workers, tools, rendering engine) while the series are asked for, unless the
+  // worklist did it already.
+  const cornerstoneReady = warmUpReading();
   cornerstoneReady.catch(() => undefined);
   let seriesJson: DicomJson[];
   try {
@@ -207,8 +209,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const cpu = getShouldUseCPURendering();
   probe.rendering = cpu ? 'cpu' : 'webgl';
   element.dataset.rendering = probe.rendering;
-  const engine = new RenderingEngine(RENDERING_ENGINE_ID);
-  cleanups.push(() => engine.destroy());
+  const engine = readingEngine();
+  cleanups.push(() => engine.disableElement(VIEWPORT_ID));
   engine.enableElement({
     viewportId: VIEWPORT_ID,
     type: Enums.ViewportType.STACK,

@@ -1,27 +1,18 @@
-import { cache, Enums, imageLoader, metaData } from '@cornerstonejs/core';
+import { cache, Enums, imageLoader } from '@cornerstonejs/core';
 import { ApiError, DICOMWEB } from './api.ts';
+import { offerFrame, withdrawFrame } from './frame-registry.ts';
 import type { StreamEvent, StreamRequest } from './series-stream-worker.ts';
 import { currentSession } from './session.ts';
 
 /**
  * A whole series' frames in one request: the gateway's Pixel Data resource (PS3.18 10.4.1.1.6), instead of one
- * WADO-RS frame request per slice. Each frame that arrives is handed to Cornerstone's WADO-RS image loader
- * through the metadata module it consults before going to the network (`compressedFrameData`), so it is decoded
- * and cached exactly as a frame it fetched itself, under the same image id.
+ * WADO-RS frame request per slice. Each frame that arrives is offered to Cornerstone's WADO-RS image loader
+ * (frame-registry.ts), so it is decoded and cached exactly as a frame it fetched itself, under the same image id.
  */
 const ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
 /** Frames handed to the decoder and not yet cached: the stream waits beyond this (memory stays bounded). */
 const MAX_DECODING = 24;
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
-const arrived = new Map<string, { pixelData: Uint8Array; transferSyntaxUid: string }>();
-let providerAdded = false;
-
-function addFrameProvider(): void {
-  if (providerAdded) return;
-  providerAdded = true;
-  metaData.addProvider((type: string, imageId: string) => (type === 'compressedFrameData' ? arrived.get(imageId) : undefined), 10_000);
-}
 
 export interface SeriesPixelLoad {
   /** Resolves with the number of frames handed to the loader once the answer has been read to its end. */
@@ -31,7 +22,6 @@ export interface SeriesPixelLoad {
 
 /** Loads every frame of the series into Cornerstone's cache; `imageIds` are the series' `wadors:` frame ids. */
 export function loadSeriesPixels(study: string, series: string, imageIds: readonly string[]): SeriesPixelLoad {
-  addFrameProvider();
   const controller = new AbortController();
   const done = readSeries(study, series, new Set(imageIds), controller.signal);
   done.catch(() => undefined);
@@ -58,13 +48,13 @@ async function readSeries(study: string, series: string, wanted: Set<string>, si
             worker.postMessage({ kind: 'credit', frames: 1 } satisfies StreamRequest);
             return;
           }
-          arrived.set(imageId, { pixelData: new Uint8Array(message.body), transferSyntaxUid: transferSyntaxOf(message.contentType) });
+          offerFrame(imageId, { pixelData: new Uint8Array(message.body), transferSyntaxUid: transferSyntaxOf(message.contentType) });
           handed++;
           void imageLoader
             .loadAndCacheImage(imageId, { priority: 0, requestType: Enums.RequestType.Prefetch })
             .catch(() => undefined) // a frame that fails here is asked for again, on its own, when shown
             .finally(() => {
-              arrived.delete(imageId);
+              withdrawFrame(imageId);
               worker.postMessage({ kind: 'credit', frames: 1 } satisfies StreamRequest);
             });
         }
