@@ -194,6 +194,7 @@ describe('the reading web app (CPU rendering)', () => {
       expect(lung.digest).not.toBe(brain.digest);
       expect(Math.abs(lung.mean - brain.mean), 'the window changes the brightness').toBeGreaterThan(3);
       expect(await page.locator('.overlay.bottom-right').textContent()).toMatch(/W 1500 L -600/);
+      expect((await readingLayout(page)).overlaps, 'overlay texts that overlap').toEqual([]);
       await screenshot(page, '06-reading-lung-window');
 
       // A length across 80 columns of known spacing.
