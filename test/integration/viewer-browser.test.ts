@@ -16,6 +16,7 @@ import {
   dragWithMouse,
   imageToClient,
   launchChromium,
+  readingLayout,
   screenshot,
   sessionTokenOf,
   signedInContext,
@@ -193,6 +194,7 @@ describe('the reading web app (CPU rendering)', () => {
       expect(lung.digest).not.toBe(brain.digest);
       expect(Math.abs(lung.mean - brain.mean), 'the window changes the brightness').toBeGreaterThan(3);
       expect(await page.locator('.overlay.bottom-right').textContent()).toMatch(/W 1500 L -600/);
+      expect((await readingLayout(page)).overlaps, 'overlay texts that overlap').toEqual([]);
       await screenshot(page, '06-reading-lung-window');
 
       // A length across 80 columns of known spacing.
@@ -261,6 +263,22 @@ describe('the reading web app (CPU rendering)', () => {
       for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowUp');
       await expect.poll(async () => (await probe()).prior!.imageIndex, { timeout: 5_000, message: 'the prior scrolls with the study' }).toBe(before - 2);
       await screenshot(page, '08-reading-prior-side-by-side');
+      // Side by side, every overlay text stays readable (none covers another) and the toolbar leaves the images their
+      // height, on this screen, a laptop's and a desktop's.
+      for (const [width, height] of [[1400, 900], [1280, 800], [1920, 1080]]) {
+        if (width !== 1400) {
+          const renders = (await probe()).renders;
+          await page.setViewportSize({ width, height });
+          await waitForRenders(page, renders);
+          await screenshot(page, `08-reading-prior-side-by-side-${width}x${height}`);
+        }
+        const layout = await readingLayout(page);
+        expect(layout.overlaps, `${width}×${height}: overlay texts that overlap`).toEqual([]);
+        expect(layout.outside, `${width}×${height}: overlay texts outside their image`).toEqual([]);
+        expect(layout.toolbarRows, `${width}×${height}: toolbar rows`).toBeLessThanOrEqual(width >= 1920 ? 1 : 2);
+        expect(layout.smallestButton, `${width}×${height}: toolbar buttons' height`).toBeGreaterThanOrEqual(32);
+      }
+      await page.setViewportSize({ width: 1400, height: 900 });
       await page.keyboard.press('p');
       await expect.poll(async () => (await probe()).prior).toBeUndefined();
 

@@ -221,6 +221,43 @@ export interface CanvasStats {
   digest: string;
 }
 
+export interface ReadingLayout {
+  /** Pairs of the stage's overlay texts (corners, orientation markers, the prior's label) whose boxes intersect. */
+  overlaps: string[];
+  /** Overlay texts not inside their viewport's box (the prior's label in the prior's, the others in the study's). */
+  outside: string[];
+  toolbarRows: number;
+  toolbarHeight: number;
+  /** Height of the toolbar's smallest button, px. */
+  smallestButton: number;
+}
+
+/** The reading page's layout as drawn: what a reader could not read, and how much height the toolbar takes. */
+export async function readingLayout(page: EvaluatingPage): Promise<ReadingLayout> {
+  return (await page.evaluate(`(() => {
+    const shown = [...document.querySelectorAll('.stage .overlay, .stage .marker')].filter((e) => e.getClientRects().length > 0 && e.textContent.trim());
+    const name = (e) => e.className.replace(/\b(overlay|marker) /, '');
+    const boxes = shown.map((e) => ({ name: name(e), box: e.getBoundingClientRect(), prior: e.classList.contains('prior-label') }));
+    const overlaps = [];
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        if (a.box.left < b.box.right && b.box.left < a.box.right && a.box.top < b.box.bottom && b.box.top < a.box.bottom) overlaps.push(a.name + ' × ' + b.name);
+      }
+    }
+    const main = document.querySelector('.viewport:not(.prior)').getBoundingClientRect();
+    const prior = document.querySelector('.viewport.prior')?.getBoundingClientRect();
+    const inside = (box, around) => box.left >= around.left - 0.5 && box.right <= around.right + 0.5 && box.top >= around.top - 0.5 && box.bottom <= around.bottom + 0.5;
+    const outside = boxes.filter((b) => !inside(b.box, b.prior ? prior : main)).map((b) => b.name);
+    const buttons = [...document.querySelectorAll('.tools button')].map((b) => b.getBoundingClientRect());
+    return {
+      overlaps,
+      outside,
+      toolbarRows: new Set(buttons.map((b) => Math.round(b.top))).size,
+      toolbarHeight: Math.round(document.querySelector('.tools').getBoundingClientRect().height),
+      smallestButton: Math.min(...buttons.map((b) => b.height)),
+    };
+  })()`)) as ReadingLayout;
+}
 /** What the viewport's canvas holds, read from its pixels in the page. */
 export async function canvasStats(page: EvaluatingPage, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
   // A string, run in the page: the DOM's types are not the project's (Node) types.

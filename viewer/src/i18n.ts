@@ -81,6 +81,7 @@ const FR = {
   zoom: 'Zoom',
   invert: 'Inverser',
   reset: 'Réinitialiser',
+  resetShort: 'Réinit.',
   flipH: 'Miroir horizontal',
   flipV: 'Miroir vertical',
   rotate: 'Rotation 90°',
@@ -96,6 +97,10 @@ const FR = {
   renderingCpu: 'rendu CPU',
   renderingGpu: 'rendu WebGL',
   years: 'ans',
+  toolbarTools: 'Outils',
+  toolbarModes: 'Affichage',
+  toolbarView: 'Image',
+  toolbarPresets: 'Fenêtres prédéfinies',
 };
 
 export type MessageKey = keyof typeof FR;
@@ -178,6 +183,7 @@ const EN: Record<MessageKey, string> = {
   zoom: 'Zoom',
   invert: 'Invert',
   reset: 'Reset',
+  resetShort: 'Reset',
   flipH: 'Flip horizontal',
   flipV: 'Flip vertical',
   rotate: 'Rotate 90°',
@@ -193,6 +199,10 @@ const EN: Record<MessageKey, string> = {
   renderingCpu: 'CPU rendering',
   renderingGpu: 'WebGL rendering',
   years: 'years',
+  toolbarTools: 'Tools',
+  toolbarModes: 'Display',
+  toolbarView: 'Image',
+  toolbarPresets: 'Window presets',
 };
 
 const LANGUAGE_KEY = 'astreinte.language';

@@ -260,9 +260,14 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     }
   };
   toolGroup.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
-  for (const [name, entry] of Object.entries(PRIMARY_TOOLS) as [PrimaryTool, (typeof PRIMARY_TOOLS)[PrimaryTool]][]) {
-    toolbar.append(h('button', { 'data-tool': name, title: `${t(entry.label)} (${entry.key.toUpperCase()})`, onclick: () => setPrimary(name) }, t(entry.label)));
-  }
+  toolbar.append(
+    toolButtonGroup(
+      'toolbarTools',
+      (Object.entries(PRIMARY_TOOLS) as [PrimaryTool, (typeof PRIMARY_TOOLS)[PrimaryTool]][]).map(([name, entry]) =>
+        h('button', { 'data-tool': name, title: `${t(entry.label)} (${entry.key.toUpperCase()})`, onclick: () => setPrimary(name) }, t(entry.label)),
+      ),
+    ),
+  );
   setPrimary('window');
 
   let studyAttributes: DicomJson = {};
@@ -409,23 +414,30 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     mpr: () => void toggleMpr().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
     prior: () => void togglePrior().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
   };
-  for (const [name, label] of [
-    ['invert', 'invert'],
-    ['reset', 'reset'],
-    ['flipH', 'flipH'],
-    ['flipV', 'flipV'],
-    ['rotate', 'rotate'],
-    ['cine', 'cine'],
-    ['mpr', 'mpr'],
-    ['prior', 'prior'],
-  ] as const) {
-    toolbar.append(h('button', { 'data-action': name, onclick: () => actions[name]() }, t(label)));
-  }
+  /** `short`: what the button shows when its full label (its title and accessible name) is too wide for the toolbar. */
+  const actionButton = (name: keyof typeof actions, label: MessageKey, key: string, short?: string): HTMLElement =>
+    h('button', { 'data-action': name, title: `${t(label)} (${key})`, 'aria-label': short ? t(label) : undefined, onclick: () => actions[name]() }, short ?? t(label));
   toolbar.append(
-    ...PRESETS.map((preset, index) =>
-      h('button', { 'data-preset': String(index + 1), title: `${preset.label} ${preset.width}/${preset.center} (${index + 1})`, onclick: () => applyPreset(index) }, `${index + 1} ${preset.label}`),
+    toolButtonGroup('toolbarModes', [actionButton('cine', 'cine', 'C'), actionButton('mpr', 'mpr', 'M'), actionButton('prior', 'prior', 'P')]),
+    toolButtonGroup('toolbarView', [
+      actionButton('invert', 'invert', 'I'),
+      actionButton('reset', 'reset', 'Espace', t('resetShort')),
+      actionButton('flipH', 'flipH', 'H', '⇆'),
+      actionButton('flipV', 'flipV', 'V', '⇅'),
+      actionButton('rotate', 'rotate', 'R', '↻ 90°'),
+    ]),
+    toolButtonGroup(
+      'toolbarPresets',
+      PRESETS.map((preset, index) =>
+        h(
+          'button',
+          { 'data-preset': String(index + 1), title: `${preset.label} ${preset.width}/${preset.center} (${index + 1})`, 'aria-label': `${index + 1} ${preset.label}`, onclick: () => applyPreset(index) },
+          h('span', { class: 'preset-key' }, String(index + 1)),
+          h('span', { class: 'preset-label' }, ` ${preset.short}`),
+        ),
+      ),
     ),
-    h('button', { class: 'help-button', onclick: () => (help.hidden = !help.hidden) }, '?'),
+    h('button', { class: 'help-button', title: `${t('shortcuts')} (?)`, onclick: () => (help.hidden = !help.hidden) }, '?'),
   );
 
   const scrollBy = (delta: number): void => {
@@ -640,6 +652,10 @@ function registerSeries(study: string, seriesUid: string, instances: DicomJson[]
     }
   }
   return { imageIds, perImage };
+}
+
+function toolButtonGroup(label: MessageKey, buttons: HTMLElement[]): HTMLElement {
+  return h('div', { class: 'tool-group', role: 'group', 'aria-label': t(label) }, ...buttons);
 }
 
 function line(content: string): HTMLElement {
