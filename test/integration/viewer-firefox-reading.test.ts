@@ -31,7 +31,8 @@ import {
   type PageGlobals,
   type ReadingProbe,
 } from '../support/browser.ts';
-import { ellipseTruth, halfSlopeHeadCt, huImageOf } from '../support/ct-truth.ts';
+import { halfSlopeHeadCt, huImageOf } from '../support/ct-truth.ts';
+import { chooseTool, measureAngle, measureEllipse, measurementTexts, measureRectangle } from '../support/measures.ts';
 import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpected, pixelsOf } from '../support/dashboard.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -118,7 +119,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
     await routedToReader(priorStudy);
   });
 
-  it('measures a length in mm and the HU statistics of an ellipse drawn with the mouse', async () => {
+  it('measures a length in mm, an angle in degrees and the HU statistics of an ellipse and a rectangle drawn with the mouse', async () => {
     const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
     try {
       await openStudy(page, study);
@@ -131,8 +132,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
 
       // Length (L): across 80 columns of row 30 (away from where the ellipse is drawn next: a press on an
       // annotation's line grabs it rather than starting a new one).
-      await page.keyboard.press('l');
-      await expect.poll(() => page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');
+      await chooseTool(page, 'l', 'length');
       await dragWithMouse(page, await imageToClient(page, 20, 30), await imageToClient(page, 100, 30));
       const length = await settledMeasurement(page, 'Length', 'length');
       // Firefox's mouse lands where the page says the pixel is drawn: the handles are where the drag went.
@@ -142,24 +142,18 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       // Under a third of a pixel: where the mouse lands is rounded.
       expect(Math.abs(length.stats.length! - expected), `${length.stats.length} mm vs ${expected} mm (handles ${JSON.stringify(length.points)})`).toBeLessThan(0.5);
       expect(length.stats.unit).toBe('mm');
-      const shown = () => page.$$eval('.measurement', (items) => items.map((item) => item.textContent));
-      await expect.poll(shown).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
+      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
       await screenshot(page, 'firefox-reading-01-length');
 
-      // Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom).
-      await page.keyboard.press('e');
-      await dragWithMouse(page, await imageToClient(page, 64.5, 64.5), await imageToClient(page, 70.5, 70.5));
-      const ellipse = await settledMeasurement(page, 'EllipticalROI', 'mean');
-      const truth = ellipseTruth(image, ellipse.points);
-      expect(truth.rx).toBeGreaterThan(4);
-      expect(ellipse.stats.modalityUnit).toBe('HU');
-      expect(Math.abs(ellipse.stats.mean! - truth.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
-      expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
-      await expect.poll(shown).toContainEqual(
-        `Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`,
-      );
+      // Angle (A): 135° between the arm drawn leftwards along row 100 and the one drawn up to the right.
+      await measureAngle(page, [[24, 100], [64, 100], [94, 70]], 135);
+      await screenshot(page, 'firefox-reading-02-angle');
+      await measureEllipse(page, image);
+      await screenshot(page, 'firefox-reading-03-ellipse');
+      await measureRectangle(page, image);
+      expect(await measurementTexts(page)).toHaveLength(4);
       expect((await canvasStats(page)).nonBlack, 'the slice is still drawn under the annotations').toBeGreaterThan(0.05);
-      await screenshot(page, 'firefox-reading-02-ellipse');
+      await screenshot(page, 'firefox-reading-04-rectangle');
       expect(errors).toEqual([]);
     } finally {
       await page.close();
