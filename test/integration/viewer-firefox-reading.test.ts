@@ -82,6 +82,17 @@ async function openStudy(page: Page, study: string): Promise<void> {
   await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
 }
 
+/** GET /api/reports/{id}, as far as these tests read it. */
+interface SignedReportJson {
+  versions: {
+    version: number;
+    kind: string;
+    payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } }; reason?: string };
+    signature: { value: string };
+    deliveries: { destination: string; status: string }[];
+  }[];
+}
+
 const reading = async (page: Page) => (await page.evaluate('globalThis.astreinteReading')) as Omit<ReadingProbe, 'imageToClient'>;
 
 beforeAll(async () => {
@@ -188,7 +199,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       await expect
         .poll(async () => (await canvasStats(page, '.viewport.prior canvas')).digest, { timeout: 5_000, message: 'the prior draws its other slice' })
         .not.toBe(priorBefore.digest);
-      await screenshot(page, 'firefox-reading-03-prior-side-by-side');
+      await screenshot(page, 'firefox-reading-05-prior-side-by-side');
       await page.keyboard.press('p');
       await expect.poll(async () => (await reading(page)).prior).toBeUndefined();
       expect(errors).toEqual([]);
@@ -203,6 +214,11 @@ describe('the report panel in Firefox', () => {
   const study = studyOf(slices[0]);
   const field = (name: string) => `.report-panel [name="${name}"]`;
   const valueOf = (page: Page, selector: string) => page.$eval(selector, (element) => (element as unknown as { value: string }).value);
+  /** Waits for a save after the `saves` th, shown as such. */
+  const savedIn = async (page: Page, saves: number) => {
+    await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(saves);
+    await expect.poll(() => page.$eval('.report-panel .save-state', (s) => s.textContent)).toMatch(/Brouillon enregistré/);
+  };
 
   it('claims the CT in the worklist, writes the draft beside the images, keeps it over a reload, signs it with Ctrl+Entrée and shows it signed', async () => {
     const { page, errors } = await signedInPage(`reader:${ON_CALL}`, { width: 1600, height: 1000 });
@@ -227,17 +243,37 @@ describe('the report panel in Firefox', () => {
       await page.keyboard.type('Hématome sous-dural aigu gauche');
       expect(await valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
       expect(await page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('false');
-      await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(0);
-      await expect.poll(() => page.$eval('.report-panel .save-state', (s) => s.textContent)).toMatch(/Brouillon enregistré/);
+      await savedIn(page, 0);
       const saved = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.draft as { content: { indication: string; conclusion: string } };
       expect(saved.content).toMatchObject({ indication: 'Céphalées brutales à 01h30, sous anticoagulant.', conclusion: 'Hématome sous-dural aigu gauche' });
-      await screenshot(page, 'firefox-reading-04-report-draft');
+      await screenshot(page, 'firefox-reading-06-report-draft');
 
       // Reloaded: the draft comes back as typed.
       await page.reload();
       await page.waitForSelector(field('conclusion'), { timeout: 15_000 });
       await expect.poll(() => valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
       expect(await valueOf(page, field('findings'))).toBe('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+
+      // The same draft open in a second tab: its save goes first; this tab's next save is told so, and reloads the
+      // draft rather than overwrite it.
+      const other = await signedInPage(`reader:${ON_CALL}`, { width: 1600, height: 1000 });
+      try {
+        await other.page.goto(`${gw.url}/studies/${study}`);
+        await other.page.waitForSelector(field('findings'), { timeout: 15_000 });
+        await expect.poll(() => valueOf(other.page, field('findings'))).toBe('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+        await other.page.locator(field('findings')).fill('Écrit dans un autre onglet.');
+        await savedIn(other.page, 0);
+        expect(other.errors).toEqual([]);
+      } finally {
+        await other.page.close();
+      }
+      await page.bringToFront();
+      await page.locator(field('findings')).fill('Modifié dans cet onglet.');
+      await page.waitForSelector('.report-panel .save-state .conflict', { timeout: 10_000 });
+      expect(await page.$eval('.report-panel .save-state .conflict', (c) => c.textContent)).toMatch(/modifié ailleurs/);
+      await screenshot(page, 'firefox-reading-07-report-conflict');
+      await page.locator('.report-panel button.reload-draft').click();
+      await expect.poll(() => valueOf(page, field('findings'))).toBe('Écrit dans un autre onglet.');
 
       // A critical finding: the call recorded (the time from the "now" button into Firefox's datetime-local field).
       const savesBefore = (await reportProbe(page))!.saves;
@@ -259,9 +295,8 @@ describe('the report panel in Firefox', () => {
       expect(await page.$eval('.report-panel .signed-title', (title) => title.textContent)).toBeTruthy();
       const reportId = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.reportId as string;
       expect(reportId).toBeTruthy();
-      const report = (await api(reader, 'GET', `/api/reports/${reportId}`)).json as {
-        versions: { payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } } }; signature: { value: string } }[];
-      };
+      const reportOf = async () => (await api(reader, 'GET', `/api/reports/${reportId}`)).json as unknown as SignedReportJson;
+      const report = await reportOf();
       expect(report.versions).toHaveLength(1);
       const content = report.versions[0].payload.content;
       expect(content.conclusion).toBe('Hématome sous-dural aigu gauche');
@@ -279,7 +314,33 @@ describe('the report panel in Firefox', () => {
       // The worklist item is done.
       const { items } = (await api(reader, 'GET', '/api/worklist?status=completed')).json as { items: { id: string; status: string }[] };
       expect(items.find((i) => i.id === itemId)?.status).toBe('COMPLETED');
-      await screenshot(page, 'firefox-reading-05-report-signed');
+
+      // Its delivery to Saint-Girons' information system (an HL7 MLLP address that does not resolve here, tried
+      // once) shows "échec" without a reload, as the API has it.
+      const failed = `${signed} .delivery[data-status="failed"]`;
+      await page.waitForSelector(failed, { timeout: 30_000 });
+      const [delivery] = (await reportOf()).versions[0].deliveries;
+      expect(delivery.status).toBe('failed');
+      expect(await page.$eval(failed, (d) => d.getAttribute('data-destination'))).toBe(delivery.destination);
+      expect(await page.$eval(`${failed} .delivery-status`, (d) => d.textContent)).toBe('échec');
+      await screenshot(page, 'firefox-reading-08-report-signed-delivery');
+
+      // An addendum needs its reason; then it is version 2, with its reason and its own delivery shown.
+      await page.locator('.report-panel button.addendum').click();
+      await page.locator('.report-panel .addendum-form [name="conclusion"]').fill('Hématome sous-dural aigu gauche. Pas d’engagement.');
+      await page.locator('.report-panel button.sign-addendum').click();
+      await page.waitForSelector('.report-panel .addendum-form .refusal-text', { timeout: 10_000 });
+      expect(await page.$eval('.report-panel .addendum-form .refusal-text', (p) => p.textContent)).toMatch(/Indiquez ce que corrige cet addendum/);
+      await page.locator('#addendum-reason').fill('Précision sur l’absence d’engagement.');
+      await page.locator('.report-panel button.sign-addendum').click();
+      const addendum = '.report-panel .signed-version[data-version="2"][data-kind="addendum"]';
+      await page.waitForSelector(addendum, { timeout: 30_000 });
+      expect(await page.$eval(`${addendum} .reason`, (r) => r.textContent)).toContain('Précision sur l’absence d’engagement.');
+      await page.waitForSelector(`${addendum} .delivery[data-status="failed"]`, { timeout: 30_000 });
+      const second = (await reportOf()).versions[1];
+      expect(second).toMatchObject({ version: 2, kind: 'addendum', payload: { reason: 'Précision sur l’absence d’engagement.', content: { conclusion: 'Hématome sous-dural aigu gauche. Pas d’engagement.' } } });
+      expect(await page.$eval(`${addendum} .fingerprint code`, (code) => code.textContent)).toBe(signatureFingerprint(second.signature.value));
+      await screenshot(page, 'firefox-reading-09-report-addendum');
       expect(errors).toEqual([]);
     } catch (error) {
       await screenshot(page, 'firefox-reading-report-failed').catch(() => undefined);
