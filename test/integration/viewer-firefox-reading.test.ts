@@ -20,6 +20,7 @@ import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
 import {
   canvasStats,
+  downloadedText,
   dragWithMouse,
   imageToClient,
   launchFirefox,
@@ -369,6 +370,10 @@ describe('the regional dashboard in Firefox', () => {
     expect(signedReport.status, signedReport.text).toBe(201);
 
     const { page, errors } = await signedInPage('analyst:midi-pyrenees', { width: 1500, height: 1000 });
+    const indicatorRequests: { url: string; authorization?: string }[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/indicators')) indicatorRequests.push({ url: request.url(), authorization: request.headers().authorization });
+    });
     try {
       // An analyst has no worklist: they land on the dashboard.
       await page.waitForFunction(`location.pathname === '/dashboard'`, { timeout: 10_000 });
@@ -412,7 +417,16 @@ describe('the regional dashboard in Firefox', () => {
         .poll(() => pixelsOf(page, 'steps', '#009e73'), { timeout: 5_000, message: 'claimed → signed median bars' })
         .toBeGreaterThan(LEGEND_SWATCH_MAX_PIXELS + 100);
       expect(await page.$eval('select[name="step"]', (select) => (select as unknown as { value: string }).value)).toBe('claimedToSigned');
-      await screenshot(page, 'firefox-reading-06-dashboard-analyst', { fullPage: true });
+      await screenshot(page, 'firefox-reading-10-dashboard-analyst', { fullPage: true });
+
+      // The CSV button: fetched with the token in a header, saved from a blob by Firefox: the same bytes as the API's.
+      await page.locator('button.download-csv').click();
+      expect(await downloadedText(firefox.downloads, 'indicateurs_2026-11-01_2026-11-30.csv')).toBe(csv.text);
+      expect(indicatorRequests.length).toBeGreaterThanOrEqual(3);
+      for (const request of indicatorRequests) {
+        expect(request.authorization).toMatch(/^Bearer /);
+        expect(request.url).not.toMatch(/token|bearer/i);
+      }
       expect(errors).toEqual([]);
     } catch (error) {
       await screenshot(page, 'firefox-reading-dashboard-failed').catch(() => undefined);
