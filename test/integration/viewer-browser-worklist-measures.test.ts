@@ -26,6 +26,7 @@ import {
 import { halfSlopeHeadCt, huImageOf, rewrite, type HuImage } from '../support/ct-truth.ts';
 import { measureAngle, measureEllipse, measureRectangle } from '../support/measures.ts';
 import { stow } from '../support/dicomweb-http.ts';
+import { worklistRows } from '../support/worklist.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
@@ -55,41 +56,6 @@ function parsed(file: Buffer): dicomParser.DataSet {
 }
 
 const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!);
-
-interface RowView {
-  study: string;
-  priority: string;
-  rank: number;
-  deadline: string;
-  status: string;
-  badge: string;
-  label: string;
-  glyph: string;
-  glyphHidden: string | null;
-  borderStyle: string;
-  background: string;
-}
-
-/** What each row of the worklist shows, in the page's order. */
-async function rows(page: Page): Promise<RowView[]> {
-  return page.evaluate(`[...document.querySelectorAll('tr.item')].map((row) => {
-    const badge = row.querySelector('.badge');
-    const style = getComputedStyle(badge);
-    return {
-      study: row.dataset.study,
-      priority: row.dataset.priority,
-      rank: Number(row.dataset.priorityRank),
-      deadline: row.querySelector('td.countdown').dataset.deadline,
-      status: row.dataset.status,
-      badge: badge.dataset.badge,
-      label: badge.querySelector('.badge-label')?.textContent ?? badge.textContent,
-      glyph: badge.querySelector('.badge-glyph')?.textContent ?? '',
-      glyphHidden: badge.querySelector('.badge-glyph')?.getAttribute('aria-hidden'),
-      borderStyle: style.borderTopStyle,
-      background: style.backgroundColor,
-    };
-  })`);
-}
 
 describe('the worklist of Haute-Garonne\'s coordination', () => {
   const tb = generateChestXray({ seed: 'worklist-tb', rows: 256, columns: 200, site: SITES.seysses });
@@ -130,7 +96,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       expect(await page.locator('tr.item img.thumb').count()).toBe(0);
       expect(await page.locator('tr.item .thumb-missing').count()).toBe(0);
 
-      const shown = await rows(page);
+      const shown = await worklistRows(page);
       expect(shown.map((r) => r.study)).toEqual([studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb]);
       expect(shown.map((r) => r.priority)).toEqual(['stat', 'urgent', 'urgent', 'tb-screening']);
       // Priority, then deadline: ranks never go down, and within a rank deadlines never go back.
@@ -165,7 +131,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       const ducuingRow = page.locator(`tr.item[data-study="${studies.urgentDucuing}"]`);
       await expect.poll(() => ducuingRow.getAttribute('data-status'), { timeout: 15_000, message: 'the claim shows live' }).toBe('IN PROGRESS');
 
-      const studiesShown = async () => (await rows(page)).map((r) => r.study);
+      const studiesShown = async () => (await worklistRows(page)).map((r) => r.study);
       const everything = [studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb];
       const choose = async (name: string, value: string) => page.locator(`select[name="${name}"]`).selectOption(value);
 
@@ -217,7 +183,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
 
       // In English, the same badges in English words.
       await page.locator('button.language').click();
-      await expect.poll(async () => (await rows(page)).map((r) => r.label)).toEqual(['Stroke', 'Urgent', 'Urgent', 'TB screening']);
+      await expect.poll(async () => (await worklistRows(page)).map((r) => r.label)).toEqual(['Stroke', 'Urgent', 'Urgent', 'TB screening']);
       await screenshot(page, 'worklist-05-english');
       await page.locator('button.language').click();
       expect(errors).toEqual([]);

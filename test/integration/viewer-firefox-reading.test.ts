@@ -32,12 +32,13 @@ import {
   type PageGlobals,
   type ReadingProbe,
 } from '../support/browser.ts';
-import { halfSlopeHeadCt, huImageOf } from '../support/ct-truth.ts';
+import { halfSlopeHeadCt, huImageOf, rewrite } from '../support/ct-truth.ts';
 import { chooseTool, measureAngle, measureEllipse, measurementTexts, measureRectangle } from '../support/measures.ts';
 import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpected, pixelsOf } from '../support/dashboard.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
+import { worklistRows } from '../support/worklist.ts';
 import { apiCall } from '../support/api-call.ts';
 
 const SAINT_GIRONS = '090000050';
@@ -435,4 +436,74 @@ describe('the regional dashboard in Firefox', () => {
       await page.close();
     }
   }, 90_000);
+});
+
+describe('the territory coordination in Firefox', () => {
+  /** Ariège's sites (config/examples/midi-pyrenees.yaml), sorted. */
+  const ARIEGE_SITES = ['090000043', '090000050', '090001356', '090781774'];
+  const SEYSSES = '310019351';
+
+  it("shows Ariège's coordinator the territory's worklist live (priority in words and glyphs, no images) and its sites' indicators only", async () => {
+    const { page, errors } = await signedInPage('coordinator:ariege', { width: 1500, height: 1000 });
+    try {
+      await page.waitForFunction(`location.pathname === '/'`, { timeout: 10_000 });
+      await page.waitForSelector('.live[data-live="true"]', { timeout: 10_000 });
+      // An urgent head CT, then a thrombolysis alert, from Saint-Girons while the coordination watches: both show
+      // live, the alert first.
+      const headCt = (seed: string) => [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 32, columns: 32, seed, site: SITES['saint-girons'] })];
+      const urgentCt = headCt('firefox-coordinator-urgent');
+      const stroke = rewrite(headCt('firefox-coordinator-stroke'), (dict) => {
+        dict['00081030'] = { vr: 'LO', Value: ['TDM CEREBRALE - ALERTE THROMBOLYSE'] };
+      });
+      for (const files of [urgentCt, stroke]) {
+        expect((await stow(gw.dicomweb, sender, files)).status).toBe(200);
+        await page.waitForSelector(`tr.item[data-study="${studyOf(files[0])}"]`, { timeout: 20_000 });
+      }
+      const token = await sessionTokenOf(page);
+      const listed = (await api(token, 'GET', '/api/worklist')).json!.items as { studyInstanceUID: string; territory: string }[];
+      expect(new Set(listed.map((i) => i.territory))).toEqual(new Set(['ariege']));
+      await expect.poll(async () => (await worklistRows(page)).map((r) => r.study)).toEqual(listed.map((i) => i.studyInstanceUID));
+      const shown = await worklistRows(page);
+      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité : AVC' });
+      const urgent = shown.find((r) => r.study === studyOf(urgentCt[0]))!;
+      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité : Urgent' });
+      // Not by colour alone: the border's style differs too.
+      expect(urgent.borderStyle).not.toBe(shown[0].borderStyle);
+      // A coordinator sees the items, never the images: no thumbnail is asked for, none is said missing.
+      expect(await page.$$eval('tr.item img.thumb, tr.item .thumb-missing', (found) => found.length)).toBe(0);
+      await screenshot(page, 'firefox-reading-12-coordinator-worklist');
+
+      // The dashboard, from the header: Ariège's sites only, each figure the one of the CSV the API gives them.
+      await page.locator('.app-header nav a.nav-dashboard').click();
+      await page.waitForFunction(`location.pathname === '/dashboard'`, { timeout: 10_000 });
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      const fromApi = ((await api(token, 'GET', '/api/indicators')).json!.sites as { site: string }[]).map((s) => s.site);
+      expect(fromApi.sort()).toEqual(ARIEGE_SITES);
+      const siteRows = await page.$$eval('[data-table="interpretations"] tbody tr', (rows) => rows.map((row) => row.getAttribute('data-site')));
+      expect(siteRows.sort()).toEqual(ARIEGE_SITES);
+      const options = await page.$$eval('select[name="site"] option', (found) => found.map((option) => option.getAttribute('value')));
+      expect(options.filter(Boolean).sort()).toEqual(ARIEGE_SITES);
+      expect(await page.$$eval(`[data-site="${SEYSSES}"]`, (found) => found.length)).toBe(0);
+      const period = (await dashboardProbe(page))!.period!;
+      const csv = await api(token, 'GET', `/api/indicators?${new URLSearchParams({ ...period, format: 'csv' })}`);
+      expect(csv.status, csv.text).toBe(200);
+      const { mismatches, rows } = await csvMismatches(page, csv.text);
+      expect(rows.map((row) => row[0]).sort()).toEqual(ARIEGE_SITES);
+      expect(mismatches).toEqual([]);
+      await screenshot(page, 'firefox-reading-13-coordinator-dashboard', { fullPage: true });
+
+      // Another territory's site, asked in the address: the API refuses, the page says why.
+      await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
+      await page.waitForSelector('.refusal[data-refusal="api"]', { timeout: 15_000 });
+      expect(await page.$eval('.refusal[data-refusal="api"]', (refusal) => refusal.textContent)).toBe(
+        `Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`,
+      );
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-coordinator-failed').catch(() => undefined);
+      throw error;
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
 });
