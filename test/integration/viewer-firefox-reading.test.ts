@@ -507,3 +507,66 @@ describe('the territory coordination in Firefox', () => {
     }
   }, 60_000);
 });
+
+describe('the English switch in Firefox', () => {
+  const slices = [...generateCtSeries({ kind: 'ct-head', slices: 4, rows: 64, columns: 64, seed: 'firefox-english', site: SITES['saint-girons'] })];
+  const study = studyOf(slices[0]);
+  const textOf = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent);
+  const switchLanguage = (page: Page) => page.locator('.app-header button.language').click();
+  /** Waits for the page drawn again in `lang`, its header's button offering the other language. */
+  const inLanguage = async (page: Page, lang: 'fr' | 'en') => {
+    await page.waitForFunction(`document.documentElement.lang === '${lang}'`, { timeout: 10_000 });
+    await expect.poll(() => textOf(page, '.app-header button.language')).toBe(lang === 'en' ? 'Français' : 'English');
+    expect(await textOf(page, '.app-header button.sign-out')).toBe(lang === 'en' ? 'Sign out' : 'Se déconnecter');
+  };
+
+  it('puts the worklist and the reading page in English from the header, and the reading page back in French', async () => {
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
+    try {
+      const row = `tr.item[data-study="${study}"]`;
+      await page.waitForSelector(row, { timeout: 20_000 });
+      expect(await textOf(page, 'h1')).toBe('Liste de travail');
+
+      // The worklist in English: its title, live badge, columns and buttons.
+      await switchLanguage(page);
+      await inLanguage(page, 'en');
+      await expect.poll(() => textOf(page, 'h1')).toBe('Worklist');
+      await page.waitForSelector(`.live[data-live="true"]`, { timeout: 10_000 });
+      expect(await textOf(page, '.live')).toBe('Live');
+      expect(await page.$$eval('thead th', (cells) => cells.map((cell) => cell.textContent))).toEqual(expect.arrayContaining(['Priority', 'Site', 'Territory', 'Status', 'Deadline']));
+      await page.waitForSelector(row, { timeout: 10_000 });
+      expect([await textOf(page, `${row} button.claim`), await textOf(page, `${row} button.open`)]).toEqual(['Claim', 'Open']);
+      expect((await worklistRows(page)).find((r) => r.study === study)).toMatchObject({ label: 'Urgent', title: expect.stringMatching(/^Priority\b/) });
+      await screenshot(page, 'firefox-reading-14-english-worklist');
+
+      // The reading page opened in English: tools, overlay, report panel.
+      await page.locator(`${row} button.open`).click();
+      await page.waitForFunction(`location.pathname === ${JSON.stringify(`/studies/${study}`)}`, { timeout: 10_000 });
+      await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, { timeout: 30_000 });
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
+      await inLanguage(page, 'en');
+      expect(await textOf(page, 'button[data-tool="length"]')).toBe('Length');
+      expect(await textOf(page, '.overlay.bottom-left')).toMatch(/Slice \d\/4/);
+      await expect.poll(() => textOf(page, '.report-panel')).toContain('Claim the study from the worklist to write its report.');
+      await screenshot(page, 'firefox-reading-15-english-reading');
+
+      // Back in French from the reading page itself: drawn again, in French.
+      await switchLanguage(page);
+      await inLanguage(page, 'fr');
+      await expect.poll(() => textOf(page, 'button[data-tool="length"]'), { timeout: 15_000 }).toBe('Longueur');
+      await expect.poll(() => textOf(page, '.overlay.bottom-left'), { timeout: 15_000 }).toMatch(/Coupe \d\/4/);
+      await expect.poll(() => textOf(page, '.report-panel')).toContain('Prenez l’examen depuis la liste de travail pour écrire son compte rendu.');
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn again' }).toBeGreaterThan(0.05);
+      await screenshot(page, 'firefox-reading-16-french-again');
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-english-failed').catch(() => undefined);
+      throw error;
+    } finally {
+      // The choice is kept in the browser's storage: the other tests of this browser read French.
+      await page.evaluate(`localStorage.removeItem('astreinte.language')`).catch(() => undefined);
+      await page.close();
+    }
+  }, 60_000);
+});
