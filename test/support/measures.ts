@@ -41,42 +41,52 @@ export async function measureAngle(page: DrawingPage, [a, b, c]: [number, number
   return angle;
 }
 
-/** Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom); its mean is the file's. */
-export async function measureEllipse(page: DrawingPage, image: HuImage): Promise<Measurement> {
-  await chooseTool(page, 'e', 'ellipse');
-  await dragWithMouse(page, await imageToClient(page, 64.5, 64.5), await imageToClient(page, 70.5, 70.5));
-  const ellipse = await settledMeasurement(page, 'EllipticalROI', 'mean');
-  const truth = ellipseTruth(image, ellipse.points);
-  expect(truth.rx).toBeGreaterThan(4);
-  expect(ellipse.stats.modalityUnit).toBe('HU');
-  expect(Math.abs(ellipse.stats.mean! - truth.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
-  expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
-  await expect
-    .poll(() => measurementTexts(page))
-    .toContainEqual(`Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`);
-  return ellipse;
-}
+/** The ROI tools: their key, Cornerstone's name and the word the list shows them by. */
+const ROI_TOOLS = {
+  ellipse: { key: 'e', toolName: 'EllipticalROI', shown: 'Ellipse' },
+  rectangle: { key: 'b', toolName: 'RectangleROI', shown: 'Rectangle' },
+} as const;
 
 /**
- * Rectangle (B): corner to corner, in the brain (35 HU), away from the ventricles and the skull; its mean is the
- * file's, its area that of its handles.
+ * A ROI dragged from `from` to `to` (image coordinates): its mean is that of the file's pixels inside its handles
+ * (`truthOf`), within 4 HU of the tissue's `hu`, and the list shows its statistics.
  */
+async function measureRoi<T extends { mean: number; count: number }>(
+  page: DrawingPage,
+  tool: keyof typeof ROI_TOOLS,
+  [from, to]: [number, number][],
+  truthOf: (points: [number, number][]) => T,
+  tissue: { hu: number; name: string },
+): Promise<{ roi: Measurement; truth: T }> {
+  const { key, toolName, shown } = ROI_TOOLS[tool];
+  await chooseTool(page, key, tool);
+  await dragWithMouse(page, await imageToClient(page, ...from), await imageToClient(page, ...to));
+  const roi = await settledMeasurement(page, toolName, 'mean');
+  const truth = truthOf(roi.points);
+  expect(roi.stats.modalityUnit).toBe('HU');
+  expect(Math.abs(roi.stats.mean! - truth.mean), `${tool} mean ${roi.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
+  expect(Math.abs(roi.stats.mean! - tissue.hu), `the ${tissue.name} is ${tissue.hu} HU`).toBeLessThan(4);
+  await expect
+    .poll(() => measurementTexts(page))
+    .toContainEqual(`${shown} : moy. ${roi.stats.mean!.toFixed(1)} HU, σ ${roi.stats.stdDev!.toFixed(1)} HU, ${roi.stats.area!.toFixed(1)} mm²`);
+  return { roi, truth };
+}
+
+/** Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom). */
+export async function measureEllipse(page: DrawingPage, image: HuImage): Promise<Measurement> {
+  const { roi, truth } = await measureRoi(page, 'ellipse', [[64.5, 64.5], [70.5, 70.5]], (points) => ellipseTruth(image, points), { hu: 10, name: 'ventricles' });
+  expect(truth.rx).toBeGreaterThan(4);
+  return roi;
+}
+
+/** Rectangle (B): corner to corner, in the brain (35 HU), away from the ventricles and the skull; its area that of its handles. */
 export async function measureRectangle(page: DrawingPage, image: HuImage): Promise<Measurement> {
-  await chooseTool(page, 'b', 'rectangle');
-  await dragWithMouse(page, await imageToClient(page, 38, 76), await imageToClient(page, 52, 90));
-  const rectangle = await settledMeasurement(page, 'RectangleROI', 'mean');
-  const truth = rectangleTruth(image, rectangle.points);
+  const { roi, truth } = await measureRoi(page, 'rectangle', [[38, 76], [52, 90]], (points) => rectangleTruth(image, points), { hu: 35, name: 'brain' });
   expect(truth.x1 - truth.x0).toBeGreaterThan(10);
-  expect(rectangle.stats.modalityUnit).toBe('HU');
-  expect(Math.abs(rectangle.stats.mean! - truth.mean), `rectangle mean ${rectangle.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
-  expect(Math.abs(rectangle.stats.mean! - 35), 'the brain is 35 HU').toBeLessThan(4);
   // Stored values are about 2 × 1059 there: only slope and intercept together give HU.
   expect(truth.storedMean).toBeGreaterThan(2000);
   const [rowSpacing, columnSpacing] = image.pixelSpacing;
   const handlesArea = (truth.x1 - truth.x0) * (truth.y1 - truth.y0) * rowSpacing * columnSpacing;
-  expect(Math.abs(rectangle.stats.area! - handlesArea) / handlesArea, `area ${rectangle.stats.area} ${rectangle.stats.areaUnit} vs ${handlesArea} mm² (${JSON.stringify(rectangle)})`).toBeLessThan(0.02);
-  await expect
-    .poll(() => measurementTexts(page))
-    .toContainEqual(`Rectangle : moy. ${rectangle.stats.mean!.toFixed(1)} HU, σ ${rectangle.stats.stdDev!.toFixed(1)} HU, ${rectangle.stats.area!.toFixed(1)} mm²`);
-  return rectangle;
+  expect(Math.abs(roi.stats.area! - handlesArea) / handlesArea, `area ${roi.stats.area} ${roi.stats.areaUnit} vs ${handlesArea} mm² (${JSON.stringify(roi)})`).toBeLessThan(0.02);
+  return roi;
 }
