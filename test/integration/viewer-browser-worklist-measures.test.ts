@@ -17,17 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
 import {
   canvasStats,
-  dragWithMouse,
   imageToClient,
   launchChromium,
   screenshot,
-  settledMeasurement,
   signedInContext,
-  type MeasurementStats,
   type PageGlobals,
 } from '../support/browser.ts';
-import { ellipseTruth, halfSlopeHeadCt, huImageOf, meanWhere, rewrite, type HuImage } from '../support/ct-truth.ts';
+import { halfSlopeHeadCt, huImageOf, rewrite, type HuImage } from '../support/ct-truth.ts';
+import { measureAngle, measureEllipse, measureRectangle } from '../support/measures.ts';
 import { stow } from '../support/dicomweb-http.ts';
+import { worklistRows } from '../support/worklist.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
@@ -57,41 +56,6 @@ function parsed(file: Buffer): dicomParser.DataSet {
 }
 
 const probe = (page: Page) => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!);
-
-interface RowView {
-  study: string;
-  priority: string;
-  rank: number;
-  deadline: string;
-  status: string;
-  badge: string;
-  label: string;
-  glyph: string;
-  glyphHidden: string | null;
-  borderStyle: string;
-  background: string;
-}
-
-/** What each row of the worklist shows, in the page's order. */
-async function rows(page: Page): Promise<RowView[]> {
-  return page.evaluate(`[...document.querySelectorAll('tr.item')].map((row) => {
-    const badge = row.querySelector('.badge');
-    const style = getComputedStyle(badge);
-    return {
-      study: row.dataset.study,
-      priority: row.dataset.priority,
-      rank: Number(row.dataset.priorityRank),
-      deadline: row.querySelector('td.countdown').dataset.deadline,
-      status: row.dataset.status,
-      badge: badge.dataset.badge,
-      label: badge.querySelector('.badge-label')?.textContent ?? badge.textContent,
-      glyph: badge.querySelector('.badge-glyph')?.textContent ?? '',
-      glyphHidden: badge.querySelector('.badge-glyph')?.getAttribute('aria-hidden'),
-      borderStyle: style.borderTopStyle,
-      background: style.backgroundColor,
-    };
-  })`);
-}
 
 describe('the worklist of Haute-Garonne\'s coordination', () => {
   const tb = generateChestXray({ seed: 'worklist-tb', rows: 256, columns: 200, site: SITES.seysses });
@@ -132,7 +96,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       expect(await page.locator('tr.item img.thumb').count()).toBe(0);
       expect(await page.locator('tr.item .thumb-missing').count()).toBe(0);
 
-      const shown = await rows(page);
+      const shown = await worklistRows(page);
       expect(shown.map((r) => r.study)).toEqual([studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb]);
       expect(shown.map((r) => r.priority)).toEqual(['stat', 'urgent', 'urgent', 'tb-screening']);
       // Priority, then deadline: ranks never go down, and within a rank deadlines never go back.
@@ -167,7 +131,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       const ducuingRow = page.locator(`tr.item[data-study="${studies.urgentDucuing}"]`);
       await expect.poll(() => ducuingRow.getAttribute('data-status'), { timeout: 15_000, message: 'the claim shows live' }).toBe('IN PROGRESS');
 
-      const studiesShown = async () => (await rows(page)).map((r) => r.study);
+      const studiesShown = async () => (await worklistRows(page)).map((r) => r.study);
       const everything = [studies.stroke, studies.urgentDucuing, studies.urgentSaintGaudens, studies.tb];
       const choose = async (name: string, value: string) => page.locator(`select[name="${name}"]`).selectOption(value);
 
@@ -219,7 +183,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
 
       // In English, the same badges in English words.
       await page.locator('button.language').click();
-      await expect.poll(async () => (await rows(page)).map((r) => r.label)).toEqual(['Stroke', 'Urgent', 'Urgent', 'TB screening']);
+      await expect.poll(async () => (await worklistRows(page)).map((r) => r.label)).toEqual(['Stroke', 'Urgent', 'Urgent', 'TB screening']);
       await screenshot(page, 'worklist-05-english');
       await page.locator('button.language').click();
       expect(errors).toEqual([]);
@@ -269,8 +233,6 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     const toClient = (column: number, row: number) => imageToClient(page, column, row);
-    const drag = (from: [number, number], to: [number, number]) => dragWithMouse(page, from, to);
-    const statsOf = (tool: string, key: keyof MeasurementStats) => settledMeasurement(page, tool, key);
     try {
       await page.goto(`${gw.url}/studies/${study}`);
       await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, undefined, { timeout: 30_000 });
@@ -314,60 +276,12 @@ describe('the angle, ellipse and rectangle tools on a CT (CPU rendering)', () =>
       await checkAlignment();
       await screenshot(page, 'measure-01-ct');
 
-      // Angle (A): press on A, drag to the vertex B, release, move to C and click: 135° between BA and BC.
-      await page.keyboard.press('a');
-      await expect.poll(() => page.locator('button[data-tool="angle"]').getAttribute('aria-pressed')).toBe('true');
-      const [a, b, c] = await Promise.all([toClient(24, 100), toClient(64, 100), toClient(94, 70)]);
-      await drag(a, b);
-      await page.mouse.move(...c, { steps: 8 });
-      await page.mouse.down();
-      await page.mouse.up();
-      const angle = await statsOf('Angle', 'angle');
-      const [pa, pb, pc] = angle.points;
-      const drawn =
-        (Math.abs(Math.atan2(pa[1] - pb[1], pa[0] - pb[0]) - Math.atan2(pc[1] - pb[1], pc[0] - pb[0])) * 180) / Math.PI;
-      const expectedAngle = drawn > 180 ? 360 - drawn : drawn;
-      expect(Math.abs(angle.stats.angle! - expectedAngle), `angle ${angle.stats.angle} vs the handles' ${expectedAngle}`).toBeLessThan(0.5);
-      expect(Math.abs(angle.stats.angle! - 135), 'the angle drawn (135°)').toBeLessThan(2);
-      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(`Angle : ${angle.stats.angle!.toFixed(1)}°`);
+      // Angle (A): 135° between the arm drawn leftwards along row 100 and the one drawn up to the right.
+      await measureAngle(page, [[24, 100], [64, 100], [94, 70]], 135);
       await screenshot(page, 'measure-02-angle');
-
-      // Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom).
-      await page.keyboard.press('e');
-      await drag(await toClient(64.5, 64.5), await toClient(70.5, 70.5));
-      const ellipse = await statsOf('EllipticalROI', 'mean');
-      const inEllipse = ellipseTruth(image, ellipse.points);
-      expect(inEllipse.rx).toBeGreaterThan(4);
-      expect(ellipse.stats.modalityUnit).toBe('HU');
-      expect(Math.abs(ellipse.stats.mean! - inEllipse.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${inEllipse.mean} over ${inEllipse.count} pixels of the file`).toBeLessThan(1.5);
-      expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
-      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(
-        `Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`,
-      );
+      await measureEllipse(page, image);
       await screenshot(page, 'measure-03-ellipse');
-
-      // Rectangle (B): corner to corner, in the brain (35 HU), away from the ventricles and the skull.
-      await page.keyboard.press('b');
-      await drag(await toClient(38, 76), await toClient(52, 90));
-      const rectangle = await statsOf('RectangleROI', 'mean');
-      const rxs = rectangle.points.map((p) => p[0]);
-      const rys = rectangle.points.map((p) => p[1]);
-      const [x0, x1, y0, y1] = [Math.min(...rxs), Math.max(...rxs), Math.min(...rys), Math.max(...rys)];
-      expect(x1 - x0).toBeGreaterThan(10);
-      const inRectangle = meanWhere(image, (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
-      expect(rectangle.stats.modalityUnit).toBe('HU');
-      expect(Math.abs(rectangle.stats.mean! - inRectangle.mean), `rectangle mean ${rectangle.stats.mean} HU vs ${inRectangle.mean} over ${inRectangle.count} pixels of the file`).toBeLessThan(1.5);
-      expect(Math.abs(rectangle.stats.mean! - 35), 'the brain is 35 HU').toBeLessThan(4);
-      // Stored values are about 2 × 1059 there: only slope and intercept together give HU.
-      const stored = meanWhere({ hu: Float64Array.from(image.stored), columns: image.columns, rows: image.rows }, (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
-      expect(stored.mean).toBeGreaterThan(2000);
-      // The area: width × height of the handles in mm (square pixels of 230/128 mm).
-      const spacing = 230 / 128;
-      const handlesArea = (x1 - x0) * (y1 - y0) * spacing * spacing;
-      expect(Math.abs(rectangle.stats.area! - handlesArea) / handlesArea, `area ${rectangle.stats.area} ${rectangle.stats.areaUnit} vs ${handlesArea} mm² (${JSON.stringify(rectangle)})`).toBeLessThan(0.02);
-      await expect.poll(() => page.locator('.measurement').allTextContents()).toContainEqual(
-        `Rectangle : moy. ${rectangle.stats.mean!.toFixed(1)} HU, σ ${rectangle.stats.stdDev!.toFixed(1)} HU, ${rectangle.stats.area!.toFixed(1)} mm²`,
-      );
+      await measureRectangle(page, image);
       expect(await page.locator('.measurement').count()).toBe(3);
       expect((await canvasStats(page)).nonBlack, 'the slice is still drawn under the annotations').toBeGreaterThan(0.05);
       await checkAlignment();

@@ -3,14 +3,19 @@
  * Cornerstone's CPU path since headless Firefox has no WebGL here) against a real gateway on the Midi-Pyrénées
  * region, Sunday 2026-11-22 02:10, what the Chromium tests prove in Chromium:
  * - the Ariège on-call reader measures a length across 80 columns of a head CT of known pixel spacing (the mm
- *   asserted) and draws an ellipse whose mean HU is that of the same pixels computed here from the file (stored
- *   values twice HU + 1024, RescaleSlope 0.5), as viewer-browser-worklist-measures.test.ts does;
+ *   asserted), an angle (the degrees of its handles and of the drag), an ellipse and a rectangle whose mean HU are
+ *   those of the same pixels computed here from the file (stored values twice HU + 1024, RescaleSlope 0.5), as
+ *   viewer-browser-worklist-measures.test.ts does;
  * - she opens the patient's prior side by side (P) and both scroll together (viewer-browser.test.ts);
  * - she claims a CT in the worklist, writes the report beside the images (the draft saved on the server and back
- *   after a reload), records the call of a critical finding, signs with Ctrl+Entrée and sees the signed version
- *   with the signature's fingerprint (viewer-browser-report.test.ts);
- * - the region's analyst sees the dashboard's charts drawn and tables holding exactly the CSV's figures
- *   (viewer-browser-dashboard.test.ts).
+ *   after a reload), meets the conflict when a second tab saved the same draft first, records the call of a
+ *   critical finding, signs with Ctrl+Entrée and sees the signed version with the signature's fingerprint and its
+ *   delivery's status, then signs an addendum once its reason is given (viewer-browser-report.test.ts);
+ * - the region's analyst sees the dashboard's charts drawn and tables holding exactly the CSV's figures, and the
+ *   CSV button downloads the API's bytes (viewer-browser-dashboard.test.ts);
+ * - Ariège's coordinator sees the territory's worklist live (priority by word, glyph and border; no images) and
+ *   the dashboard of Ariège's sites only (viewer-browser-worklist-measures.test.ts, viewer-browser-dashboard.test.ts);
+ * - the header's English button puts the worklist and the reading page in English, and back in French.
  * Screenshots: .tmp/screenshots/firefox-reading-*.png.
  */
 import dicomParser from 'dicom-parser';
@@ -20,6 +25,7 @@ import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateCtSeries, patientFor, SITES } from '../../test-data/generate-study.ts';
 import {
   canvasStats,
+  downloadedText,
   dragWithMouse,
   imageToClient,
   launchFirefox,
@@ -31,11 +37,13 @@ import {
   type PageGlobals,
   type ReadingProbe,
 } from '../support/browser.ts';
-import { ellipseTruth, halfSlopeHeadCt, huImageOf } from '../support/ct-truth.ts';
+import { halfSlopeHeadCt, huImageOf, rewrite } from '../support/ct-truth.ts';
+import { chooseTool, measureAngle, measureEllipse, measurementTexts, measureRectangle } from '../support/measures.ts';
 import { csvMismatches, dashboardProbe, LEGEND_SWATCH_MAX_PIXELS, medianBarExpected, pixelsOf } from '../support/dashboard.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { until } from '../support/until.ts';
+import { worklistRows } from '../support/worklist.ts';
 import { apiCall } from '../support/api-call.ts';
 
 const SAINT_GIRONS = '090000050';
@@ -81,6 +89,17 @@ async function openStudy(page: Page, study: string): Promise<void> {
   await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
 }
 
+/** GET /api/reports/{id}, as far as these tests read it. */
+interface SignedReportJson {
+  versions: {
+    version: number;
+    kind: string;
+    payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } }; reason?: string };
+    signature: { value: string };
+    deliveries: { destination: string; status: string }[];
+  }[];
+}
+
 const reading = async (page: Page) => (await page.evaluate('globalThis.astreinteReading')) as Omit<ReadingProbe, 'imageToClient'>;
 
 beforeAll(async () => {
@@ -118,7 +137,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
     await routedToReader(priorStudy);
   });
 
-  it('measures a length in mm and the HU statistics of an ellipse drawn with the mouse', async () => {
+  it('measures a length in mm, an angle in degrees and the HU statistics of an ellipse and a rectangle drawn with the mouse', async () => {
     const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
     try {
       await openStudy(page, study);
@@ -131,8 +150,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
 
       // Length (L): across 80 columns of row 30 (away from where the ellipse is drawn next: a press on an
       // annotation's line grabs it rather than starting a new one).
-      await page.keyboard.press('l');
-      await expect.poll(() => page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');
+      await chooseTool(page, 'l', 'length');
       await dragWithMouse(page, await imageToClient(page, 20, 30), await imageToClient(page, 100, 30));
       const length = await settledMeasurement(page, 'Length', 'length');
       // Firefox's mouse lands where the page says the pixel is drawn: the handles are where the drag went.
@@ -142,24 +160,18 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       // Under a third of a pixel: where the mouse lands is rounded.
       expect(Math.abs(length.stats.length! - expected), `${length.stats.length} mm vs ${expected} mm (handles ${JSON.stringify(length.points)})`).toBeLessThan(0.5);
       expect(length.stats.unit).toBe('mm');
-      const shown = () => page.$$eval('.measurement', (items) => items.map((item) => item.textContent));
-      await expect.poll(shown).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
+      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
       await screenshot(page, 'firefox-reading-01-length');
 
-      // Ellipse (E): from its centre outwards, inside the ventricles (10 HU in the phantom).
-      await page.keyboard.press('e');
-      await dragWithMouse(page, await imageToClient(page, 64.5, 64.5), await imageToClient(page, 70.5, 70.5));
-      const ellipse = await settledMeasurement(page, 'EllipticalROI', 'mean');
-      const truth = ellipseTruth(image, ellipse.points);
-      expect(truth.rx).toBeGreaterThan(4);
-      expect(ellipse.stats.modalityUnit).toBe('HU');
-      expect(Math.abs(ellipse.stats.mean! - truth.mean), `ellipse mean ${ellipse.stats.mean} HU vs ${truth.mean} over ${truth.count} pixels of the file`).toBeLessThan(1.5);
-      expect(Math.abs(ellipse.stats.mean! - 10), 'the ventricles are 10 HU').toBeLessThan(4);
-      await expect.poll(shown).toContainEqual(
-        `Ellipse : moy. ${ellipse.stats.mean!.toFixed(1)} HU, σ ${ellipse.stats.stdDev!.toFixed(1)} HU, ${ellipse.stats.area!.toFixed(1)} mm²`,
-      );
+      // Angle (A): 135° between the arm drawn leftwards along row 100 and the one drawn up to the right.
+      await measureAngle(page, [[24, 100], [64, 100], [94, 70]], 135);
+      await screenshot(page, 'firefox-reading-02-angle');
+      await measureEllipse(page, image);
+      await screenshot(page, 'firefox-reading-03-ellipse');
+      await measureRectangle(page, image);
+      expect(await measurementTexts(page)).toHaveLength(4);
       expect((await canvasStats(page)).nonBlack, 'the slice is still drawn under the annotations').toBeGreaterThan(0.05);
-      await screenshot(page, 'firefox-reading-02-ellipse');
+      await screenshot(page, 'firefox-reading-04-rectangle');
       expect(errors).toEqual([]);
     } finally {
       await page.close();
@@ -194,7 +206,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       await expect
         .poll(async () => (await canvasStats(page, '.viewport.prior canvas')).digest, { timeout: 5_000, message: 'the prior draws its other slice' })
         .not.toBe(priorBefore.digest);
-      await screenshot(page, 'firefox-reading-03-prior-side-by-side');
+      await screenshot(page, 'firefox-reading-05-prior-side-by-side');
       await page.keyboard.press('p');
       await expect.poll(async () => (await reading(page)).prior).toBeUndefined();
       expect(errors).toEqual([]);
@@ -209,8 +221,13 @@ describe('the report panel in Firefox', () => {
   const study = studyOf(slices[0]);
   const field = (name: string) => `.report-panel [name="${name}"]`;
   const valueOf = (page: Page, selector: string) => page.$eval(selector, (element) => (element as unknown as { value: string }).value);
+  /** Waits for a save after the `saves` th, shown as such. */
+  const savedIn = async (page: Page, saves: number) => {
+    await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(saves);
+    await expect.poll(() => page.$eval('.report-panel .save-state', (s) => s.textContent)).toMatch(/Brouillon enregistré/);
+  };
 
-  it('claims the CT in the worklist, writes the draft beside the images, keeps it over a reload, signs it with Ctrl+Entrée and shows it signed', async () => {
+  it("claims the CT in the worklist, writes the draft beside the images, keeps it over a reload, meets a second tab's save, signs it with Ctrl+Entrée, shows it signed with its delivery's status, and signs an addendum with its reason", async () => {
     const { page, errors } = await signedInPage(`reader:${ON_CALL}`, { width: 1600, height: 1000 });
     try {
       await page.waitForSelector('.live[data-live="true"]', { timeout: 10_000 });
@@ -233,17 +250,37 @@ describe('the report panel in Firefox', () => {
       await page.keyboard.type('Hématome sous-dural aigu gauche');
       expect(await valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
       expect(await page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('false');
-      await expect.poll(async () => (await reportProbe(page))?.saves ?? 0, { timeout: 10_000, message: 'the draft is saved' }).toBeGreaterThan(0);
-      await expect.poll(() => page.$eval('.report-panel .save-state', (s) => s.textContent)).toMatch(/Brouillon enregistré/);
+      await savedIn(page, 0);
       const saved = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.draft as { content: { indication: string; conclusion: string } };
       expect(saved.content).toMatchObject({ indication: 'Céphalées brutales à 01h30, sous anticoagulant.', conclusion: 'Hématome sous-dural aigu gauche' });
-      await screenshot(page, 'firefox-reading-04-report-draft');
+      await screenshot(page, 'firefox-reading-06-report-draft');
 
       // Reloaded: the draft comes back as typed.
       await page.reload();
       await page.waitForSelector(field('conclusion'), { timeout: 15_000 });
       await expect.poll(() => valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
       expect(await valueOf(page, field('findings'))).toBe('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+
+      // The same draft open in a second tab: its save goes first; this tab's next save is told so, and reloads the
+      // draft rather than overwrite it.
+      const other = await signedInPage(`reader:${ON_CALL}`, { width: 1600, height: 1000 });
+      try {
+        await other.page.goto(`${gw.url}/studies/${study}`);
+        await other.page.waitForSelector(field('findings'), { timeout: 15_000 });
+        await expect.poll(() => valueOf(other.page, field('findings'))).toBe('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
+        await other.page.locator(field('findings')).fill('Écrit dans un autre onglet.');
+        await savedIn(other.page, 0);
+        expect(other.errors).toEqual([]);
+      } finally {
+        await other.page.close();
+      }
+      await page.bringToFront();
+      await page.locator(field('findings')).fill('Modifié dans cet onglet.');
+      await page.waitForSelector('.report-panel .save-state .conflict', { timeout: 10_000 });
+      expect(await page.$eval('.report-panel .save-state .conflict', (c) => c.textContent)).toMatch(/modifié ailleurs/);
+      await screenshot(page, 'firefox-reading-07-report-conflict');
+      await page.locator('.report-panel button.reload-draft').click();
+      await expect.poll(() => valueOf(page, field('findings'))).toBe('Écrit dans un autre onglet.');
 
       // A critical finding: the call recorded (the time from the "now" button into Firefox's datetime-local field).
       const savesBefore = (await reportProbe(page))!.saves;
@@ -265,9 +302,8 @@ describe('the report panel in Firefox', () => {
       expect(await page.$eval('.report-panel .signed-title', (title) => title.textContent)).toBeTruthy();
       const reportId = (await api(reader, 'GET', `/api/worklist/${itemId}/report`)).json!.reportId as string;
       expect(reportId).toBeTruthy();
-      const report = (await api(reader, 'GET', `/api/reports/${reportId}`)).json as {
-        versions: { payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } } }; signature: { value: string } }[];
-      };
+      const reportOf = async () => (await api(reader, 'GET', `/api/reports/${reportId}`)).json as unknown as SignedReportJson;
+      const report = await reportOf();
       expect(report.versions).toHaveLength(1);
       const content = report.versions[0].payload.content;
       expect(content.conclusion).toBe('Hématome sous-dural aigu gauche');
@@ -285,7 +321,33 @@ describe('the report panel in Firefox', () => {
       // The worklist item is done.
       const { items } = (await api(reader, 'GET', '/api/worklist?status=completed')).json as { items: { id: string; status: string }[] };
       expect(items.find((i) => i.id === itemId)?.status).toBe('COMPLETED');
-      await screenshot(page, 'firefox-reading-05-report-signed');
+
+      // Its delivery to Saint-Girons' information system (an HL7 MLLP address that does not resolve here, tried
+      // once) shows "échec" without a reload, as the API has it.
+      const failed = `${signed} .delivery[data-status="failed"]`;
+      await page.waitForSelector(failed, { timeout: 30_000 });
+      const [delivery] = (await reportOf()).versions[0].deliveries;
+      expect(delivery.status).toBe('failed');
+      expect(await page.$eval(failed, (d) => d.getAttribute('data-destination'))).toBe(delivery.destination);
+      expect(await page.$eval(`${failed} .delivery-status`, (d) => d.textContent)).toBe('échec');
+      await screenshot(page, 'firefox-reading-08-report-signed-delivery');
+
+      // An addendum needs its reason; then it is version 2, with its reason and its own delivery shown.
+      await page.locator('.report-panel button.addendum').click();
+      await page.locator('.report-panel .addendum-form [name="conclusion"]').fill('Hématome sous-dural aigu gauche. Pas d’engagement.');
+      await page.locator('.report-panel button.sign-addendum').click();
+      await page.waitForSelector('.report-panel .addendum-form .refusal-text', { timeout: 10_000 });
+      expect(await page.$eval('.report-panel .addendum-form .refusal-text', (p) => p.textContent)).toMatch(/Indiquez ce que corrige cet addendum/);
+      await page.locator('#addendum-reason').fill('Précision sur l’absence d’engagement.');
+      await page.locator('.report-panel button.sign-addendum').click();
+      const addendum = '.report-panel .signed-version[data-version="2"][data-kind="addendum"]';
+      await page.waitForSelector(addendum, { timeout: 30_000 });
+      expect(await page.$eval(`${addendum} .reason`, (r) => r.textContent)).toContain('Précision sur l’absence d’engagement.');
+      await page.waitForSelector(`${addendum} .delivery[data-status="failed"]`, { timeout: 30_000 });
+      const second = (await reportOf()).versions[1];
+      expect(second).toMatchObject({ version: 2, kind: 'addendum', payload: { reason: 'Précision sur l’absence d’engagement.', content: { conclusion: 'Hématome sous-dural aigu gauche. Pas d’engagement.' } } });
+      expect(await page.$eval(`${addendum} .fingerprint code`, (code) => code.textContent)).toBe(signatureFingerprint(second.signature.value));
+      await screenshot(page, 'firefox-reading-09-report-addendum');
       expect(errors).toEqual([]);
     } catch (error) {
       await screenshot(page, 'firefox-reading-report-failed').catch(() => undefined);
@@ -314,6 +376,10 @@ describe('the regional dashboard in Firefox', () => {
     expect(signedReport.status, signedReport.text).toBe(201);
 
     const { page, errors } = await signedInPage('analyst:midi-pyrenees', { width: 1500, height: 1000 });
+    const indicatorRequests: { url: string; authorization?: string }[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/indicators')) indicatorRequests.push({ url: request.url(), authorization: request.headers().authorization });
+    });
     try {
       // An analyst has no worklist: they land on the dashboard.
       await page.waitForFunction(`location.pathname === '/dashboard'`, { timeout: 10_000 });
@@ -357,7 +423,19 @@ describe('the regional dashboard in Firefox', () => {
         .poll(() => pixelsOf(page, 'steps', '#009e73'), { timeout: 5_000, message: 'claimed → signed median bars' })
         .toBeGreaterThan(LEGEND_SWATCH_MAX_PIXELS + 100);
       expect(await page.$eval('select[name="step"]', (select) => (select as unknown as { value: string }).value)).toBe('claimedToSigned');
-      await screenshot(page, 'firefox-reading-06-dashboard-analyst', { fullPage: true });
+      await screenshot(page, 'firefox-reading-10-dashboard-analyst', { fullPage: true });
+
+      // The CSV button: fetched with the token in a header, saved from a blob by Firefox: the same bytes as the API's.
+      await page.locator('button.download-csv').click();
+      expect(await downloadedText(firefox.downloads, 'indicateurs_2026-11-01_2026-11-30.csv')).toBe(csv.text);
+      // November's figures and the CSV at least (the first load may come before the listener).
+      expect(indicatorRequests.filter((r) => r.url.includes('from=2026-11-01')).map((r) => new URL(r.url).searchParams.get('format'))).toEqual(
+        expect.arrayContaining(['json', 'csv']),
+      );
+      for (const request of indicatorRequests) {
+        expect(request.authorization).toMatch(/^Bearer /);
+        expect(request.url).not.toMatch(/token|bearer/i);
+      }
       expect(errors).toEqual([]);
     } catch (error) {
       await screenshot(page, 'firefox-reading-dashboard-failed').catch(() => undefined);
@@ -366,4 +444,137 @@ describe('the regional dashboard in Firefox', () => {
       await page.close();
     }
   }, 90_000);
+});
+
+describe('the territory coordination in Firefox', () => {
+  /** Ariège's sites (config/examples/midi-pyrenees.yaml), sorted. */
+  const ARIEGE_SITES = ['090000043', '090000050', '090001356', '090781774'];
+  const SEYSSES = '310019351';
+
+  it("shows Ariège's coordinator the territory's worklist live (priority in words and glyphs, no images) and its sites' indicators only", async () => {
+    const { page, errors } = await signedInPage('coordinator:ariege', { width: 1500, height: 1000 });
+    try {
+      await page.waitForFunction(`location.pathname === '/'`, { timeout: 10_000 });
+      await page.waitForSelector('.live[data-live="true"]', { timeout: 10_000 });
+      // An urgent head CT, then a thrombolysis alert, from Saint-Girons while the coordination watches: both show
+      // live, the alert first.
+      const headCt = (seed: string) => [...generateCtSeries({ kind: 'ct-head', slices: 2, rows: 32, columns: 32, seed, site: SITES['saint-girons'] })];
+      const urgentCt = headCt('firefox-coordinator-urgent');
+      const stroke = rewrite(headCt('firefox-coordinator-stroke'), (dict) => {
+        dict['00081030'] = { vr: 'LO', Value: ['TDM CEREBRALE - ALERTE THROMBOLYSE'] };
+      });
+      for (const files of [urgentCt, stroke]) {
+        expect((await stow(gw.dicomweb, sender, files)).status).toBe(200);
+        await page.waitForSelector(`tr.item[data-study="${studyOf(files[0])}"]`, { timeout: 20_000 });
+      }
+      const token = await sessionTokenOf(page);
+      const listed = (await api(token, 'GET', '/api/worklist')).json!.items as { studyInstanceUID: string; territory: string }[];
+      expect(new Set(listed.map((i) => i.territory))).toEqual(new Set(['ariege']));
+      await expect.poll(async () => (await worklistRows(page)).map((r) => r.study)).toEqual(listed.map((i) => i.studyInstanceUID));
+      const shown = await worklistRows(page);
+      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité : AVC' });
+      const urgent = shown.find((r) => r.study === studyOf(urgentCt[0]))!;
+      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité : Urgent' });
+      // Not by colour alone: the border's style differs too.
+      expect(urgent.borderStyle).not.toBe(shown[0].borderStyle);
+      // A coordinator sees the items, never the images: no thumbnail is asked for, none is said missing.
+      expect(await page.$$eval('tr.item img.thumb, tr.item .thumb-missing', (found) => found.length)).toBe(0);
+      await screenshot(page, 'firefox-reading-12-coordinator-worklist');
+
+      // The dashboard, from the header: Ariège's sites only, each figure the one of the CSV the API gives them.
+      await page.locator('.app-header nav a.nav-dashboard').click();
+      await page.waitForFunction(`location.pathname === '/dashboard'`, { timeout: 10_000 });
+      await expect.poll(async () => (await dashboardProbe(page))?.loads ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      const fromApi = ((await api(token, 'GET', '/api/indicators')).json!.sites as { site: string }[]).map((s) => s.site);
+      expect(fromApi.sort()).toEqual(ARIEGE_SITES);
+      const siteRows = await page.$$eval('[data-table="interpretations"] tbody tr', (rows) => rows.map((row) => row.getAttribute('data-site')));
+      expect(siteRows.sort()).toEqual(ARIEGE_SITES);
+      const options = await page.$$eval('select[name="site"] option', (found) => found.map((option) => option.getAttribute('value')));
+      expect(options.filter(Boolean).sort()).toEqual(ARIEGE_SITES);
+      expect(await page.$$eval(`[data-site="${SEYSSES}"]`, (found) => found.length)).toBe(0);
+      const period = (await dashboardProbe(page))!.period!;
+      const csv = await api(token, 'GET', `/api/indicators?${new URLSearchParams({ ...period, format: 'csv' })}`);
+      expect(csv.status, csv.text).toBe(200);
+      const { mismatches, rows } = await csvMismatches(page, csv.text);
+      expect(rows.map((row) => row[0]).sort()).toEqual(ARIEGE_SITES);
+      expect(mismatches).toEqual([]);
+      await screenshot(page, 'firefox-reading-13-coordinator-dashboard', { fullPage: true });
+
+      // Another territory's site, asked in the address: the API refuses, the page says why.
+      await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
+      await page.waitForSelector('.refusal[data-refusal="api"]', { timeout: 15_000 });
+      expect(await page.$eval('.refusal[data-refusal="api"]', (refusal) => refusal.textContent)).toBe(
+        `Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`,
+      );
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-coordinator-failed').catch(() => undefined);
+      throw error;
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+});
+
+describe('the English switch in Firefox', () => {
+  const slices = [...generateCtSeries({ kind: 'ct-head', slices: 4, rows: 64, columns: 64, seed: 'firefox-english', site: SITES['saint-girons'] })];
+  const study = studyOf(slices[0]);
+  const textOf = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent);
+  const switchLanguage = (page: Page) => page.locator('.app-header button.language').click();
+  /** Waits for the page drawn again in `lang`, its header's button offering the other language. */
+  const inLanguage = async (page: Page, lang: 'fr' | 'en') => {
+    await page.waitForFunction(`document.documentElement.lang === '${lang}'`, { timeout: 10_000 });
+    await expect.poll(() => textOf(page, '.app-header button.language')).toBe(lang === 'en' ? 'Français' : 'English');
+    expect(await textOf(page, '.app-header button.sign-out')).toBe(lang === 'en' ? 'Sign out' : 'Se déconnecter');
+  };
+
+  it('puts the worklist and the reading page in English from the header, and the reading page back in French', async () => {
+    expect((await stow(gw.dicomweb, sender, slices)).status).toBe(200);
+    const { page, errors } = await signedInPage(`reader:${ON_CALL}`);
+    try {
+      const row = `tr.item[data-study="${study}"]`;
+      await page.waitForSelector(row, { timeout: 20_000 });
+      expect(await textOf(page, 'h1')).toBe('Liste de travail');
+
+      // The worklist in English: its title, live badge, columns and buttons.
+      await switchLanguage(page);
+      await inLanguage(page, 'en');
+      await expect.poll(() => textOf(page, 'h1')).toBe('Worklist');
+      await page.waitForSelector(`.live[data-live="true"]`, { timeout: 10_000 });
+      expect(await textOf(page, '.live')).toBe('Live');
+      expect(await page.$$eval('thead th', (cells) => cells.map((cell) => cell.textContent))).toEqual(expect.arrayContaining(['Priority', 'Site', 'Territory', 'Status', 'Deadline']));
+      await page.waitForSelector(row, { timeout: 10_000 });
+      expect([await textOf(page, `${row} button.claim`), await textOf(page, `${row} button.open`)]).toEqual(['Claim', 'Open']);
+      expect((await worklistRows(page)).find((r) => r.study === study)).toMatchObject({ label: 'Urgent', title: expect.stringMatching(/^Priority\b/) });
+      await screenshot(page, 'firefox-reading-14-english-worklist');
+
+      // The reading page opened in English: tools, overlay, report panel.
+      await page.locator(`${row} button.open`).click();
+      await page.waitForFunction(`location.pathname === ${JSON.stringify(`/studies/${study}`)}`, { timeout: 10_000 });
+      await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.renders ?? 0) > 0, { timeout: 30_000 });
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
+      await inLanguage(page, 'en');
+      expect(await textOf(page, 'button[data-tool="length"]')).toBe('Length');
+      expect(await textOf(page, '.overlay.bottom-left')).toMatch(/Slice \d\/4/);
+      await expect.poll(() => textOf(page, '.report-panel')).toContain('Claim the study from the worklist to write its report.');
+      await screenshot(page, 'firefox-reading-15-english-reading');
+
+      // Back in French from the reading page itself: drawn again, in French.
+      await switchLanguage(page);
+      await inLanguage(page, 'fr');
+      await expect.poll(() => textOf(page, 'button[data-tool="length"]'), { timeout: 15_000 }).toBe('Longueur');
+      await expect.poll(() => textOf(page, '.overlay.bottom-left'), { timeout: 15_000 }).toMatch(/Coupe \d\/4/);
+      await expect.poll(() => textOf(page, '.report-panel')).toContain('Prenez l’examen depuis la liste de travail pour écrire son compte rendu.');
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn again' }).toBeGreaterThan(0.05);
+      await screenshot(page, 'firefox-reading-16-french-again');
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await screenshot(page, 'firefox-reading-english-failed').catch(() => undefined);
+      throw error;
+    } finally {
+      // The choice is kept in the browser's storage: the other tests of this browser read French.
+      await page.evaluate(`localStorage.removeItem('astreinte.language')`).catch(() => undefined);
+      await page.close();
+    }
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
  * Debian's Firefox ESR driven by puppeteer-core over WebDriver BiDi (Playwright only drives its own patched
  * Firefox build), headless: it has no WebGL on this kind of machine, so the app takes Cornerstone's CPU path itself.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
@@ -104,6 +104,8 @@ export async function launchChromium(renderPath: RenderPath): Promise<Browser> {
 
 export interface Firefox {
   browser: PuppeteerBrowser;
+  /** Where the browser saves what it downloads, without asking. */
+  downloads: string;
   /** Closes the browser and removes its private profile. */
   close(): Promise<void>;
 }
@@ -111,10 +113,13 @@ export interface Firefox {
 /**
  * Debian's Firefox ESR (firefox-esr), headless, with a private profile under the system's temporary folder.
  * Runs as root as it is. Its background services (Remote Settings, telemetry, updates) are pointed nowhere.
+ * Downloads go to `downloads` without a dialog (Puppeteer has no download event over WebDriver BiDi).
  */
 export async function launchFirefox(): Promise<Firefox> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'astreinte-firefox-'));
+  const downloads = path.join(profile, 'downloads');
   try {
+    await mkdir(downloads);
     const browser = await puppeteer.launch({
       browser: 'firefox',
       executablePath: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
@@ -128,10 +133,17 @@ export async function launchFirefox(): Promise<Firefox> {
         'datareporting.healthreport.uploadEnabled': false,
         'network.captive-portal-service.enabled': false,
         'network.connectivity-service.enabled': false,
+        'browser.download.folderList': 2,
+        'browser.download.dir': downloads,
+        'browser.download.useDownloadDir': true,
+        'browser.download.start_downloads_in_tmp_dir': false,
+        'browser.download.always_ask_before_handling_new_types': false,
+        'browser.helperApps.neverAsk.saveToDisk': 'text/csv',
       },
     });
     return {
       browser,
+      downloads,
       async close() {
         await browser.close().catch(() => undefined);
         await rm(profile, { recursive: true, force: true });
@@ -284,4 +296,15 @@ export async function canvasStats(page: EvaluatingPage, selector = '.viewport:no
     const pixels = data.length / 4;
     return { width: copy.width, height: copy.height, nonBlack: nonBlack / pixels, mean: sum / pixels, digest: hash.toString(16) };
   })()`)) as CanvasStats;
+}
+
+/** The text of the file `name` once the browser has finished downloading it into `folder` (no `.part` left). */
+export async function downloadedText(folder: string, name: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = await readdir(folder);
+    if (files.includes(name) && !files.some((f) => f.endsWith('.part'))) return readFile(path.join(folder, name), 'utf8');
+    if (Date.now() > deadline) throw new Error(`${name} not downloaded into ${folder}: ${files.join(', ') || 'nothing'}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -88,3 +88,22 @@ export function ellipseTruth(image: HuImage, points: [number, number][]): { mean
   const [rx, ry] = [(Math.max(...xs) - Math.min(...xs)) / 2, (Math.max(...ys) - Math.min(...ys)) / 2];
   return { ...meanWhere(image, (x, y) => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1), rx, ry };
 }
+
+/** The mean HU inside the rectangle bounded by a rectangle ROI's handles (image coordinates), and its bounds. */
+export function rectangleTruth(
+  image: HuImage,
+  points: [number, number][],
+): { mean: number; count: number; storedMean: number; x0: number; x1: number; y0: number; y1: number } {
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const inside = (x: number, y: number) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
+  const stored = meanWhere({ hu: Float64Array.from(image.stored), columns: image.columns, rows: image.rows }, inside);
+  return { ...meanWhere(image, inside), storedMean: stored.mean, x0, x1, y0, y1 };
+}
+
+/** The angle in degrees (0–180) at the vertex B of an angle tool's handles A, B, C (image coordinates). */
+export function angleOfHandles([a, b, c]: [number, number][]): number {
+  const drawn = (Math.abs(Math.atan2(a[1] - b[1], a[0] - b[0]) - Math.atan2(c[1] - b[1], c[0] - b[0])) * 180) / Math.PI;
+  return drawn > 180 ? 360 - drawn : drawn;
+}
