@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -11,12 +12,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * - the `events` package for vtk.js's xmlbuilder2, which extends Node's EventEmitter.
  * The codec .wasm files (`new URL('@cornerstonejs/codec-…/decodewasm', import.meta.url)` in the loader) are
  * bundled as assets beside the decode worker: nothing is loaded from outside the gateway.
+ * `@cornerstonejs/metadata` and `@cornerstonejs/utils` each get their own copy of dcmjs 0.52 (npm cannot hoist
+ * it over the server's dcmjs 0.51, kept for Node 20): both resolve to the one copy, else the reading page's
+ * chunk carries it twice.
  */
+const dcmjs = path.join(here, '../node_modules/@cornerstonejs/metadata/node_modules/dcmjs');
 export default defineConfig({
   root: here,
   base: '/',
   publicDir: false,
-  resolve: { alias: { events: 'events/' } },
+  resolve: { alias: [{ find: 'events', replacement: 'events/' }, ...(existsSync(dcmjs) ? [{ find: /^dcmjs$/, replacement: dcmjs }] : [])] },
   optimizeDeps: { exclude: ['@cornerstonejs/dicom-image-loader'], include: ['dicom-parser'] },
   worker: { format: 'es' },
   build: {
