@@ -393,20 +393,7 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading!.imageIndex), { timeout: 5_000, message: 'cine scrolls' }).not.toBe(index);
       await page.keyboard.press('c');
 
-      await page.keyboard.press('m');
-      await page.waitForFunction(
-        () => {
-          const mpr = (globalThis as unknown as PageGlobals).astreinteReading?.mpr;
-          return Boolean(mpr?.open && ['mpr-axial', 'mpr-coronal', 'mpr-sagittal'].every((id) => (mpr.renders[id] ?? 0) > 0));
-        },
-        undefined,
-        { timeout: 30_000 },
-      );
-      for (const id of ['mpr-axial', 'mpr-coronal', 'mpr-sagittal']) {
-        await expect
-          .poll(async () => (await canvasStats(page, `.mpr-viewport[data-viewport="${id}"] canvas`)).nonBlack, { timeout: 15_000, message: `${id} is drawn` })
-          .toBeGreaterThan(0.02);
-      }
+      await openMprDrawn(page);
       await screenshot(page, '12-webgl-mpr');
       await page.keyboard.press('m');
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'back to the stack' }).toBeGreaterThan(0.05);
@@ -419,19 +406,28 @@ describe('the reading web app (WebGL through SwiftShader)', () => {
       await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).astreinteReading?.firstImageMs ?? -1) >= 0, undefined, { timeout: 15_000 });
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 10_000, message: 'the study is drawn again' }).toBeGreaterThan(0.05);
       expect(await page.locator('[data-viewport="warm-up"]').count()).toBe(0);
-      await page.keyboard.press('m');
-      await page.waitForFunction(
-        () => {
-          const mpr = (globalThis as unknown as PageGlobals).astreinteReading?.mpr;
-          return Boolean(mpr?.open && ['mpr-axial', 'mpr-coronal', 'mpr-sagittal'].every((id) => (mpr.renders[id] ?? 0) > 0));
-        },
-        undefined,
-        { timeout: 30_000 },
-      );
-      await expect.poll(async () => (await canvasStats(page, '.mpr-viewport[data-viewport="mpr-sagittal"] canvas')).nonBlack, { timeout: 15_000 }).toBeGreaterThan(0.02);
+      await openMprDrawn(page);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
     }
   });
 });
+
+/** Presses M and waits until the three reformats have rendered and each canvas shows the volume. */
+async function openMprDrawn(page: Page): Promise<void> {
+  await page.keyboard.press('m');
+  await page.waitForFunction(
+    () => {
+      const mpr = (globalThis as unknown as PageGlobals).astreinteReading?.mpr;
+      return Boolean(mpr?.open && ['mpr-axial', 'mpr-coronal', 'mpr-sagittal'].every((id) => (mpr.renders[id] ?? 0) > 0));
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  for (const id of ['mpr-axial', 'mpr-coronal', 'mpr-sagittal']) {
+    await expect
+      .poll(async () => (await canvasStats(page, `.mpr-viewport[data-viewport="${id}"] canvas`)).nonBlack, { timeout: 15_000, message: `${id} is drawn` })
+      .toBeGreaterThan(0.02);
+  }
+}
