@@ -214,10 +214,12 @@ describe('the reading web app (CPU rendering)', () => {
         .toBeLessThan(0.5); // under a third of a pixel: where the mouse lands is rounded
       await screenshot(page, '07-reading-length');
 
-      // Sign-out forgets the token.
+      // Sign-out forgets the token, and the study's decoded images with the document they were in.
       await page.locator('button.sign-out').click();
       await page.waitForURL(`${gw.url}/sign-in`);
+      await page.locator('button[data-person]').first().waitFor();
       expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('astreinte.session'))).toBeNull();
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).astreinteReading === undefined), 'a new document').toBe(true);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

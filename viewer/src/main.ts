@@ -109,9 +109,9 @@ function header(name: string, role: string, current: 'worklist' | 'dashboard'): 
         onclick: () => {
           const signOutUrl = currentSession()?.signOutUrl;
           clearSession();
-          // With an identity provider, its session ends too, else its next sign-in would be silent.
-          if (signOutUrl) location.assign(signOutUrl);
-          else go('/sign-in');
+          // With an identity provider, its session ends too, else its next sign-in would be silent. Either way a
+          // new document: the images decoded in this tab (Cornerstone's cache, the decode workers) go with the old.
+          location.assign(signOutUrl ?? '/sign-in');
         },
       },
       t('signOut'),
