@@ -291,8 +291,8 @@ describe('the report panel (CPU rendering)', () => {
       await page.keyboard.press('Control+Enter');
       const signed = page.locator('.report-panel .signed-version[data-version="1"]');
       await signed.waitFor({ timeout: 30_000 });
-      expect(await signed.textContent()).toContain('Conclusion codée (dépistage de la tuberculose) : Anomalies évocatrices de tuberculose');
-      expect(await signed.textContent()).toContain('Recommandation pour le CLAT : Signalement au CLAT 31');
+      expect(await signed.textContent()).toContain('Conclusion codée (dépistage de la tuberculose)\u202f: Anomalies évocatrices de tuberculose');
+      expect(await signed.textContent()).toContain('Recommandation pour le CLAT\u202f: Signalement au CLAT 31');
       // The prison's PACS asks for a password the environment does not hold here: the delivery fails, shown live.
       const failed = signed.locator('.delivery[data-status="failed"] .delivery-status');
       await failed.waitFor({ timeout: 30_000 });

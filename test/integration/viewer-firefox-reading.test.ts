@@ -160,7 +160,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       // Under a third of a pixel: where the mouse lands is rounded.
       expect(Math.abs(length.stats.length! - expected), `${length.stats.length} mm vs ${expected} mm (handles ${JSON.stringify(length.points)})`).toBeLessThan(0.5);
       expect(length.stats.unit).toBe('mm');
-      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
+      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur\u202f: ${length.stats.length!.toFixed(1)} mm`);
       await screenshot(page, 'firefox-reading-01-length');
 
       // Angle (A): 135° between the arm drawn leftwards along row 100 and the one drawn up to the right.
@@ -472,9 +472,9 @@ describe('the territory coordination in Firefox', () => {
       expect(new Set(listed.map((i) => i.territory))).toEqual(new Set(['ariege']));
       await expect.poll(async () => (await worklistRows(page)).map((r) => r.study)).toEqual(listed.map((i) => i.studyInstanceUID));
       const shown = await worklistRows(page);
-      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité : AVC' });
+      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité\u202f: AVC' });
       const urgent = shown.find((r) => r.study === studyOf(urgentCt[0]))!;
-      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité : Urgent' });
+      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité\u202f: Urgent' });
       // Not by colour alone: the border's style differs too.
       expect(urgent.borderStyle).not.toBe(shown[0].borderStyle);
       // A coordinator sees the items, never the images: no thumbnail is asked for, none is said missing.

@@ -11,7 +11,7 @@ const DASHBOARD_FR = {
   siteFilter: 'Site',
   downloadCsv: 'Télécharger le CSV',
   downloaded: 'Fichier CSV enregistré',
-  period: 'Période :',
+  period: 'Période\u202f:',
   periodEnd: 'fin exclue',
   loading: 'Chargement…',
   forbiddenRole:

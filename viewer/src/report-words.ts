@@ -45,7 +45,7 @@ export const REPORT_FR = {
   notSavedYet: 'Brouillon pas encore enregistré (modèle de départ)',
   saveFailed: 'Le brouillon n’a pas été enregistré',
   reloadDraft: 'Recharger le brouillon',
-  beforeSigning: 'Avant de signer :',
+  beforeSigning: 'Avant de signer\u202f:',
   claimFirst: 'Prenez l’examen depuis la liste de travail pour écrire son compte rendu.',
   signedReport: 'Compte rendu signé',
   version: 'Version',
@@ -65,6 +65,9 @@ export const REPORT_FR = {
   signAddendum: 'Signer l’addendum',
   cancel: 'Annuler',
   reason: 'Motif',
+  howPhone: 'téléphone',
+  howInPerson: 'de vive voix',
+  howSecureMail: 'messagerie sécurisée de santé',
 };
 
 export type ReportMessageKey = keyof typeof REPORT_FR;
@@ -132,4 +135,7 @@ export const REPORT_EN: Record<ReportMessageKey, string> = {
   signAddendum: 'Sign the addendum',
   cancel: 'Cancel',
   reason: 'Reason',
+  howPhone: 'telephone',
+  howInPerson: 'in person',
+  howSecureMail: 'secure health messaging',
 };
