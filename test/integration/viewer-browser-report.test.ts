@@ -297,6 +297,13 @@ describe('the report panel (CPU rendering)', () => {
       const failed = signed.locator('.delivery[data-status="failed"] .delivery-status');
       await failed.waitFor({ timeout: 30_000 });
       expect(await failed.textContent()).toBe('échec');
+      // Told in a sentence (what failed, what next), the worker's message folded away for the coordinator.
+      const problem = signed.locator('.delivery[data-status="failed"] .delivery-problem');
+      expect(await problem.getAttribute('data-failure')).toBe('configuration');
+      expect(await problem.locator('.delivery-what').textContent()).toBe('L’envoi vers le PACS de l’hôpital est mal configuré sur la passerelle.');
+      expect(await problem.locator('.delivery-next').textContent()).toMatch(/^Plus d’essai automatique\u202f: la coordination a été alertée\./);
+      expect(await problem.locator('.delivery-technical code').isVisible()).toBe(false);
+      expect(await problem.locator('.delivery-technical code').textContent()).toMatch(/environment variable \S+ \(password of this destination\) is not set/);
       await screenshot(page, 'report-13-tb-signed-delivery-failed');
       expect(errors).toEqual([]);
     } catch (error) {

@@ -7,7 +7,8 @@
 import { ApiError, apiFetch, apiJson, problemDetail } from './api.ts';
 import { h } from './dom.ts';
 import { labelValue, parisDateTime, t } from './i18n.ts';
-import { rt } from './report-i18n.ts';
+import { deliveryProblem } from './delivery-problem.ts';
+import { reportWords, rt } from './report-i18n.ts';
 import { reportEditor, reportView, type ReportEditor } from './report-editor.ts';
 import {
   DELIVERY_LABELS,
@@ -247,7 +248,8 @@ async function signedView(
                   { class: 'delivery', 'data-destination': d.destination, 'data-status': d.status },
                   h('span', { class: 'destination' }, `${d.destination} (${d.kind})`),
                   h('span', { class: `delivery-status status-${d.status}` }, rt(DELIVERY_LABELS[d.status])),
-                  h('span', { class: 'detail' }, `${d.attempts} ${rt('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}${d.lastError ? ` · ${d.lastError}` : ''}`),
+                  h('span', { class: 'detail' }, `${d.attempts} ${rt('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}`),
+                  problemOf(d),
                 ),
               ),
             ),
@@ -262,6 +264,19 @@ async function signedView(
   });
   body.replaceChildren(h('p', { class: 'signed-title' }, rt('signedReport')), ...versions, addendumButton);
   return stillDelivering(report);
+}
+
+/** What failed in words a clinician reads, the worker's message folded away for the coordinator. */
+function problemOf(delivery: Parameters<typeof deliveryProblem>[0]): HTMLElement | undefined {
+  const problem = deliveryProblem(delivery, reportWords());
+  if (!problem) return undefined;
+  return h(
+    'div',
+    { class: 'delivery-problem', 'data-failure': problem.failure },
+    h('p', { class: 'delivery-what' }, problem.what),
+    h('p', { class: 'delivery-next' }, problem.next),
+    h('details', { class: 'delivery-technical' }, h('summary', {}, rt('dTechnical')), h('code', {}, problem.technical)),
+  );
 }
 
 function addendumForm(
