@@ -510,7 +510,7 @@ describe('the territory coordination in Firefox', () => {
       await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
       await page.waitForSelector('.refusal[data-refusal="api"]', { timeout: 15_000 });
       expect(await page.$eval('.refusal[data-refusal="api"]', (refusal) => refusal.textContent)).toBe(
-        `Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`,
+        `Le site ${SEYSSES} n’est pas dans votre territoire\u202f: vous voyez les indicateurs des sites de votre territoire.`,
       );
       expect(errors).toEqual([]);
     } catch (error) {
