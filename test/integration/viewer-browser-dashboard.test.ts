@@ -234,7 +234,7 @@ describe('the regional dashboard', () => {
       await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
       const refusal = page.locator('.refusal[data-refusal="api"]');
       await refusal.waitFor({ timeout: 15_000 });
-      expect(await refusal.textContent()).toBe(`Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`);
+      expect(await refusal.textContent()).toBe(`Le site ${SEYSSES} n’est pas dans votre territoire\u202f: vous voyez les indicateurs des sites de votre territoire.`);
     } finally {
       await context.close();
     }
@@ -250,7 +250,7 @@ describe('the regional dashboard', () => {
       const refusal = page.locator('.refusal[data-refusal="role"]');
       await refusal.waitFor({ timeout: 15_000 });
       expect(await refusal.textContent()).toBe(
-        'Votre rôle (radiologue) ne permet pas de voir les indicateurs régionaux : ils sont réservés aux analystes, à la coordination des territoires et aux administrateurs.',
+        'Votre rôle (radiologue) ne permet pas de voir les indicateurs régionaux\u202f: ils sont réservés aux analystes, à la coordination des territoires et aux administrateurs.',
       );
       expect(await page.locator('canvas, .figures-table').count()).toBe(0);
       await screenshot(page, 'dashboard-05-reader-refused');

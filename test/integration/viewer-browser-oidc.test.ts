@@ -210,7 +210,7 @@ describe('OpenID Connect sign-in in the web app (authorization code + PKCE)', ()
       expect(urls).toContain(tampered);
       const status = page.locator('main.sign-in .status');
       await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe(
-        'Connexion refusée : la réponse reçue ne correspond pas à la demande de connexion de cet onglet. Elle a été ignorée. Recommencez la connexion.',
+        'Connexion refusée\u202f: la réponse reçue ne correspond pas à la demande de connexion de cet onglet. Elle a été ignorée. Recommencez la connexion.',
       );
       await screenshot(page, 'oidc-02-tampered-state');
       expect(page.url(), 'the tampered code left the address bar too').toBe(`${gw.url}/sign-in/callback`);

@@ -291,12 +291,19 @@ describe('the report panel (CPU rendering)', () => {
       await page.keyboard.press('Control+Enter');
       const signed = page.locator('.report-panel .signed-version[data-version="1"]');
       await signed.waitFor({ timeout: 30_000 });
-      expect(await signed.textContent()).toContain('Conclusion codée (dépistage de la tuberculose) : Anomalies évocatrices de tuberculose');
-      expect(await signed.textContent()).toContain('Recommandation pour le CLAT : Signalement au CLAT 31');
+      expect(await signed.textContent()).toContain('Conclusion codée (dépistage de la tuberculose)\u202f: Anomalies évocatrices de tuberculose');
+      expect(await signed.textContent()).toContain('Recommandation pour le CLAT\u202f: Signalement au CLAT 31');
       // The prison's PACS asks for a password the environment does not hold here: the delivery fails, shown live.
       const failed = signed.locator('.delivery[data-status="failed"] .delivery-status');
       await failed.waitFor({ timeout: 30_000 });
       expect(await failed.textContent()).toBe('échec');
+      // Told in a sentence (what failed, what next), the worker's message folded away for the coordinator.
+      const problem = signed.locator('.delivery[data-status="failed"] .delivery-problem');
+      expect(await problem.getAttribute('data-failure')).toBe('configuration');
+      expect(await problem.locator('.delivery-what').textContent()).toBe('L’envoi vers le PACS de l’hôpital est mal configuré sur la passerelle.');
+      expect(await problem.locator('.delivery-next').textContent()).toMatch(/^Plus d’essai automatique\u202f: la coordination a été alertée\./);
+      expect(await problem.locator('.delivery-technical code').isVisible()).toBe(false);
+      expect(await problem.locator('.delivery-technical code').textContent()).toMatch(/environment variable \S+ \(password of this destination\) is not set/);
       await screenshot(page, 'report-13-tb-signed-delivery-failed');
       expect(errors).toEqual([]);
     } catch (error) {

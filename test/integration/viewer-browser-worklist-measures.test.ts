@@ -116,7 +116,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
         expect(new Set(three.map((r) => r[key])).size, `${key} differs between the badges`).toBe(3);
       }
       // The title says it in words too (read by screen readers and on hover).
-      expect(await page.locator(`tr.item[data-study="${studies.stroke}"] .badge`).getAttribute('title')).toBe('Priorité : AVC');
+      expect(await page.locator(`tr.item[data-study="${studies.stroke}"] .badge`).getAttribute('title')).toBe('Priorité\u202f: AVC');
 
       // An item in progress: the reader the urgent CT of Ducuing is assigned to claims it (through the API).
       const coordinator = await gw.token('--role', 'coordinator', '--territory', 'haute-garonne');
@@ -136,7 +136,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       const choose = async (name: string, value: string) => page.locator(`select[name="${name}"]`).selectOption(value);
 
       // Modality: DX is the TB screening radiograph alone, CT the three head CTs.
-      expect(await page.locator('select[name="modality"] option').allTextContents()).toEqual(['Modalité : Toutes', 'CT', 'DX']);
+      expect(await page.locator('select[name="modality"] option').allTextContents()).toEqual(['Modalité\u202f: Toutes', 'CT', 'DX']);
       await choose('modality', 'DX');
       await expect.poll(studiesShown).toEqual([studies.tb]);
       await screenshot(page, 'worklist-02-filter-modality-dx');
@@ -160,7 +160,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
 
       // Site (by its name), then territory.
       const siteOptions = await page.locator('select[name="site"] option').allTextContents();
-      expect(siteOptions[0]).toBe('Site : Tous');
+      expect(siteOptions[0]).toBe('Site\u202f: Tous');
       expect(siteOptions.slice(1)).toEqual(
         expect.arrayContaining(['CHU de Toulouse', 'Hôpital Joseph Ducuing (Toulouse)', 'CH Comminges Pyrénées (Saint-Gaudens)', 'UCSA Maison d\'arrêt de Seysses']),
       );
@@ -168,7 +168,7 @@ describe('the worklist of Haute-Garonne\'s coordination', () => {
       await expect.poll(studiesShown).toEqual([studies.urgentSaintGaudens]);
       await screenshot(page, 'worklist-04-filter-site');
       await choose('site', '');
-      expect(await page.locator('select[name="territory"] option').allTextContents()).toEqual(['Territoire : Tous', 'haute-garonne']);
+      expect(await page.locator('select[name="territory"] option').allTextContents()).toEqual(['Territoire\u202f: Tous', 'haute-garonne']);
       await choose('territory', 'haute-garonne');
       await expect.poll(studiesShown).toEqual(everything);
       await choose('territory', '');

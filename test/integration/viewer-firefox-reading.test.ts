@@ -15,7 +15,8 @@
  *   CSV button downloads the API's bytes (viewer-browser-dashboard.test.ts);
  * - Ariège's coordinator sees the territory's worklist live (priority by word, glyph and border; no images) and
  *   the dashboard of Ariège's sites only (viewer-browser-worklist-measures.test.ts, viewer-browser-dashboard.test.ts);
- * - the header's English button puts the worklist and the reading page in English, and back in French.
+ * - the header's English button puts the worklist and the reading page in English (window presets, overlay, help,
+ *   labels written "Priority: Urgent" without the French space before the colon), and back in French.
  * Screenshots: .tmp/screenshots/firefox-reading-*.png.
  */
 import dicomParser from 'dicom-parser';
@@ -96,7 +97,7 @@ interface SignedReportJson {
     kind: string;
     payload: { content: { conclusion: string; criticalFinding?: { flagged: boolean; calledWho?: string; calledAt?: string; how?: string } }; reason?: string };
     signature: { value: string };
-    deliveries: { destination: string; status: string }[];
+    deliveries: { destination: string; status: string; lastError: string | null }[];
   }[];
 }
 
@@ -160,7 +161,7 @@ describe('reading a head CT in Firefox: measures and the prior', () => {
       // Under a third of a pixel: where the mouse lands is rounded.
       expect(Math.abs(length.stats.length! - expected), `${length.stats.length} mm vs ${expected} mm (handles ${JSON.stringify(length.points)})`).toBeLessThan(0.5);
       expect(length.stats.unit).toBe('mm');
-      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur : ${length.stats.length!.toFixed(1)} mm`);
+      await expect.poll(() => measurementTexts(page)).toContainEqual(`Longueur\u202f: ${length.stats.length!.toFixed(1)} mm`);
       await screenshot(page, 'firefox-reading-01-length');
 
       // Angle (A): 135° between the arm drawn leftwards along row 100 and the one drawn up to the right.
@@ -330,6 +331,11 @@ describe('the report panel in Firefox', () => {
       expect(delivery.status).toBe('failed');
       expect(await page.$eval(failed, (d) => d.getAttribute('data-destination'))).toBe(delivery.destination);
       expect(await page.$eval(`${failed} .delivery-status`, (d) => d.textContent)).toBe('échec');
+      // In a sentence a clinician reads, not Node's "getaddrinfo ENOTFOUND", which stays in a folded detail.
+      expect(await page.$eval(`${failed} .delivery-what`, (p) => p.textContent)).toBe('Le RIS de l’hôpital est introuvable à l’adresse configurée (nom inconnu du réseau).');
+      expect(await page.$eval(`${failed} .delivery-next`, (p) => p.textContent)).toContain('la coordination a été alertée');
+      expect(await page.$eval(`${failed} .delivery-technical code`, (code) => code.textContent)).toBe(delivery.lastError);
+      expect(delivery.lastError).toMatch(/ENOTFOUND|EAI_AGAIN/);
       await screenshot(page, 'firefox-reading-08-report-signed-delivery');
 
       // An addendum needs its reason; then it is version 2, with its reason and its own delivery shown.
@@ -472,9 +478,9 @@ describe('the territory coordination in Firefox', () => {
       expect(new Set(listed.map((i) => i.territory))).toEqual(new Set(['ariege']));
       await expect.poll(async () => (await worklistRows(page)).map((r) => r.study)).toEqual(listed.map((i) => i.studyInstanceUID));
       const shown = await worklistRows(page);
-      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité : AVC' });
+      expect(shown[0]).toMatchObject({ study: studyOf(stroke[0]), badge: 'stroke', label: 'AVC', glyph: '⚡', glyphHidden: 'true', title: 'Priorité\u202f: AVC' });
       const urgent = shown.find((r) => r.study === studyOf(urgentCt[0]))!;
-      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité : Urgent' });
+      expect(urgent).toMatchObject({ badge: 'urgent', label: 'Urgent', glyph: '▲', glyphHidden: 'true', title: 'Priorité\u202f: Urgent' });
       // Not by colour alone: the border's style differs too.
       expect(urgent.borderStyle).not.toBe(shown[0].borderStyle);
       // A coordinator sees the items, never the images: no thumbnail is asked for, none is said missing.
@@ -504,7 +510,7 @@ describe('the territory coordination in Firefox', () => {
       await page.goto(`${gw.url}/dashboard?from=${NOVEMBER.from}&to=${NOVEMBER.lastDay}&site=${SEYSSES}`);
       await page.waitForSelector('.refusal[data-refusal="api"]', { timeout: 15_000 });
       expect(await page.$eval('.refusal[data-refusal="api"]', (refusal) => refusal.textContent)).toBe(
-        `Le site ${SEYSSES} n’est pas dans votre territoire : vous voyez les indicateurs des sites de votre territoire.`,
+        `Le site ${SEYSSES} n’est pas dans votre territoire\u202f: vous voyez les indicateurs des sites de votre territoire.`,
       );
       expect(errors).toEqual([]);
     } catch (error) {
@@ -521,6 +527,11 @@ describe('the English switch in Firefox', () => {
   const study = studyOf(slices[0]);
   const textOf = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent);
   const switchLanguage = (page: Page) => page.locator('.app-header button.language').click();
+  /** Each window preset button's key and short word, and its full name (its accessible name). */
+  const presetLabels = (page: Page) =>
+    page.$$eval('button[data-preset]', (buttons) => buttons.map((b) => `${b.textContent} | ${b.getAttribute('aria-label')}`));
+  const ENGLISH_PRESETS = ['1 Brain | 1 Brain', '2 Stroke | 2 Stroke', '3 Subdural | 3 Subdural', '4 Soft | 4 Soft tissue', '5 Lung | 5 Lung', '6 Bone | 6 Bone', '7 Liver | 7 Liver'];
+  const FRENCH_PRESETS = ['1 Cerveau | 1 Cerveau', '2 AVC | 2 AVC', '3 S-dural | 3 Sous-dural', '4 Mous | 4 Tissus mous', '5 Poumon | 5 Poumon', '6 Os | 6 Os', '7 Foie | 7 Foie'];
   /** Waits for the page drawn again in `lang`, its header's button offering the other language. */
   const inLanguage = async (page: Page, lang: 'fr' | 'en') => {
     await page.waitForFunction(`document.documentElement.lang === '${lang}'`, { timeout: 10_000 });
@@ -545,7 +556,9 @@ describe('the English switch in Firefox', () => {
       expect(await page.$$eval('thead th', (cells) => cells.map((cell) => cell.textContent))).toEqual(expect.arrayContaining(['Priority', 'Site', 'Territory', 'Status', 'Deadline']));
       await page.waitForSelector(row, { timeout: 10_000 });
       expect([await textOf(page, `${row} button.claim`), await textOf(page, `${row} button.open`)]).toEqual(['Claim', 'Open']);
-      expect((await worklistRows(page)).find((r) => r.study === study)).toMatchObject({ label: 'Urgent', title: expect.stringMatching(/^Priority\b/) });
+      // A label and its value as English writes them: no space before the colon (French puts a narrow no-break one).
+      expect((await worklistRows(page)).find((r) => r.study === study)).toMatchObject({ label: 'Urgent', title: 'Priority: Urgent' });
+      expect(await textOf(page, 'select[name="modality"] option')).toBe('Modality: All');
       await screenshot(page, 'firefox-reading-14-english-worklist');
 
       // The reading page opened in English: tools, overlay, report panel.
@@ -555,7 +568,9 @@ describe('the English switch in Firefox', () => {
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn' }).toBeGreaterThan(0.05);
       await inLanguage(page, 'en');
       expect(await textOf(page, 'button[data-tool="length"]')).toBe('Length');
-      expect(await textOf(page, '.overlay.bottom-left')).toMatch(/Slice \d\/4/);
+      expect(await textOf(page, '.overlay.bottom-left')).toMatch(/^Series \d+ .*Slice \d\/4/);
+      expect(await presetLabels(page)).toEqual(ENGLISH_PRESETS);
+      expect(await textOf(page, '.help p')).toBe('Mouse: left active tool, middle pan, right zoom, wheel slices.');
       await expect.poll(() => textOf(page, '.report-panel')).toContain('Claim the study from the worklist to write its report.');
       await screenshot(page, 'firefox-reading-15-english-reading');
 
@@ -563,7 +578,9 @@ describe('the English switch in Firefox', () => {
       await switchLanguage(page);
       await inLanguage(page, 'fr');
       await expect.poll(() => textOf(page, 'button[data-tool="length"]'), { timeout: 15_000 }).toBe('Longueur');
-      await expect.poll(() => textOf(page, '.overlay.bottom-left'), { timeout: 15_000 }).toMatch(/Coupe \d\/4/);
+      await expect.poll(() => textOf(page, '.overlay.bottom-left'), { timeout: 15_000 }).toMatch(/^Série \d+ .*Coupe \d\/4/);
+      expect(await presetLabels(page)).toEqual(FRENCH_PRESETS);
+      expect(await textOf(page, '.help p')).toBe('Souris\u202f: gauche outil actif, milieu déplacer, droit zoom, molette coupes.');
       await expect.poll(() => textOf(page, '.report-panel')).toContain('Prenez l’examen depuis la liste de travail pour écrire son compte rendu.');
       await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 15_000, message: 'the slice is drawn again' }).toBeGreaterThan(0.05);
       await screenshot(page, 'firefox-reading-16-french-again');

@@ -37,7 +37,7 @@ export async function measureAngle(page: DrawingPage, [a, b, c]: [number, number
   const ofHandles = angleOfHandles(angle.points);
   expect(Math.abs(angle.stats.angle! - ofHandles), `angle ${angle.stats.angle} vs the handles' ${ofHandles}`).toBeLessThan(0.5);
   expect(Math.abs(angle.stats.angle! - degrees), `the angle drawn (${degrees}°)`).toBeLessThan(2);
-  await expect.poll(() => measurementTexts(page)).toContainEqual(`Angle : ${angle.stats.angle!.toFixed(1)}°`);
+  await expect.poll(() => measurementTexts(page)).toContainEqual(`Angle\u202f: ${angle.stats.angle!.toFixed(1)}°`);
   return angle;
 }
 
@@ -68,7 +68,7 @@ async function measureRoi<T extends { mean: number; count: number }>(
   expect(Math.abs(roi.stats.mean! - tissue.hu), `the ${tissue.name} is ${tissue.hu} HU`).toBeLessThan(4);
   await expect
     .poll(() => measurementTexts(page))
-    .toContainEqual(`${shown} : moy. ${roi.stats.mean!.toFixed(1)} HU, σ ${roi.stats.stdDev!.toFixed(1)} HU, ${roi.stats.area!.toFixed(1)} mm²`);
+    .toContainEqual(`${shown}\u202f: moy. ${roi.stats.mean!.toFixed(1)} HU, σ ${roi.stats.stdDev!.toFixed(1)} HU, ${roi.stats.area!.toFixed(1)} mm²`);
   return { roi, truth };
 }
 

@@ -5,15 +5,15 @@ const FR = {
   appName: 'Astreinte',
   signInTitle: 'Connexion',
   signInChoose: 'Choisissez qui vous êtes (installation de démonstration, sans fournisseur d’identité).',
-  signInOidc: 'Cette installation utilise Pro Santé Connect : connectez-vous avec votre carte CPS ou votre e-CPS.',
+  signInOidc: 'Cette installation utilise Pro Santé Connect\u202f: connectez-vous avec votre carte CPS ou votre e-CPS.',
   signInWithPsc: 'Se connecter avec Pro Santé Connect',
   signInRedirecting: 'Redirection vers Pro Santé Connect…',
   signInCompleting: 'Connexion en cours…',
   signInAgain: 'Recommencer la connexion',
-  oidcProviderUnreachable: 'Pro Santé Connect ne répond pas ; réessayez dans un instant',
+  oidcProviderUnreachable: 'Pro Santé Connect ne répond pas\u202f; réessayez dans un instant',
   oidcNoPendingSignIn: 'Aucune connexion n’est en cours dans cet onglet (page rechargée, ou ouverte depuis un autre onglet). Recommencez la connexion.',
   oidcStateMismatch:
-    'Connexion refusée : la réponse reçue ne correspond pas à la demande de connexion de cet onglet. Elle a été ignorée. Recommencez la connexion.',
+    'Connexion refusée\u202f: la réponse reçue ne correspond pas à la demande de connexion de cet onglet. Elle a été ignorée. Recommencez la connexion.',
   oidcProviderRefused: 'Pro Santé Connect a refusé la connexion',
   oidcBadResponse: 'La réponse de Pro Santé Connect est invalide',
   oidcTokenRefused: 'Pro Santé Connect n’a pas délivré de jeton',
@@ -64,7 +64,7 @@ const FR = {
   backToWorklist: '← Liste de travail',
   series: 'Séries',
   notYours:
-    'Vous ne pouvez pas ouvrir cet examen : il ne vous est pas attribué (ni à vos lignes d’astreinte), ou il n’existe pas.',
+    'Vous ne pouvez pas ouvrir cet examen\u202f: il ne vous est pas attribué (ni à vos lignes d’astreinte), ou il n’existe pas.',
   notAllowed: 'Votre rôle ne permet pas de voir les images.',
   loadFailed: 'Le chargement a échoué',
   noImages: 'Cet examen ne contient aucune image affichable.',
@@ -87,11 +87,11 @@ const FR = {
   rotate: 'Rotation 90°',
   cine: 'Ciné',
   mpr: 'MPR',
-  mprNeedsWebgl: 'Les reconstructions MPR demandent WebGL, absent ici : la vue en coupes reste disponible.',
+  mprNeedsWebgl: 'Les reconstructions MPR demandent WebGL, absent ici\u202f: la vue en coupes reste disponible.',
   mprCtOnly: 'Les reconstructions MPR sont proposées pour les séries scanner (CT) de plusieurs coupes.',
   prior: 'Antérieur',
   noPrior: 'Pas d’examen antérieur accessible pour ce patient.',
-  priorSearchFailed: 'La recherche des examens antérieurs a échoué :',
+  priorSearchFailed: 'La recherche des examens antérieurs a échoué\u202f:',
   slice: 'Coupe',
   thumbnailMissing: 'aperçu indisponible',
   renderingCpu: 'rendu CPU',
@@ -101,6 +101,27 @@ const FR = {
   toolbarModes: 'Affichage',
   toolbarView: 'Image',
   toolbarPresets: 'Fenêtres prédéfinies',
+  presetBrain: 'Cerveau',
+  presetBrainShort: 'Cerveau',
+  presetStroke: 'AVC',
+  presetStrokeShort: 'AVC',
+  presetSubdural: 'Sous-dural',
+  presetSubduralShort: 'S-dural',
+  presetSoftTissue: 'Tissus mous',
+  presetSoftTissueShort: 'Mous',
+  presetLung: 'Poumon',
+  presetLungShort: 'Poumon',
+  presetBone: 'Os',
+  presetBoneShort: 'Os',
+  presetLiver: 'Foie',
+  presetLiverShort: 'Foie',
+  seriesNumber: 'Série',
+  mean: 'moy.',
+  keyWheel: 'molette',
+  keySpace: 'Espace',
+  keyEnter: 'Entrée',
+  mouseHelp: 'Souris\u202f: gauche outil actif, milieu déplacer, droit zoom, molette coupes.',
+  scope: 'Périmètre',
 };
 
 export type MessageKey = keyof typeof FR;
@@ -203,6 +224,27 @@ const EN: Record<MessageKey, string> = {
   toolbarModes: 'Display',
   toolbarView: 'Image',
   toolbarPresets: 'Window presets',
+  presetBrain: 'Brain',
+  presetBrainShort: 'Brain',
+  presetStroke: 'Stroke',
+  presetStrokeShort: 'Stroke',
+  presetSubdural: 'Subdural',
+  presetSubduralShort: 'Subdural',
+  presetSoftTissue: 'Soft tissue',
+  presetSoftTissueShort: 'Soft',
+  presetLung: 'Lung',
+  presetLungShort: 'Lung',
+  presetBone: 'Bone',
+  presetBoneShort: 'Bone',
+  presetLiver: 'Liver',
+  presetLiverShort: 'Liver',
+  seriesNumber: 'Series',
+  mean: 'mean',
+  keyWheel: 'wheel',
+  keySpace: 'Space',
+  keyEnter: 'Enter',
+  mouseHelp: 'Mouse: left active tool, middle pan, right zoom, wheel slices.',
+  scope: 'Scope',
 };
 
 const LANGUAGE_KEY = 'astreinte.language';
@@ -218,6 +260,19 @@ export function setLanguage(value: Language): void {
 
 export function t(key: MessageKey): string {
   return (language() === 'en' ? EN : FR)[key];
+}
+
+/**
+ * What goes between a label and its value: French typography puts a narrow no-break space before the colon (it
+ * never ends up alone at the start of a line), English none.
+ */
+export function colon(): string {
+  return language() === 'en' ? ': ' : '\u202f: ';
+}
+
+/** "Label : value" as the reader's language writes it. */
+export function labelValue(label: string, value: string): string {
+  return `${label}${colon()}${value}`;
 }
 
 /** Date and time in Europe/Paris, whatever the laptop's zone. */

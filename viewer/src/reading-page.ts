@@ -27,7 +27,7 @@ import {
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, DICOMWEB, problemDetail } from './api.ts';
 import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
 import { h } from './dom.ts';
-import { t, type MessageKey } from './i18n.ts';
+import { labelValue, t, type MessageKey } from './i18n.ts';
 import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
@@ -381,7 +381,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     // PS3.3 C.11.2.1.2.1 (linear): the same convention as the image's own Window Center/Width.
     viewport.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(preset.width, preset.center) });
     viewport.render();
-    status.textContent = `${preset.label} ${preset.width}/${preset.center}`;
+    status.textContent = `${t(preset.label)} ${preset.width}/${preset.center}`;
   };
   const actions: Record<string, () => void> = {
     invert: () => {
@@ -411,8 +411,8 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       if (playing) toolUtilities.cine.playClip(element, { framesPerSecond: 15, loop: true });
       else toolUtilities.cine.stopClip(element);
     },
-    mpr: () => void toggleMpr().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
-    prior: () => void togglePrior().catch((error: Error) => (status.textContent = `${t('loadFailed')} : ${error.message}`)),
+    mpr: () => void toggleMpr().catch((error: Error) => (status.textContent = labelValue(t('loadFailed'), error.message))),
+    prior: () => void togglePrior().catch((error: Error) => (status.textContent = labelValue(t('loadFailed'), error.message))),
   };
   /** `short`: what the button shows when its full label (its title and accessible name) is too wide for the toolbar. */
   const actionButton = (name: keyof typeof actions, label: MessageKey, key: string, short?: string): HTMLElement =>
@@ -421,7 +421,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     toolButtonGroup('toolbarModes', [actionButton('cine', 'cine', 'C'), actionButton('mpr', 'mpr', 'M'), actionButton('prior', 'prior', 'P')]),
     toolButtonGroup('toolbarView', [
       actionButton('invert', 'invert', 'I'),
-      actionButton('reset', 'reset', 'Espace', t('resetShort')),
+      actionButton('reset', 'reset', t('keySpace'), t('resetShort')),
       actionButton('flipH', 'flipH', 'H', '⇆'),
       actionButton('flipV', 'flipV', 'V', '⇅'),
       actionButton('rotate', 'rotate', 'R', '↻ 90°'),
@@ -431,9 +431,9 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
       PRESETS.map((preset, index) =>
         h(
           'button',
-          { 'data-preset': String(index + 1), title: `${preset.label} ${preset.width}/${preset.center} (${index + 1})`, 'aria-label': `${index + 1} ${preset.label}`, onclick: () => applyPreset(index) },
+          { 'data-preset': String(index + 1), title: `${t(preset.label)} ${preset.width}/${preset.center} (${index + 1})`, 'aria-label': `${index + 1} ${t(preset.label)}`, onclick: () => applyPreset(index) },
           h('span', { class: 'preset-key' }, String(index + 1)),
-          h('span', { class: 'preset-label' }, ` ${preset.short}`),
+          h('span', { class: 'preset-label' }, ` ${t(preset.short)}`),
         ),
       ),
     ),
@@ -469,7 +469,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     const plane = imageId ? metaData.get('imagePlaneModule', imageId) as { sliceLocation?: number; imagePositionPatient?: number[] } | undefined : undefined;
     const position = plane?.sliceLocation ?? number(instance, TAGS.sliceLocation);
     overlay.bottomLeft.replaceChildren(
-      line(`Série ${text(instance, TAGS.seriesNumber) || '?'} ${text(instance, TAGS.seriesDescription)}`),
+      line(`${t('seriesNumber')} ${text(instance, TAGS.seriesNumber) || '?'} ${text(instance, TAGS.seriesDescription)}`),
       line(`${t('slice')} ${index + 1}/${count}${position !== undefined ? ` · ${position.toFixed(1)} mm` : ''}`),
     );
     overlay.bottomRight.replaceChildren(
@@ -706,14 +706,14 @@ function measurementText(toolName: string, data: { cachedStats?: Record<string, 
   const fixed = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
   switch (toolName) {
     case LengthTool.toolName:
-      return `${t('length')} : ${fixed(stats.length)} ${stats.unit ?? 'mm'}`;
+      return labelValue(t('length'), `${fixed(stats.length)} ${stats.unit ?? 'mm'}`);
     case AngleTool.toolName:
-      return `${t('angle')} : ${fixed(stats.angle)}°`;
+      return labelValue(t('angle'), `${fixed(stats.angle)}°`);
     case EllipticalROITool.toolName:
     case RectangleROITool.toolName: {
       const label = toolName === EllipticalROITool.toolName ? t('ellipse') : t('rectangle');
       const unit = stats.modalityUnit ?? '';
-      return `${label} : moy. ${fixed(stats.mean)} ${unit}, σ ${fixed(stats.stdDev)} ${unit}, ${fixed(stats.area)} ${stats.areaUnit ?? 'mm²'}`;
+      return labelValue(label, `${t('mean')} ${fixed(stats.mean)} ${unit}, σ ${fixed(stats.stdDev)} ${unit}, ${fixed(stats.area)} ${stats.areaUnit ?? 'mm²'}`);
     }
     default:
       return undefined;
@@ -722,25 +722,25 @@ function measurementText(toolName: string, data: { cachedStats?: Record<string, 
 
 function showRefusal(status: HTMLElement, stage: HTMLElement, error: unknown): void {
   const refused = error instanceof ApiError && (error.status === 404 || error.status === 403);
-  const message = refused ? (error.status === 404 ? t('notYours') : t('notAllowed')) : `${t('loadFailed')} : ${(error as Error).message}`;
+  const message = refused ? (error.status === 404 ? t('notYours') : t('notAllowed')) : labelValue(t('loadFailed'), (error as Error).message);
   status.textContent = '';
   stage.replaceChildren(h('p', { class: 'refusal', role: 'alert' }, message));
 }
 
 function shortcutsHelp(): HTMLElement {
   const rows: [string, string][] = [
-    ['1–7', PRESETS.map((p) => `${p.label} ${p.width}/${p.center}`).join(' · ')],
-    ['↑ ↓ PgUp PgDn, molette', t('slice')],
+    ['1–7', PRESETS.map((p) => `${t(p.label)} ${p.width}/${p.center}`).join(' · ')],
+    [`↑ ↓ PgUp PgDn, ${t('keyWheel')}`, t('slice')],
     ['Home / End', `${t('slice')} 1 / N`],
     ...(Object.values(PRIMARY_TOOLS).map((entry) => [entry.key.toUpperCase(), t(entry.label)]) as [string, string][]),
     ['I', t('invert')],
-    ['Espace', t('reset')],
+    [t('keySpace'), t('reset')],
     ['H / V', `${t('flipH')} / ${t('flipV')}`],
     ['R', t('rotate')],
     ['C', t('cine')],
     ['M', t('mpr')],
     ['P', t('prior')],
-    ['Ctrl + Entrée', rt('signReport')],
+    [`Ctrl + ${t('keyEnter')}`, rt('signReport')],
     ['?', t('shortcuts')],
   ];
   const panel = h(
@@ -748,7 +748,7 @@ function shortcutsHelp(): HTMLElement {
     { class: 'help', role: 'dialog', 'aria-label': t('shortcuts') },
     h('h2', {}, t('shortcuts')),
     h('table', {}, h('tbody', {}, ...rows.map(([key, what]) => h('tr', {}, h('th', {}, h('kbd', {}, key)), h('td', {}, what))))),
-    h('p', {}, 'Souris : gauche outil actif, milieu déplacer, droit zoom, molette coupes.'),
+    h('p', {}, t('mouseHelp')),
   );
   panel.append(h('button', { onclick: () => (panel.hidden = true) }, t('close')));
   panel.hidden = true;

@@ -4,7 +4,7 @@
  * and CLAT recommendation for tuberculosis screening; the critical-finding call. Used for the draft and for addenda.
  */
 import { h } from './dom.ts';
-import { parisDateTime } from './i18n.ts';
+import { labelValue, parisDateTime } from './i18n.ts';
 import { rt, type ReportMessageKey } from './report-i18n.ts';
 import {
   DOSE_SOURCES,
@@ -124,7 +124,7 @@ export function reportEditor(content: ReportContent, onChange: () => void): Repo
     labelled('calledWho', calledWho, 'calledWho'),
     h('div', { class: 'field inline' }, labelled('calledAt', calledAt, 'calledAt'), now),
     labelled('calledHow', how, 'how'),
-    h('datalist', { id: 'critical-how' }, h('option', { value: 'téléphone' }), h('option', { value: 'de vive voix' }), h('option', { value: 'messagerie sécurisée de santé' })),
+    h('datalist', { id: 'critical-how' }, ...(['howPhone', 'howInPerson', 'howSecureMail'] as const).map((key) => h('option', { value: rt(key) }))),
   );
   const showCall = (): void => {
     call.hidden = !flagged.checked;
@@ -206,10 +206,10 @@ export function reportView(content: ReportContent): HTMLElement {
   const section = (title: ReportMessageKey, text: string) => h('section', {}, h('h3', {}, rt(title)), h('p', { class: 'report-text' }, text.trim() || '—'));
   const technique = content.technique;
   const techniqueLines = [
-    technique.equipment && `${rt('equipment')} : ${technique.equipment}`,
-    technique.protocol && `${rt('protocol')} : ${technique.protocol}`,
-    technique.contrast && `${rt('contrast')} : ${technique.contrast}`,
-    ...technique.doses.map((d) => `${d.acquisition} : CTDIvol ${d.ctdiVolMGy ?? '—'} mGy, ${rt('dlp').replace(/ \(.*/, '')} ${d.dlpMGyCm ?? '—'} mGy·cm`),
+    technique.equipment && labelValue(rt('equipment'), technique.equipment),
+    technique.protocol && labelValue(rt('protocol'), technique.protocol),
+    technique.contrast && labelValue(rt('contrast'), technique.contrast),
+    ...technique.doses.map((d) => labelValue(d.acquisition, `CTDIvol ${d.ctdiVolMGy ?? '—'} mGy, ${rt('dlp').replace(/ \(.*/, '')} ${d.dlpMGyCm ?? '—'} mGy·cm`)),
   ].filter(Boolean);
   const tb = content.tbConclusion ? TB_CONCLUSIONS.find((c) => c.id === content.tbConclusion) : undefined;
   const critical = content.criticalFinding?.flagged ? content.criticalFinding : undefined;
@@ -220,8 +220,8 @@ export function reportView(content: ReportContent): HTMLElement {
     section('technique', techniqueLines.join('\n')),
     section('findings', content.findings),
     section('conclusion', content.conclusion),
-    tb && h('p', { class: 'report-text' }, `${rt('tbConclusion')} : ${rt(tb.label)}`),
-    content.recommendation?.trim() && h('p', { class: 'report-text' }, `${rt('recommendation')} : ${content.recommendation}`),
-    critical && h('p', { class: 'report-text critical-note' }, `${rt('critical')} : ${critical.calledWho} — ${critical.calledAt ? parisDateTime(critical.calledAt) : ''} — ${critical.how}`),
+    tb && h('p', { class: 'report-text' }, labelValue(rt('tbConclusion'), rt(tb.label))),
+    content.recommendation?.trim() && h('p', { class: 'report-text' }, labelValue(rt('recommendation'), content.recommendation)),
+    critical && h('p', { class: 'report-text critical-note' }, labelValue(rt('critical'), `${critical.calledWho} — ${critical.calledAt ? parisDateTime(critical.calledAt) : ''} — ${critical.how}`)),
   );
 }

@@ -5,5 +5,9 @@ import { REPORT_EN, REPORT_FR, type ReportMessageKey } from './report-words.ts';
 export type { ReportMessageKey } from './report-words.ts';
 
 export function rt(key: ReportMessageKey): string {
-  return (language() === 'en' ? REPORT_EN : REPORT_FR)[key];
+  return reportWords()[key];
+}
+
+export function reportWords(): Record<ReportMessageKey, string> {
+  return language() === 'en' ? REPORT_EN : REPORT_FR;
 }

@@ -6,8 +6,9 @@
  */
 import { ApiError, apiFetch, apiJson, problemDetail } from './api.ts';
 import { h } from './dom.ts';
-import { parisDateTime, t } from './i18n.ts';
-import { rt } from './report-i18n.ts';
+import { labelValue, parisDateTime, t } from './i18n.ts';
+import { deliveryProblem } from './delivery-problem.ts';
+import { reportWords, rt } from './report-i18n.ts';
 import { reportEditor, reportView, type ReportEditor } from './report-editor.ts';
 import {
   DELIVERY_LABELS,
@@ -117,7 +118,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     const saveState = h('p', { class: 'save-state', role: 'status', 'aria-live': 'polite' });
     const problems = h('div', { class: 'sign-problems', role: 'status' });
     const refusal = h('div', { class: 'sign-refusal', role: 'alert' });
-    const signButton = h('button', { class: 'sign primary', type: 'button', title: `${rt('signReport')} (Ctrl+Entrée)` }, `${rt('sign')} (Ctrl+Entrée)`);
+    const signButton = h('button', { class: 'sign primary', type: 'button', title: `${rt('signReport')} (Ctrl+${t('keyEnter')})` }, `${rt('sign')} (Ctrl+${t('keyEnter')})`);
     let revision = answer.draft.revision;
     let conflicted = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -150,7 +151,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
       });
       if (res.status === 409) return showConflict(await problemDetail(res));
       if (!res.ok) {
-        saveState.textContent = `${rt('saveFailed')} : ${await problemDetail(res)}`;
+        saveState.textContent = labelValue(rt('saveFailed'), await problemDetail(res));
         return;
       }
       const saved = (await res.json()) as SavedAnswer;
@@ -193,7 +194,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
         await showSigned(report.id, report);
       } finally {
         signButton.disabled = false;
-        signButton.textContent = `${rt('sign')} (Ctrl+Entrée)`;
+        signButton.textContent = `${rt('sign')} (Ctrl+${t('keyEnter')})`;
       }
     };
     signButton.addEventListener('click', () => void sign());
@@ -212,7 +213,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   try {
     await showDraft();
   } catch (error) {
-    body.replaceChildren(h('p', { class: 'refusal-text', role: 'alert' }, `${t('loadFailed')} : ${error instanceof ApiError ? error.message : String(error)}`));
+    body.replaceChildren(h('p', { class: 'refusal-text', role: 'alert' }, labelValue(t('loadFailed'), error instanceof ApiError ? error.message : String(error))));
   }
   return cleanup;
 }
@@ -232,9 +233,9 @@ async function signedView(
         { class: 'signed-version', 'data-version': String(v.version), 'data-kind': v.kind },
         h('h3', {}, `${rt('version')} ${v.version}${v.kind === 'addendum' ? ` (${rt('addendumKind')})` : ''}`),
         h('p', { class: 'signed-by' }, `${rt('signedBy')} ${v.author.name} (RPPS ${v.author.rpps}), ${parisDateTime(v.signedAt)}`),
-        v.payload.reason ? h('p', { class: 'reason' }, `${rt('reason')} : ${v.payload.reason}`) : undefined,
+        v.payload.reason ? h('p', { class: 'reason' }, labelValue(rt('reason'), v.payload.reason)) : undefined,
         reportView(v.payload.content),
-        h('p', { class: 'fingerprint' }, `${rt('fingerprint')} : `, h('code', {}, fingerprint)),
+        h('p', { class: 'fingerprint' }, labelValue(rt('fingerprint'), ''), h('code', {}, fingerprint)),
         h('h4', {}, rt('deliveries')),
         v.deliveries.length === 0
           ? h('p', { class: 'hint' }, rt('noDestination'))
@@ -247,7 +248,8 @@ async function signedView(
                   { class: 'delivery', 'data-destination': d.destination, 'data-status': d.status },
                   h('span', { class: 'destination' }, `${d.destination} (${d.kind})`),
                   h('span', { class: `delivery-status status-${d.status}` }, rt(DELIVERY_LABELS[d.status])),
-                  h('span', { class: 'detail' }, `${d.attempts} ${rt('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}${d.lastError ? ` · ${d.lastError}` : ''}`),
+                  h('span', { class: 'detail' }, `${d.attempts} ${rt('attempts')}${d.deliveredAt ? ` · ${parisDateTime(d.deliveredAt)}` : ''}`),
+                  problemOf(d),
                 ),
               ),
             ),
@@ -264,6 +266,19 @@ async function signedView(
   return stillDelivering(report);
 }
 
+/** What failed in words a clinician reads, the worker's message folded away for the coordinator. */
+function problemOf(delivery: Parameters<typeof deliveryProblem>[0]): HTMLElement | undefined {
+  const problem = deliveryProblem(delivery, reportWords());
+  if (!problem) return undefined;
+  return h(
+    'div',
+    { class: 'delivery-problem', 'data-failure': problem.failure },
+    h('p', { class: 'delivery-what' }, problem.what),
+    h('p', { class: 'delivery-next' }, problem.next),
+    h('details', { class: 'delivery-technical' }, h('summary', {}, rt('dTechnical')), h('code', {}, problem.technical)),
+  );
+}
+
 function addendumForm(
   report: ReportAnswer,
   content: ReportContent,
@@ -273,7 +288,7 @@ function addendumForm(
   const editor = reportEditor(structuredClone(content), () => undefined);
   const reason = h('textarea', { rows: 2, id: 'addendum-reason', name: 'reason', required: true });
   const message = h('div', { class: 'sign-problems', role: 'alert' });
-  const button = h('button', { type: 'button', class: 'sign-addendum primary' }, `${rt('signAddendum')} (Ctrl+Entrée)`);
+  const button = h('button', { type: 'button', class: 'sign-addendum primary' }, `${rt('signAddendum')} (Ctrl+${t('keyEnter')})`);
   const sign = async (): Promise<void> => {
     if (reason.value.trim() === '') {
       message.replaceChildren(h('p', { class: 'refusal-text' }, rt('addendumReasonMissing')));

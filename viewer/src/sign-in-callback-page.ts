@@ -1,5 +1,5 @@
 import { h } from './dom.ts';
-import { t } from './i18n.ts';
+import { labelValue, t } from './i18n.ts';
 import { completeOidcSignIn, OidcSignInError, takeCallbackParameters } from './oidc-sign-in.ts';
 import { oidcFailureText } from './oidc-failure-text.ts';
 import { saveSession } from './session.ts';
@@ -21,7 +21,7 @@ export async function renderSignInCallback(root: HTMLElement, replaceWith: (path
     saveSession(await completeOidcSignIn(config, parameters));
     replaceWith('/');
   } catch (error) {
-    status.textContent = error instanceof OidcSignInError ? oidcFailureText(error) : `${t('signInFailed')} : ${(error as Error).message}`;
+    status.textContent = error instanceof OidcSignInError ? oidcFailureText(error) : labelValue(t('signInFailed'), (error as Error).message);
     status.classList.add('error');
     page.append(h('p', {}, h('a', { href: '/sign-in', class: 'sign-in-again' }, t('signInAgain'))));
   }

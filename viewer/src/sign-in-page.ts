@@ -1,6 +1,6 @@
 import { ApiError, apiJson } from './api.ts';
 import { h } from './dom.ts';
-import { t, type MessageKey } from './i18n.ts';
+import { labelValue, t, type MessageKey } from './i18n.ts';
 import { OidcSignInError, startOidcSignIn, type OidcSignInConfig } from './oidc-sign-in.ts';
 import { oidcFailureText } from './oidc-failure-text.ts';
 import { saveSession } from './session.ts';
@@ -34,7 +34,7 @@ export async function renderSignIn(root: HTMLElement, go: (path: string) => void
   try {
     config = await loadSignInConfig();
   } catch (error) {
-    status.textContent = `${t('signInFailed')} : ${(error as Error).message}`;
+    status.textContent = labelValue(t('signInFailed'), (error as Error).message);
     return;
   }
   if (config.kind === 'oidc') renderProvider(page, status, config);
@@ -52,7 +52,7 @@ function renderProvider(page: HTMLElement, status: HTMLElement, config: OidcSign
         status.textContent = t('signInRedirecting');
         startOidcSignIn(config).catch((error: unknown) => {
           button.disabled = false;
-          status.textContent = error instanceof OidcSignInError ? oidcFailureText(error) : `${t('signInFailed')} : ${(error as Error).message}`;
+          status.textContent = error instanceof OidcSignInError ? oidcFailureText(error) : labelValue(t('signInFailed'), (error as Error).message);
         });
       },
     },
@@ -66,7 +66,7 @@ async function renderPeople(page: HTMLElement, status: HTMLElement, go: (path: s
   try {
     people = (await apiJson<{ people: Person[] }>('/api/sign-in/people')).people;
   } catch (error) {
-    status.textContent = `${t('signInFailed')} : ${error instanceof ApiError ? error.message : (error as Error).message}`;
+    status.textContent = labelValue(t('signInFailed'), error instanceof ApiError ? error.message : (error as Error).message);
     return;
   }
   status.textContent = t('signInChoose');
@@ -106,6 +106,6 @@ async function signIn(person: Person, status: HTMLElement, go: (path: string) =>
     saveSession(session);
     go('/');
   } catch (error) {
-    status.textContent = `${t('signInFailed')} : ${(error as Error).message}`;
+    status.textContent = labelValue(t('signInFailed'), (error as Error).message);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, problemDetail } from './api.ts';
 import { h } from './dom.ts';
-import { parisDateTime, t, type MessageKey } from './i18n.ts';
+import { labelValue, parisDateTime, t, type MessageKey } from './i18n.ts';
 import { currentSession } from './session.ts';
 import { prefetchStudy } from './study-prefetch.ts';
 import { followWorklistEvents } from './worklist-events.ts';
@@ -63,7 +63,7 @@ function badgeOf(item: WorklistItem): HTMLElement {
   const { glyph, label } = BADGES[kind];
   return h(
     'span',
-    { class: `badge badge-${kind}`, 'data-badge': kind, title: `${t('priority')} : ${t(label)}` },
+    { class: `badge badge-${kind}`, 'data-badge': kind, title: labelValue(t('priority'), t(label)) },
     h('span', { class: 'badge-glyph', 'aria-hidden': 'true' }, glyph),
     ' ',
     h('span', { class: 'badge-label' }, t(label)),
@@ -153,24 +153,24 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
   );
   const scopeSelect = h(
     'select',
-    { 'aria-label': 'scope', name: 'scope' },
+    { 'aria-label': t('scope'), name: 'scope' },
     h('option', { value: '' }, t('scopeAll')),
     h('option', { value: 'mine' }, t('scopeMine')),
     h('option', { value: 'pools' }, t('scopePools')),
   );
-  const modalitySelect = h('select', { 'aria-label': t('filterModality'), name: 'modality' }, h('option', { value: '' }, `${t('filterModality')} : ${t('any')}`));
+  const modalitySelect = h('select', { 'aria-label': t('filterModality'), name: 'modality' }, h('option', { value: '' }, labelValue(t('filterModality'), t('any'))));
   const statusSelect = h(
     'select',
     { 'aria-label': t('filterStatus'), name: 'status' },
-    h('option', { value: '' }, `${t('filterStatus')} : ${t('any')}`),
+    h('option', { value: '' }, labelValue(t('filterStatus'), t('any'))),
     h('option', { value: 'SCHEDULED' }, t('scheduled')),
     h('option', { value: 'IN PROGRESS' }, t('inProgress')),
   );
-  const siteSelect = h('select', { 'aria-label': t('filterSite'), name: 'site' }, h('option', { value: '' }, `${t('filterSite')} : ${t('anySite')}`));
+  const siteSelect = h('select', { 'aria-label': t('filterSite'), name: 'site' }, h('option', { value: '' }, labelValue(t('filterSite'), t('anySite'))));
   const territorySelect = h(
     'select',
     { 'aria-label': t('filterTerritory'), name: 'territory' },
-    h('option', { value: '' }, `${t('filterTerritory')} : ${t('anyTerritory')}`),
+    h('option', { value: '' }, labelValue(t('filterTerritory'), t('anyTerritory'))),
   );
   const textInput = h('input', { type: 'search', placeholder: t('filterText'), 'aria-label': t('filterText'), name: 'text' });
   for (const [element, key] of [
@@ -213,7 +213,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
     prepareToRead(item);
     try {
       await apiJson(`/api/worklist/${item.id}/claim`, { method: 'POST' });
-      message.textContent = `${t('claimed')} : ${item.siteName ?? item.site}`;
+      message.textContent = labelValue(t('claimed'), item.siteName ?? item.site);
       await reload();
     } catch (error) {
       message.textContent = (error as Error).message;
@@ -223,9 +223,9 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
   function draw(): void {
     const shown = visible();
     selected = Math.min(selected, Math.max(shown.length - 1, 0));
-    fillChoices(modalitySelect, `${t('filterModality')} : ${t('any')}`, items.map((i) => [i.modality, i.modality]), filters.modality);
-    fillChoices(siteSelect, `${t('filterSite')} : ${t('anySite')}`, items.map((i) => [i.site, i.siteName ?? i.site]), filters.site);
-    fillChoices(territorySelect, `${t('filterTerritory')} : ${t('anyTerritory')}`, items.map((i) => [i.territory, i.territory]), filters.territory);
+    fillChoices(modalitySelect, labelValue(t('filterModality'), t('any')), items.map((i) => [i.modality, i.modality]), filters.modality);
+    fillChoices(siteSelect, labelValue(t('filterSite'), t('anySite')), items.map((i) => [i.site, i.siteName ?? i.site]), filters.site);
+    fillChoices(territorySelect, labelValue(t('filterTerritory'), t('anyTerritory')), items.map((i) => [i.territory, i.territory]), filters.territory);
     body.replaceChildren(
       ...shown.map((item, index) => {
         const thumb = seesImages()
@@ -286,7 +286,7 @@ export async function renderWorklist(root: HTMLElement, go: (path: string) => vo
       message.textContent = '';
       draw();
     } catch (error) {
-      message.textContent = error instanceof ApiError ? error.message : `${t('loadFailed')} : ${(error as Error).message}`;
+      message.textContent = error instanceof ApiError ? error.message : labelValue(t('loadFailed'), (error as Error).message);
     }
   }
 

@@ -32,16 +32,24 @@ export async function stowInstances(url: string, auth: DestinationAuth, instance
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   const authorization = authorizationHeader(auth);
-  const response = await fetch(`${url}/studies`, {
-    method: 'POST',
-    headers: {
-      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
-      accept: 'application/dicom+json',
-      ...(authorization ? { authorization } : {}),
-    },
-    body: Buffer.concat(parts),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: {
+        'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+        accept: 'application/dicom+json',
+        ...(authorization ? { authorization } : {}),
+      },
+      body: Buffer.concat(parts),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed": why (getaddrinfo ENOTFOUND, connect ECONNREFUSED…) is its cause, which the
+    // coordinator and the report panel need.
+    const cause = (error as Error).cause;
+    throw new Error(`STOW-RS to ${url} failed: ${cause instanceof Error ? cause.message : (error as Error).message}`, { cause: error });
+  }
   const text = await response.text();
   if (response.status !== 200) {
     throw new Error(`STOW-RS to ${url} answered ${response.status}: ${text.slice(0, 500) || response.statusText}`);
