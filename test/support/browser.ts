@@ -242,6 +242,8 @@ export interface ReadingLayout {
   toolbarHeight: number;
   /** Height of the toolbar's smallest button, px. */
   smallestButton: number;
+  /** Width of the images' area (both viewports when the prior is beside the study), px. */
+  stageWidth: number;
 }
 
 /** The reading page's layout as drawn: what a reader could not read, and how much height the toolbar takes. */
@@ -267,6 +269,7 @@ export async function readingLayout(page: EvaluatingPage): Promise<ReadingLayout
       toolbarRows: new Set(buttons.map((b) => Math.round(b.top))).size,
       toolbarHeight: Math.round(document.querySelector('.tools').getBoundingClientRect().height),
       smallestButton: Math.min(...buttons.map((b) => b.height)),
+      stageWidth: Math.round(document.querySelector('.stage').getBoundingClientRect().width),
     };
   })()`)) as ReadingLayout;
 }

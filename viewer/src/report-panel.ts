@@ -9,6 +9,7 @@ import { h } from './dom.ts';
 import { parisDateTime, t } from './i18n.ts';
 import { rt } from './report-i18n.ts';
 import { reportEditor, reportView, type ReportEditor } from './report-editor.ts';
+import type { ReportFold } from './report-fold.ts';
 import {
   DELIVERY_LABELS,
   signatureFingerprint,
@@ -56,7 +57,7 @@ async function itemOfStudy(study: string, session: Session): Promise<ItemSummary
   );
 }
 
-export async function renderReportPanel(panel: HTMLElement, study: string, session: Session): Promise<() => void> {
+export async function renderReportPanel(panel: HTMLElement, study: string, session: Session, fold?: ReportFold): Promise<() => void> {
   const probe: ReportProbe = { revision: 0, saves: 0, state: 'none' };
   window.astreinteReport = probe;
   const cleanups: (() => void)[] = [];
@@ -68,8 +69,9 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     return cleanup;
   }
   const title = h('h2', {}, rt('report'));
+  const foldNote = h('p', { class: 'fold-note', role: 'status' });
   const body = h('div', { class: 'report-body' });
-  panel.replaceChildren(title, body);
+  panel.replaceChildren(h('header', { class: 'report-header' }, title, fold?.button, foldNote), body);
 
   const item = await itemOfStudy(study, session).catch(() => undefined);
   if (!item) {
@@ -87,6 +89,13 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   const onKey = (event: KeyboardEvent): void => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && signShortcut) {
       event.preventDefault();
+      // Nothing is signed unseen: folded, the panel opens for the reader to read it over, and the next Ctrl+Entrée signs.
+      if (fold?.folded()) {
+        fold.set(false);
+        foldNote.textContent = rt('shownBeforeSigning');
+        return;
+      }
+      foldNote.textContent = '';
       signShortcut();
     }
   };

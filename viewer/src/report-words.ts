@@ -65,6 +65,9 @@ export const REPORT_FR = {
   signAddendum: 'Signer l’addendum',
   cancel: 'Annuler',
   reason: 'Motif',
+  hideReport: 'Masquer le compte rendu',
+  showReport: 'Afficher le compte rendu',
+  shownBeforeSigning: 'Le compte rendu était masqué : relisez-le, puis Ctrl+Entrée pour signer.',
 };
 
 export type ReportMessageKey = keyof typeof REPORT_FR;
@@ -132,4 +135,7 @@ export const REPORT_EN: Record<ReportMessageKey, string> = {
   signAddendum: 'Sign the addendum',
   cancel: 'Cancel',
   reason: 'Reason',
+  hideReport: 'Hide the report',
+  showReport: 'Show the report',
+  shownBeforeSigning: 'The report was hidden: read it over, then Ctrl+Enter to sign.',
 };
