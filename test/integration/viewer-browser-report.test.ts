@@ -21,7 +21,7 @@ import { ensureOrthancInstalled, startOrthanc } from '../../bench/orthanc-peer.t
 import type { RunningServer } from '../../bench/server-process.ts';
 import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, reportProbe, screenshot, sessionTokenOf } from '../support/browser.ts';
+import { canvasStats, focusedUnderSignBar, launchChromium, reportProbe, screenshot, sessionTokenOf } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -154,6 +154,7 @@ describe('the report panel (CPU rendering)', () => {
       await field(page, 'indication').fill('Déficit brachio-facial gauche brutal à 01h30. Alerte thrombolyse.');
       await field(page, 'equipment').fill('Scanner CH Saint-Girons');
       await field(page, 'findings').fill("Pas d'hémorragie intracrânienne. ASPECTS 10/10.");
+      await expect.poll(() => focusedUnderSignBar(page), { message: 'px of the findings under the sign bar' }).toBe(0);
       await field(page, 'conclusion').click();
       await page.keyboard.type('Pas de lésion ischémique visible');
       expect(await field(page, 'conclusion').inputValue()).toBe('Pas de lésion ischémique visible');

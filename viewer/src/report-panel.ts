@@ -72,6 +72,17 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   const foldNote = h('p', { class: 'fold-note', role: 'status' });
   const body = h('div', { class: 'report-body' });
   panel.replaceChildren(h('header', { class: 'report-header' }, title, fold?.button, foldNote), body);
+  const onFocus = (event: FocusEvent): void => keepAboveSignBar(panel, event.target);
+  panel.addEventListener('focusin', onFocus);
+  // The bar grows under the reader's hands (a conflict's words, a refusal): the body grows with it.
+  const grown = new ResizeObserver(() => {
+    if (panel.contains(document.activeElement)) keepAboveSignBar(panel, document.activeElement);
+  });
+  grown.observe(body);
+  cleanups.push(() => {
+    panel.removeEventListener('focusin', onFocus);
+    grown.disconnect();
+  });
 
   const item = await itemOfStudy(study, session).catch(() => undefined);
   if (!item) {
@@ -224,6 +235,26 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     body.replaceChildren(h('p', { class: 'refusal-text', role: 'alert' }, `${t('loadFailed')} : ${error instanceof ApiError ? error.message : String(error)}`));
   }
   return cleanup;
+}
+
+/**
+ * The field focused in the panel brought above the sticky sign bar at its foot, should the browser's own scrolling
+ * have left it under the bar (seen in Firefox, whatever the scroll padding): the bar's height is also the panel's
+ * scroll padding, for the browser's scrolling as the reader types and tabs.
+ */
+function keepAboveSignBar(panel: HTMLElement, target: EventTarget | null): void {
+  if (!(target instanceof HTMLElement) || target.closest('.sign-bar')) return;
+  requestAnimationFrame(() => {
+    const bar = [...panel.querySelectorAll<HTMLElement>('.sign-bar')].at(-1);
+    if (!bar || !target.isConnected) return;
+    const barTop = bar.getBoundingClientRect().top;
+    panel.style.setProperty('--sign-bar-height', `${bar.offsetHeight}px`);
+    const field = target.getBoundingClientRect();
+    const hidden = field.bottom + 8 - barTop;
+    // Never so far that the field's top leaves the panel (a tall textarea: its top, where one starts reading).
+    const room = field.top - panel.getBoundingClientRect().top - 8;
+    if (hidden > 0) panel.scrollTop += Math.max(0, Math.min(hidden, room));
+  });
 }
 
 /** The signed versions read-only, their deliveries, and the addendum form; says whether a delivery is still under way. */
