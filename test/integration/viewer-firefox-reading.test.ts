@@ -294,6 +294,8 @@ describe('the report panel in Firefox', () => {
       await page.locator(field('critical')).click();
       await page.locator(field('calledWho')).fill('Dr Martin, urgentiste de garde');
       const calledNow = Date.now();
+      // Puppeteer clicks an element's centre even under the sticky sign bar: the button is brought in sight first, as a reader would.
+      await page.$eval('.report-panel button.called-now', (button) => button.scrollIntoView({ block: 'center' }));
       await page.locator('.report-panel button.called-now').click();
       await page.locator(field('how')).fill('téléphone');
       await expect.poll(async () => (await reportProbe(page))!.saves, { timeout: 10_000, message: 'the call is saved' }).toBeGreaterThan(savesBefore);

@@ -116,6 +116,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   const showSigned = async (reportId: string, answer?: ReportAnswer): Promise<void> => {
     probe.state = 'signed';
     signShortcut = undefined;
+    foldNote.textContent = '';
     const report = answer ?? (await apiJson<ReportAnswer>(`/api/reports/${reportId}`));
     const refresh = await signedView(body, report, (next) => void showSigned(reportId, next), (shortcut) => (signShortcut = shortcut));
     if (refresh) scheduleRefresh(reportId);
@@ -243,18 +244,16 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
  * scroll padding, for the browser's scrolling as the reader types and tabs.
  */
 function keepAboveSignBar(panel: HTMLElement, target: EventTarget | null): void {
-  if (!(target instanceof HTMLElement) || target.closest('.sign-bar')) return;
-  requestAnimationFrame(() => {
-    const bar = [...panel.querySelectorAll<HTMLElement>('.sign-bar')].at(-1);
-    if (!bar || !target.isConnected) return;
-    const barTop = bar.getBoundingClientRect().top;
-    panel.style.setProperty('--sign-bar-height', `${bar.offsetHeight}px`);
-    const field = target.getBoundingClientRect();
-    const hidden = field.bottom + 8 - barTop;
-    // Never so far that the field's top leaves the panel (a tall textarea: its top, where one starts reading).
-    const room = field.top - panel.getBoundingClientRect().top - 8;
-    if (hidden > 0) panel.scrollTop += Math.max(0, Math.min(hidden, room));
-  });
+  // At once, not on the next frame: what the reader (or a test) clicks next must not move under the pointer.
+  const bar = [...panel.querySelectorAll<HTMLElement>('.sign-bar')].at(-1);
+  if (!bar || !(target instanceof HTMLElement) || bar.contains(target)) return;
+  const barTop = bar.getBoundingClientRect().top;
+  panel.style.setProperty('--sign-bar-height', `${bar.offsetHeight}px`);
+  const field = target.getBoundingClientRect();
+  const hidden = field.bottom + 8 - barTop;
+  // Never so far that the field's top leaves the panel (a tall textarea: its top, where one starts reading).
+  const room = field.top - panel.getBoundingClientRect().top - 8;
+  if (hidden > 0) panel.scrollTop += Math.max(0, Math.min(hidden, room));
 }
 
 /** The signed versions read-only, their deliveries, and the addendum form; says whether a delivery is still under way. */
