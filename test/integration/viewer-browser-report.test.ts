@@ -21,7 +21,7 @@ import { ensureOrthancInstalled, startOrthanc } from '../../bench/orthanc-peer.t
 import type { RunningServer } from '../../bench/server-process.ts';
 import { signatureFingerprint } from '../../core/report/signed-report.ts';
 import { generateChestXray, generateCtSeries, SITES } from '../../test-data/generate-study.ts';
-import { canvasStats, launchChromium, reportProbe, screenshot, sessionTokenOf } from '../support/browser.ts';
+import { canvasStats, focusedUnderSignBar, launchChromium, reportProbe, screenshot, sessionTokenOf } from '../support/browser.ts';
 import { stow } from '../support/dicomweb-http.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
@@ -154,6 +154,7 @@ describe('the report panel (CPU rendering)', () => {
       await field(page, 'indication').fill('Déficit brachio-facial gauche brutal à 01h30. Alerte thrombolyse.');
       await field(page, 'equipment').fill('Scanner CH Saint-Girons');
       await field(page, 'findings').fill("Pas d'hémorragie intracrânienne. ASPECTS 10/10.");
+      await expect.poll(() => focusedUnderSignBar(page), { message: 'px of the findings under the sign bar' }).toBe(0);
       await field(page, 'conclusion').click();
       await page.keyboard.type('Pas de lésion ischémique visible');
       expect(await field(page, 'conclusion').inputValue()).toBe('Pas de lésion ischémique visible');
@@ -173,6 +174,26 @@ describe('the report panel (CPU rendering)', () => {
       expect(await page.locator('.report-panel .doses input[data-dose="dlp"]').first().inputValue()).toBe('845.1');
       expect(await page.locator('.report-panel .save-state').textContent()).toMatch(/Brouillon enregistré/);
       await screenshot(page, 'report-05-after-reload');
+
+      // Folded for the images to take the width: the text typed is kept and its save carries on; Ctrl+Entrée then
+      // opens the panel for the draft to be read over, and signs nothing unseen.
+      const beside = await canvasStats(page);
+      const savesBeforeFold = (await reportProbe(page))!.saves;
+      const findings = "Pas d'hémorragie intracrânienne. ASPECTS 10/10. Pas de thrombus hyperdense.";
+      await field(page, 'findings').fill(findings);
+      await page.locator('.report-panel button.report-fold').click();
+      expect(await field(page, 'findings').isVisible(), 'folded').toBe(false);
+      await expect.poll(async () => (await canvasStats(page)).width, { timeout: 5_000, message: 'the image takes the width' }).toBeGreaterThan(beside.width + 300);
+      await expect.poll(async () => (await canvasStats(page)).nonBlack, { timeout: 5_000, message: 'the wider image is drawn' }).toBeGreaterThan(0.05);
+      await savedAfter(page, savesBeforeFold);
+      expect(((await api('GET', `/api/worklist/${itemId}/report`)).json.draft as { content: { findings: string } }).content.findings).toBe(findings);
+      expect(await page.evaluate("localStorage.getItem('astreinte.reportFolded')"), 'remembered').toBe('true');
+      await screenshot(page, 'report-05b-folded');
+      await page.keyboard.press('Control+Enter');
+      await field(page, 'findings').waitFor({ state: 'visible', timeout: 5_000 });
+      expect(await page.locator('.report-panel .fold-note').textContent()).toMatch(/relisez-le/);
+      expect((await reportProbe(page))!.state, 'nothing signed unseen').toBe('draft');
+      expect(await field(page, 'findings').inputValue()).toBe(findings);
 
       // Another tab saves meanwhile: this one is told, and reloads the draft rather than overwrite it.
       const revision = (await reportProbe(page))!.revision;

@@ -177,7 +177,7 @@ describe('the reading web app (CPU rendering)', () => {
       await help.waitFor({ state: 'visible', timeout: 5_000 });
       expect(await help.locator('h2').textContent()).toBe('Raccourcis clavier');
       const keys = await help.locator('tbody th kbd').allTextContents();
-      expect(keys).toEqual(expect.arrayContaining(['1–7', 'Home / End', 'I', 'Espace', 'H / V', 'R', 'C', 'M', 'P', '?']));
+      expect(keys).toEqual(expect.arrayContaining(['1–7', 'Home / End', 'I', 'Espace', 'H / V', 'R', 'C', 'M', 'P', 'T', '?']));
       await page.keyboard.press('Escape');
       await help.waitFor({ state: 'hidden', timeout: 5_000 });
       expect(scrolled.digest, 'another slice is drawn').not.toBe(first.digest);
@@ -266,8 +266,8 @@ describe('the reading web app (CPU rendering)', () => {
       await expect.poll(async () => (await probe()).prior!.imageIndex, { timeout: 5_000, message: 'the prior scrolls with the study' }).toBe(before - 2);
       await screenshot(page, '08-reading-prior-side-by-side');
       // Side by side, every overlay text stays readable (none covers another) and the toolbar leaves the images their
-      // height, on this screen, a laptop's and a desktop's.
-      for (const [width, height] of [[1400, 900], [1280, 800], [1920, 1080]]) {
+      // height, on this screen, a laptop's, a desktop's and a narrow window's.
+      for (const [width, height] of [[1400, 900], [1280, 800], [1920, 1080], [1024, 768]]) {
         if (width !== 1400) {
           const renders = (await probe()).renders;
           await page.setViewportSize({ width, height });
@@ -277,8 +277,21 @@ describe('the reading web app (CPU rendering)', () => {
         const layout = await readingLayout(page);
         expect(layout.overlaps, `${width}×${height}: overlay texts that overlap`).toEqual([]);
         expect(layout.outside, `${width}×${height}: overlay texts outside their image`).toEqual([]);
-        expect(layout.toolbarRows, `${width}×${height}: toolbar rows`).toBeLessThanOrEqual(width >= 1920 ? 1 : 2);
+        expect(layout.toolbarRows, `${width}×${height}: toolbar rows`).toBeLessThanOrEqual(width >= 1920 ? 1 : width >= 1280 ? 2 : 3);
         expect(layout.smallestButton, `${width}×${height}: toolbar buttons' height`).toBeGreaterThanOrEqual(32);
+        if (width === 1280) {
+          // A laptop: the images have half the width beside the report, nearly all of it with the report folded (T).
+          expect(layout.stageWidth, '1280×800: the images\' width beside the report').toBeGreaterThanOrEqual(620);
+          const renders = (await probe()).renders;
+          await page.keyboard.press('t');
+          await waitForRenders(page, renders);
+          await screenshot(page, '08-reading-prior-side-by-side-1280x800-report-folded');
+          const folded = await readingLayout(page);
+          expect(folded.stageWidth, '1280×800: the images\' width, the report folded').toBeGreaterThanOrEqual(1000);
+          expect(folded.overlaps, '1280×800 folded: overlay texts that overlap').toEqual([]);
+          await page.keyboard.press('t');
+          await expect.poll(async () => (await readingLayout(page)).stageWidth, { message: 'the report unfolded' }).toBe(layout.stageWidth);
+        }
       }
       await page.setViewportSize({ width: 1400, height: 900 });
       await page.keyboard.press('p');

@@ -28,6 +28,7 @@ import {
   canvasStats,
   downloadedText,
   dragWithMouse,
+  focusedUnderSignBar,
   imageToClient,
   launchFirefox,
   reportProbe,
@@ -247,7 +248,11 @@ describe('the report panel in Firefox', () => {
       // Typed: the letters are text, not the viewer's shortcuts (l, e… stay in the field, the tool does not change).
       await page.locator(field('indication')).fill('Céphalées brutales à 01h30, sous anticoagulant.');
       await page.locator(field('findings')).fill('Hématome sous-dural aigu fronto-pariétal gauche de 8 mm, effet de masse modéré.');
-      await page.click(field('conclusion'));
+      await expect.poll(() => focusedUnderSignBar(page), { message: 'px of the findings under the sign bar' }).toBe(0);
+      // On to the conclusion with Tab (a click would land on the bar over its top: Puppeteer clicks an element's centre, seen or not).
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.name')).toBe('conclusion');
+      await expect.poll(() => focusedUnderSignBar(page), { message: 'px of the conclusion under the sign bar' }).toBe(0);
       await page.keyboard.type('Hématome sous-dural aigu gauche');
       expect(await valueOf(page, field('conclusion'))).toBe('Hématome sous-dural aigu gauche');
       expect(await page.$eval('button[data-tool="length"]', (b) => b.getAttribute('aria-pressed'))).toBe('false');
@@ -279,6 +284,8 @@ describe('the report panel in Firefox', () => {
       await page.locator(field('findings')).fill('Modifié dans cet onglet.');
       await page.waitForSelector('.report-panel .save-state .conflict', { timeout: 10_000 });
       expect(await page.$eval('.report-panel .save-state .conflict', (c) => c.textContent)).toMatch(/modifié ailleurs/);
+      // The bar grew with the conflict's words under the reader's hands: the field typed in is still above it.
+      await expect.poll(() => focusedUnderSignBar(page), { message: 'px of the findings under the grown sign bar' }).toBe(0);
       await screenshot(page, 'firefox-reading-07-report-conflict');
       await page.locator('.report-panel button.reload-draft').click();
       await expect.poll(() => valueOf(page, field('findings'))).toBe('Écrit dans un autre onglet.');
@@ -288,6 +295,8 @@ describe('the report panel in Firefox', () => {
       await page.locator(field('critical')).click();
       await page.locator(field('calledWho')).fill('Dr Martin, urgentiste de garde');
       const calledNow = Date.now();
+      // Puppeteer clicks an element's centre even under the sticky sign bar: the button is brought in sight first, as a reader would.
+      await page.$eval('.report-panel button.called-now', (button) => button.scrollIntoView({ block: 'center' }));
       await page.locator('.report-panel button.called-now').click();
       await page.locator(field('how')).fill('téléphone');
       await expect.poll(async () => (await reportProbe(page))!.saves, { timeout: 10_000, message: 'the call is saved' }).toBeGreaterThan(savesBefore);

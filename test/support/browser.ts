@@ -242,6 +242,8 @@ export interface ReadingLayout {
   toolbarHeight: number;
   /** Height of the toolbar's smallest button, px. */
   smallestButton: number;
+  /** Width of the images' area (both viewports when the prior is beside the study), px. */
+  stageWidth: number;
 }
 
 /** The reading page's layout as drawn: what a reader could not read, and how much height the toolbar takes. */
@@ -267,9 +269,21 @@ export async function readingLayout(page: EvaluatingPage): Promise<ReadingLayout
       toolbarRows: new Set(buttons.map((b) => Math.round(b.top))).size,
       toolbarHeight: Math.round(document.querySelector('.tools').getBoundingClientRect().height),
       smallestButton: Math.min(...buttons.map((b) => b.height)),
+      stageWidth: Math.round(document.querySelector('.stage').getBoundingClientRect().width),
     };
   })()`)) as ReadingLayout;
 }
+
+/** How many pixels of the focused field the report panel's sticky sign bar covers (0: none, or no bar). */
+export async function focusedUnderSignBar(page: EvaluatingPage): Promise<number> {
+  return (await page.evaluate(`(() => {
+    const bar = [...document.querySelectorAll('.report-panel .sign-bar')].at(-1);
+    const field = document.activeElement;
+    if (!bar || !field || bar.contains(field)) return 0;
+    return Math.max(0, Math.round(field.getBoundingClientRect().bottom - bar.getBoundingClientRect().top));
+  })()`)) as number;
+}
+
 /** What the viewport's canvas holds, read from its pixels in the page. */
 export async function canvasStats(page: EvaluatingPage, selector = '.viewport:not(.prior) canvas'): Promise<CanvasStats> {
   // A string, run in the page: the DOM's types are not the project's (Node) types.

@@ -34,6 +34,7 @@ import { PRESETS } from './presets.ts';
 import { rt } from './report-i18n.ts';
 import { RENDERING_ENGINE_ID, readingEngine } from './reading-engine.ts';
 import { warmUpReading } from './reading-warm-up.ts';
+import { REPORT_FOLD_KEY, reportFold } from './report-fold.ts';
 import { renderReportPanel } from './report-panel.ts';
 import { seriesEntries, seriesSearchPath, type SeriesEntry } from './series-entries.ts';
 import { loadSeriesPixels, type SeriesPixelLoad } from './series-pixel-loader.ts';
@@ -119,6 +120,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   const toolbar = h('div', { class: 'tools', role: 'toolbar' });
   const help = shortcutsHelp();
   const reportPanel = h('aside', { class: 'report-panel', 'aria-label': rt('report') });
+  const fold = reportFold(reportPanel);
   root.replaceChildren(
     h(
       'main',
@@ -177,7 +179,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
   // The report is written beside the images: it loads on its own, whatever the images do.
   const session = currentSession();
   if (session) {
-    const leaveReport = renderReportPanel(reportPanel, study, session);
+    const leaveReport = renderReportPanel(reportPanel, study, session, fold);
     cleanups.push(() => void leaveReport.then((leave) => leave()));
   } else {
     reportPanel.hidden = true;
@@ -613,6 +615,7 @@ export async function renderReadingPage(root: HTMLElement, study: string, go: (p
     else if (key === 'c') actions.cine();
     else if (key === 'm') actions.mpr();
     else if (key === 'p') actions.prior();
+    else if (key === REPORT_FOLD_KEY && !reportPanel.hidden) fold.set(!fold.folded());
     else if (key === '?') help.hidden = !help.hidden;
     else if (key === 'Escape') help.hidden = true;
     else {
@@ -740,6 +743,7 @@ function shortcutsHelp(): HTMLElement {
     ['C', t('cine')],
     ['M', t('mpr')],
     ['P', t('prior')],
+    [REPORT_FOLD_KEY.toUpperCase(), `${rt('hideReport')} / ${rt('showReport')}`],
     [`Ctrl + ${t('keyEnter')}`, rt('signReport')],
     ['?', t('shortcuts')],
   ];

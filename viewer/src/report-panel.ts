@@ -10,6 +10,7 @@ import { labelValue, parisDateTime, t } from './i18n.ts';
 import { deliveryProblem } from './delivery-problem.ts';
 import { reportWords, rt } from './report-i18n.ts';
 import { reportEditor, reportView, type ReportEditor } from './report-editor.ts';
+import type { ReportFold } from './report-fold.ts';
 import {
   DELIVERY_LABELS,
   signatureFingerprint,
@@ -57,7 +58,7 @@ async function itemOfStudy(study: string, session: Session): Promise<ItemSummary
   );
 }
 
-export async function renderReportPanel(panel: HTMLElement, study: string, session: Session): Promise<() => void> {
+export async function renderReportPanel(panel: HTMLElement, study: string, session: Session, fold?: ReportFold): Promise<() => void> {
   const probe: ReportProbe = { revision: 0, saves: 0, state: 'none' };
   window.astreinteReport = probe;
   const cleanups: (() => void)[] = [];
@@ -69,8 +70,20 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     return cleanup;
   }
   const title = h('h2', {}, rt('report'));
+  const foldNote = h('p', { class: 'fold-note', role: 'status' });
   const body = h('div', { class: 'report-body' });
-  panel.replaceChildren(title, body);
+  panel.replaceChildren(h('header', { class: 'report-header' }, title, fold?.button, foldNote), body);
+  const onFocus = (event: FocusEvent): void => keepAboveSignBar(panel, event.target);
+  panel.addEventListener('focusin', onFocus);
+  // The bar grows under the reader's hands (a conflict's words, a refusal): the body grows with it.
+  const grown = new ResizeObserver(() => {
+    if (panel.contains(document.activeElement)) keepAboveSignBar(panel, document.activeElement);
+  });
+  grown.observe(body);
+  cleanups.push(() => {
+    panel.removeEventListener('focusin', onFocus);
+    grown.disconnect();
+  });
 
   const item = await itemOfStudy(study, session).catch(() => undefined);
   if (!item) {
@@ -88,6 +101,13 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   const onKey = (event: KeyboardEvent): void => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && signShortcut) {
       event.preventDefault();
+      // Nothing is signed unseen: folded, the panel opens for the reader to read it over, and the next Ctrl+Entrée signs.
+      if (fold?.folded()) {
+        fold.set(false);
+        foldNote.textContent = rt('shownBeforeSigning');
+        return;
+      }
+      foldNote.textContent = '';
       signShortcut();
     }
   };
@@ -97,6 +117,7 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
   const showSigned = async (reportId: string, answer?: ReportAnswer): Promise<void> => {
     probe.state = 'signed';
     signShortcut = undefined;
+    foldNote.textContent = '';
     const report = answer ?? (await apiJson<ReportAnswer>(`/api/reports/${reportId}`));
     const refresh = await signedView(body, report, (next) => void showSigned(reportId, next), (shortcut) => (signShortcut = shortcut));
     if (refresh) scheduleRefresh(reportId);
@@ -216,6 +237,24 @@ export async function renderReportPanel(panel: HTMLElement, study: string, sessi
     body.replaceChildren(h('p', { class: 'refusal-text', role: 'alert' }, labelValue(t('loadFailed'), error instanceof ApiError ? error.message : String(error))));
   }
   return cleanup;
+}
+
+/**
+ * The field focused in the panel brought above the sticky sign bar at its foot, should the browser's own scrolling
+ * have left it under the bar (seen in Firefox, whatever the scroll padding): the bar's height is also the panel's
+ * scroll padding, for the browser's scrolling as the reader types and tabs.
+ */
+function keepAboveSignBar(panel: HTMLElement, target: EventTarget | null): void {
+  // At once, not on the next frame: what the reader (or a test) clicks next must not move under the pointer.
+  const bar = [...panel.querySelectorAll<HTMLElement>('.sign-bar')].at(-1);
+  if (!bar || !(target instanceof HTMLElement) || bar.contains(target)) return;
+  const barTop = bar.getBoundingClientRect().top;
+  panel.style.setProperty('--sign-bar-height', `${bar.offsetHeight}px`);
+  const field = target.getBoundingClientRect();
+  const hidden = field.bottom + 8 - barTop;
+  // Never so far that the field's top leaves the panel (a tall textarea: its top, where one starts reading).
+  const room = field.top - panel.getBoundingClientRect().top - 8;
+  if (hidden > 0) panel.scrollTop += Math.max(0, Math.min(hidden, room));
 }
 
 /** The signed versions read-only, their deliveries, and the addendum form; says whether a delivery is still under way. */

@@ -84,6 +84,9 @@ export const REPORT_FR = {
   dNextGivenUp:
     'Plus d’essai automatique\u202f: la coordination a été alertée. Si le résultat est urgent, transmettez-le au service demandeur par téléphone.',
   dTechnical: 'Détail technique (pour la coordination)',
+  hideReport: 'Masquer le compte rendu',
+  showReport: 'Afficher le compte rendu',
+  shownBeforeSigning: 'Le compte rendu était masqué\u202f: relisez-le, puis Ctrl+Entrée pour signer.',
 };
 
 export type ReportMessageKey = keyof typeof REPORT_FR;
@@ -169,4 +172,7 @@ export const REPORT_EN: Record<ReportMessageKey, string> = {
   dNextRetry: 'It will be tried again automatically; nothing to do for now.',
   dNextGivenUp: 'No more automatic tries: the coordination team has been alerted. If the finding is urgent, give it to the requesting department by telephone.',
   dTechnical: 'Technical detail (for the coordination team)',
+  hideReport: 'Hide the report',
+  showReport: 'Show the report',
+  shownBeforeSigning: 'The report was hidden: read it over, then Ctrl+Enter to sign.',
 };
