@@ -228,7 +228,7 @@ loading) and stops at its first IMAGE_RENDERED; ours from the series metadata re
 A load average far above the CPU count (other work on the machine) makes every figure here noisy.
 
 The app's own files as served (brotli): worklist page (script and styles) ${kb(result.bundle.worklistPage)}; the reading
-page and Cornerstone3D, loaded when a study is opened, ${kb(result.bundle.readingPage)}; the decode worker
+page and Cornerstone3D, loaded once the worklist is drawn (or when a study's address is opened), ${kb(result.bundle.readingPage)}; the decode worker
 ${kb(result.bundle.decodeWorker)}; the codecs' WebAssembly, loaded only for compressed frames, ${kb(result.bundle.codecs)}.
 `;
 }
