@@ -578,6 +578,7 @@ describe('the English switch in Firefox', () => {
       await inLanguage(page, 'en');
       expect(await textOf(page, 'button[data-tool="length"]')).toBe('Length');
       expect(await textOf(page, '.overlay.bottom-left')).toMatch(/^Series \d+ .*Slice \d\/4/);
+      expect(await textOf(page, '.overlay.top-left')).toMatch(/\d+ years? · [MF]$/);
       expect(await presetLabels(page)).toEqual(ENGLISH_PRESETS);
       expect(await textOf(page, '.help p')).toBe('Mouse: left active tool, middle pan, right zoom, wheel slices.');
       await expect.poll(() => textOf(page, '.report-panel')).toContain('Claim the study from the worklist to write its report.');
@@ -588,6 +589,7 @@ describe('the English switch in Firefox', () => {
       await inLanguage(page, 'fr');
       await expect.poll(() => textOf(page, 'button[data-tool="length"]'), { timeout: 15_000 }).toBe('Longueur');
       await expect.poll(() => textOf(page, '.overlay.bottom-left'), { timeout: 15_000 }).toMatch(/^Série \d+ .*Coupe \d\/4/);
+      expect(await textOf(page, '.overlay.top-left')).toMatch(/\d+ ans? · [MF]$/);
       expect(await presetLabels(page)).toEqual(FRENCH_PRESETS);
       expect(await textOf(page, '.help p')).toBe('Souris\u202f: gauche outil actif, milieu déplacer, droit zoom, molette coupes.');
       await expect.poll(() => textOf(page, '.report-panel')).toContain('Prenez l’examen depuis la liste de travail pour écrire son compte rendu.');

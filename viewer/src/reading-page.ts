@@ -27,7 +27,7 @@ import {
 import { ApiError, apiFetch, apiJson, authorizedImageUrl, DICOMWEB, problemDetail } from './api.ts';
 import { dicomDate, dicomTime, number, personName, TAGS, text, type DicomJson } from './dicom-json.ts';
 import { h } from './dom.ts';
-import { labelValue, t, type MessageKey } from './i18n.ts';
+import { labelValue, language, t, type MessageKey } from './i18n.ts';
 import { MPR_VIEWPORTS, openMpr } from './mpr-view.ts';
 import { orientationMarkers } from './orientation.ts';
 import { PRESETS } from './presets.ts';
@@ -665,11 +665,12 @@ function line(content: string): HTMLElement {
   return h('div', {}, content);
 }
 
+/** PS3.5 AS (`051Y`, `003W`…) in the reader's words: 51 ans, 3 semaines, 1 day. */
 function formatAge(age: string): string {
   const match = /^(\d{3})([DWMY])$/.exec(age);
   if (!match) return age;
-  const value = Number(match[1]);
-  return match[2] === 'Y' ? `${value} ${t('years')}` : `${value}${match[2].toLowerCase()}`;
+  const unit = ({ D: 'day', W: 'week', M: 'month', Y: 'year' } as const)[match[2] as 'D' | 'W' | 'M' | 'Y'];
+  return new Intl.NumberFormat(language(), { style: 'unit', unit, unitDisplay: 'long' }).format(Number(match[1]));
 }
 
 /** Slices in the order of their position along the normal, else by instance number. */
