@@ -207,7 +207,7 @@ function reportJson(
       },
       deliveries: deliveries
         .filter((d) => d.reportId === v.id)
-        .map((d) => ({ destination: d.destination, kind: d.kind, status: d.status, attempts: d.attempts, lastError: d.lastError, deliveredAt: at(d.deliveredAt) })),
+        .map((d) => ({ destination: d.destination, kind: d.kind, status: d.status, attempts: d.attempts, lastError: d.lastError, nextAttemptAt: at(d.nextAttemptAt), deliveredAt: at(d.deliveredAt) })),
     })),
     steps: item
       ? {

@@ -5,6 +5,7 @@ import type { Database } from '../database/database.ts';
 import { runMigrations } from '../database/migrate.ts';
 import { DICOM_INDEX_MIGRATIONS, REPORT_MIGRATIONS, WORKLIST_MIGRATIONS } from '../database/migration-sources.ts';
 import type {
+  AttemptOutcome,
   DeliveryRecord,
   DeliveryStatus,
   DraftSave,
@@ -66,6 +67,7 @@ interface DeliveryRow {
   status: DeliveryStatus;
   attempts: number;
   last_error: string | null;
+  next_attempt_at: Date | null;
   created_at: Date;
   updated_at: Date;
   delivered_at: Date | null;
@@ -74,7 +76,7 @@ interface DeliveryRow {
 const REPORT_COLUMNS =
   'id, original_id, version, kind, item_id, study_instance_uid, site, territory, author_rpps, payload, signature, key_id, signed_at, ' +
   'sr_series_instance_uid, sr_sop_instance_uid, sr_object_key, sr_sha256, pdf_series_instance_uid, pdf_sop_instance_uid, pdf_object_key, pdf_sha256, pdf_document_sha256';
-const DELIVERY_COLUMNS = 'id::text AS id, report_id, destination, kind, status, attempts, last_error, created_at, updated_at, delivered_at';
+const DELIVERY_COLUMNS = 'id::text AS id, report_id, destination, kind, status, attempts, last_error, next_attempt_at, created_at, updated_at, delivered_at';
 
 const draftOf = (r: DraftRow): ReportDraft => ({ itemId: r.item_id, author: r.author, content: r.content, revision: r.revision, updatedAt: r.updated_at });
 const keyOf = (r: KeyRow): SigningKeyRecord => ({
@@ -116,6 +118,7 @@ const deliveryOf = (r: DeliveryRow): DeliveryRecord => ({
   status: r.status,
   attempts: r.attempts,
   lastError: r.last_error,
+  nextAttemptAt: r.next_attempt_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   deliveredAt: r.delivered_at,
@@ -242,19 +245,21 @@ export class PostgresReportStore implements ReportStore {
     return result.rows.map(deliveryOf);
   }
 
-  async recordAttempt(deliveryId: string, outcome: { ok: boolean; detail: string; status: DeliveryStatus; at: Date }): Promise<DeliveryRecord> {
+  async recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<DeliveryRecord> {
+    const nextAttemptAt = outcome.nextAttemptAt ?? null;
     return this.database.withTransaction(async (client) => {
-      await client.query('INSERT INTO report_delivery_attempt (delivery_id, at, ok, detail) VALUES ($1, $2, $3, $4)', [
+      await client.query('INSERT INTO report_delivery_attempt (delivery_id, at, ok, detail, next_attempt_at) VALUES ($1, $2, $3, $4, $5)', [
         deliveryId,
         outcome.at,
         outcome.ok,
         outcome.detail,
+        nextAttemptAt,
       ]);
       const result = await client.query<DeliveryRow>(
         `UPDATE report_delivery SET status = $2, attempts = attempts + 1, last_error = CASE WHEN $3 THEN last_error ELSE $4 END,
-           updated_at = $5, delivered_at = CASE WHEN $3 THEN $5 ELSE delivered_at END
+           updated_at = $5, delivered_at = CASE WHEN $3 THEN $5 ELSE delivered_at END, next_attempt_at = $6
          WHERE id = $1 RETURNING ${DELIVERY_COLUMNS}`,
-        [deliveryId, outcome.status, outcome.ok, outcome.detail, outcome.at],
+        [deliveryId, outcome.status, outcome.ok, outcome.detail, outcome.at, nextAttemptAt],
       );
       return deliveryOf(result.rows[0]);
     });

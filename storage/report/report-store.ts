@@ -67,9 +67,20 @@ export interface DeliveryRecord {
   status: DeliveryStatus;
   attempts: number;
   lastError: string | null;
+  /** When the queue will try again: set while retrying and known, null otherwise. */
+  nextAttemptAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   deliveredAt: Date | null;
+}
+
+export interface AttemptOutcome {
+  ok: boolean;
+  detail: string;
+  status: DeliveryStatus;
+  at: Date;
+  /** When the queue will try again after this failed try (only while `retrying`); absent or null: no time known. */
+  nextAttemptAt?: Date | null;
 }
 
 export type ItemStep = 'opened' | 'signed' | 'delivered';
@@ -98,8 +109,8 @@ export interface ReportStore {
   createDeliveries(db: Queryable, reportId: string, destinations: { id: string; kind: string }[], at: Date): Promise<DeliveryRecord[]>;
   delivery(id: string): Promise<DeliveryRecord | null>;
   deliveriesOf(reportIds: string[]): Promise<DeliveryRecord[]>;
-  /** Records one attempt and the delivery's new status. */
-  recordAttempt(deliveryId: string, outcome: { ok: boolean; detail: string; status: DeliveryStatus; at: Date }): Promise<DeliveryRecord>;
+  /** Records one attempt and the delivery's new status; the next try's time replaces the one recorded before. */
+  recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<DeliveryRecord>;
 
   /** The first time a step happened on an item (later calls keep the first time). */
   recordStep(db: Queryable, itemId: string, step: ItemStep, at: Date): Promise<void>;

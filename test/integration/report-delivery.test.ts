@@ -28,6 +28,8 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
 const SAINT_GIRONS = '090000050';
 const ROQUES = '10009000011';
+/** The delivery queue's first wait between tries (doubled at each try of a job). */
+const BACKOFF_MS = 200;
 
 let workDir: string;
 let postgres: TestPostgres;
@@ -88,7 +90,7 @@ beforeAll(async () => {
       ASTREINTE_STABILITY_SECONDS: '1',
       ASTREINTE_ROUTING_SWEEP_SECONDS: '1',
       ASTREINTE_DELIVERY_ATTEMPTS: '3',
-      ASTREINTE_DELIVERY_BACKOFF_SECONDS: '0.2',
+      ASTREINTE_DELIVERY_BACKOFF_SECONDS: String(BACKOFF_MS / 1000),
     },
   });
   tokens = {
@@ -130,7 +132,7 @@ interface ReportJson {
     payload: { patient: { id: string; ins: string | null }; accessionNumber: string; content: { conclusion: string } };
     signature: { kid: string; value: string };
     objects: { sr: { seriesInstanceUID: string; sopInstanceUID: string }; pdf: { seriesInstanceUID: string; sopInstanceUID: string } };
-    deliveries: { destination: string; status: string; attempts: number; lastError: string | null }[];
+    deliveries: { destination: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: string | null }[];
   }[];
   steps: Record<string, string | null>;
 }
@@ -163,15 +165,69 @@ async function signedStudy(sender: string, site: keyof typeof SITES, seed: strin
   return { study, itemId: item.id, report: signed.json as ReportJson };
 }
 
+interface AttemptRow {
+  at: Date;
+  ok: boolean;
+  next_attempt_at: Date | null;
+}
+
+/** Each try of a delivery as recorded, with the next try it planned; and the delivery's own planned next try. */
+async function recordedTries(reportId: string, destination: string): Promise<{ tries: AttemptRow[]; nextAttemptAt: Date | null }> {
+  const db = new pg.Client({ connectionString: postgres.url });
+  await db.connect();
+  try {
+    const delivery = await db.query<{ id: string; next_attempt_at: Date | null }>(
+      'SELECT id, next_attempt_at FROM report_delivery WHERE report_id = $1 AND destination = $2',
+      [reportId, destination],
+    );
+    const tries = await db.query<AttemptRow>('SELECT at, ok, next_attempt_at FROM report_delivery_attempt WHERE delivery_id = $1 ORDER BY id', [delivery.rows[0].id]);
+    return { tries: tries.rows, nextAttemptAt: delivery.rows[0].next_attempt_at };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Each failed try but the last planned the next at its time plus the job's backoff (2^k × BACKOFF_MS), and the queue kept to it. */
+function expectTriesFollowTheBackoff(tries: AttemptRow[]) {
+  tries.slice(0, -1).forEach((attempt, k) => {
+    expect(attempt.ok).toBe(false);
+    expect(attempt.next_attempt_at!.getTime() - attempt.at.getTime()).toBe(BACKOFF_MS * 2 ** k);
+    const late = tries[k + 1].at.getTime() - attempt.next_attempt_at!.getTime();
+    // Never before the planned time; after it by the queue's pick-up and the try's own time only (~10 ms here),
+    // far less than a wait of the wrong power of two would make it.
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(BACKOFF_MS);
+  });
+  expect(tries.at(-1)!.next_attempt_at).toBeNull();
+}
+
 describe('a delivery that keeps failing', () => {
   it('is retried with backoff, then fails: a technical incident on the item alerts the territory coordinator', async () => {
     const { itemId, report } = await signedStudy(tokens.foix, 'foix', 'report-delivery-dead-pacs');
-    const failed = await until('the delivery to fail after its tries', async () => {
-      const got = (await api(tokens.foix, 'GET', `/api/reports/${report.id}`)).json as ReportJson;
-      return got.versions[0].deliveries[0].status === 'failed' ? got.versions[0].deliveries[0] : undefined;
-    });
+    // Polled faster than `until` does: the retrying windows last 200 and 400 ms.
+    const retrying: ReportJson['versions'][number]['deliveries'][number][] = [];
+    let failed: ReportJson['versions'][number]['deliveries'][number] | undefined;
+    for (const deadline = Date.now() + 30_000; !failed && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
+      const delivery = ((await api(tokens.foix, 'GET', `/api/reports/${report.id}`)).json as ReportJson).versions[0].deliveries[0];
+      if (delivery.status === 'retrying') retrying.push(delivery);
+      if (delivery.status === 'failed') failed = delivery;
+    }
+    if (!failed) throw new Error('timed out waiting for the delivery to fail after its tries');
     expect(failed.attempts).toBe(3);
     expect(failed.lastError).toMatch(/fetch failed|ECONNREFUSED/);
+    expect(failed.nextAttemptAt).toBeNull();
+
+    const recorded = await recordedTries(report.id, 'pacs');
+    expect(recorded.tries).toHaveLength(3);
+    expectTriesFollowTheBackoff(recorded.tries);
+    expect(recorded.nextAttemptAt).toBeNull();
+    // While retrying, the API gave the planned time (ISO 8601 with its offset).
+    const planned = recorded.tries.map((t) => t.next_attempt_at?.getTime());
+    expect(retrying.length).toBeGreaterThan(0);
+    for (const r of retrying) {
+      expect(r.nextAttemptAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/);
+      expect(planned).toContain(Date.parse(r.nextAttemptAt!));
+    }
     const detail = await api(tokens.coordinator, 'GET', `/api/worklist/${itemId}`);
     expect(detail.json.incidents).toEqual([expect.objectContaining({ category: 'report-delivery-failed' })]);
     expect(detail.json.incidents[0].description).toContain("n'a pas pu être remis à pacs (dicomweb) après 3 essai(s)");
@@ -251,6 +307,11 @@ describe('a signed report goes back to the requesting hospital', () => {
     expect(byId.pacs.attempts).toBe(1);
     expect(byId.ris.attempts).toBe(2);
     expect(byId.ris.lastError).toContain('MSA-1 AE');
+    expect(byId.ris.nextAttemptAt).toBeNull();
+    const ris = await recordedTries(delivered.versions[0].id, 'ris');
+    expect(ris.tries.map((t) => t.ok)).toEqual([false, true]);
+    expectTriesFollowTheBackoff(ris.tries);
+    expect(ris.nextAttemptAt).toBeNull();
     expect(delivered.steps.signed).not.toBeNull();
     expect(delivered.steps.delivered).not.toBeNull();
     expect(delivered.steps.claimed).not.toBeNull();

@@ -4,7 +4,7 @@
  * getaddrinfo ENOTFOUND ris.example"); it is read here into a kind of failure, and kept as it is for the
  * coordinator. Without any browser API, so that Node's unit tests check the mapping.
  */
-import type { DeliveryStatus } from './report-content.ts';
+import { parisTime, type DeliveryStatus } from './report-content.ts';
 import type { ReportMessageKey } from './report-words.ts';
 
 export type DeliveryFailure =
@@ -61,7 +61,7 @@ export interface DeliveryProblem {
 
 /** The problem of a delivery still to be made or given up, in `words`' language; none once it is delivered. */
 export function deliveryProblem(
-  delivery: { kind: string; status: DeliveryStatus; lastError: string | null },
+  delivery: { kind: string; status: DeliveryStatus; lastError: string | null; nextAttemptAt?: string | null },
   words: Record<ReportMessageKey, string>,
 ): DeliveryProblem | undefined {
   if (!delivery.lastError || (delivery.status !== 'retrying' && delivery.status !== 'failed')) return undefined;
@@ -70,9 +70,15 @@ export function deliveryProblem(
   return {
     failure,
     what: capitalised(words[FAILURE_WORDS[failure]].replace('{system}', system)),
-    next: words[delivery.status === 'failed' ? 'dNextGivenUp' : 'dNextRetry'],
+    next: delivery.status === 'failed' ? words.dNextGivenUp : nextTry(delivery.nextAttemptAt, words),
     technical: delivery.lastError,
   };
+}
+
+/** When the next try comes, in Paris time; the time unknown (or unreadable), that one will come. */
+function nextTry(nextAttemptAt: string | null | undefined, words: Record<ReportMessageKey, string>): string {
+  if (!nextAttemptAt || Number.isNaN(Date.parse(nextAttemptAt))) return words.dNextRetry;
+  return words.dNextRetryAt.replace('{time}', parisTime(nextAttemptAt));
 }
 
 function capitalised(sentence: string): string {

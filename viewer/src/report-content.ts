@@ -73,7 +73,16 @@ export interface ReportVersion {
   signedAt: string;
   payload: { content: ReportContent; reason?: string };
   signature: { alg: string; kid: string; value: string };
-  deliveries: { destination: string; kind: string; status: DeliveryStatus; attempts: number; lastError: string | null; deliveredAt: string | null }[];
+  deliveries: {
+    destination: string;
+    kind: string;
+    status: DeliveryStatus;
+    attempts: number;
+    lastError: string | null;
+    /** When a retrying delivery is tried again (ISO 8601), else null. */
+    nextAttemptAt: string | null;
+    deliveredAt: string | null;
+  }[];
 }
 
 /** GET /api/reports/{id}, and the answers of signing and addenda. */
@@ -116,6 +125,9 @@ export function parisIsoFromLocal(local: string): string | undefined {
   const offset = parisOffset(asUtc - offsetMs(parisOffset(asUtc)));
   return `${local}:00${offset}`;
 }
+
+/** An instant's Paris wall time of day, "HH:MM". */
+export const parisTime = (instant: string | number): string => parisLocal(instant).slice(11);
 
 /** An instant as a `datetime-local` value in Paris wall time. */
 export function parisLocal(instant: string | number): string {

@@ -81,6 +81,7 @@ export const REPORT_FR = {
   fReportRefused: '{system} a refusé le compte rendu.',
   fOther: 'L’envoi vers {system} a échoué.',
   dNextRetry: 'Un nouvel essai automatique est prévu\u202f; rien à faire pour l’instant.',
+  dNextRetryAt: 'Nouvel essai automatique à {time}\u202f; rien à faire pour l’instant.',
   dNextGivenUp:
     'Plus d’essai automatique\u202f: la coordination a été alertée. Si le résultat est urgent, transmettez-le au service demandeur par téléphone.',
   dTechnical: 'Détail technique (pour la coordination)',
@@ -170,6 +171,7 @@ export const REPORT_EN: Record<ReportMessageKey, string> = {
   fReportRefused: '{system} refused the report.',
   fOther: 'Delivery to {system} failed.',
   dNextRetry: 'It will be tried again automatically; nothing to do for now.',
+  dNextRetryAt: 'Next automatic try at {time}; nothing to do for now.',
   dNextGivenUp: 'No more automatic tries: the coordination team has been alerted. If the finding is urgent, give it to the requesting department by telephone.',
   dTechnical: 'Technical detail (for the coordination team)',
   hideReport: 'Hide the report',

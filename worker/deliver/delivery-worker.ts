@@ -18,7 +18,7 @@ import type { ObjectStore } from '../../storage/objects/object-store.ts';
 import type { DeliveryRecord, ReportStore, SignedReportRecord } from '../../storage/report/report-store.ts';
 import { PostgresWorklistStore } from '../../storage/worklist/postgres-worklist-store.ts';
 import type { WorklistStore } from '../../storage/worklist/worklist-store.ts';
-import { startSweptJobQueue } from '../queue/swept-job-queue.ts';
+import { startSweptJobQueue, type JobAttempt } from '../queue/swept-job-queue.ts';
 import { DeliveryConfigurationError, stowInstances } from './dicomweb-stow-sender.ts';
 import { cStoreInstances } from './dicom-cstore-sender.ts';
 import { buildOruR01, parseAck } from './hl7-oru-message.ts';
@@ -78,7 +78,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
            WHERE status = 'pending' OR (status = 'retrying' AND updated_at < now() - interval '10 minutes') ORDER BY id LIMIT 1000`,
         )
       ).rows.map((r) => r.id),
-    run: (id) => deliver(deps, id, attempts),
+    run: (id, attempt) => deliver(deps, id, attempts, attempt),
   });
   return {
     dispatch: async (deliveries) => {
@@ -89,8 +89,11 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   };
 }
 
-/** One try of one delivery; throws to have BullMQ try again (UnrecoverableError: never again). */
-export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, maxAttempts: number): Promise<void> {
+/**
+ * One try of one delivery; throws to have BullMQ try again (UnrecoverableError: never again). `attempt` is the
+ * job's: its retry delay, not the delivery's count, says when the queue tries again.
+ */
+export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, maxAttempts: number, attempt: JobAttempt): Promise<void> {
   const delivery = await deps.reports.delivery(deliveryId);
   if (!delivery || delivery.status === 'delivered' || delivery.status === 'failed') return;
   const report = await deps.reports.signedReport(delivery.reportId);
@@ -116,7 +119,9 @@ export async function deliver(deps: DeliveryWorkerDeps, deliveryId: string, maxA
     const permanent = error instanceof DeliveryConfigurationError || error instanceof AlteredObjectError || error instanceof UnrecoverableError;
     const tries = delivery.attempts + 1;
     const last = permanent || tries >= maxAttempts;
-    await deps.reports.recordAttempt(deliveryId, { ok: false, detail: message, status: last ? 'failed' : 'retrying', at: deps.clock.now() });
+    const at = deps.clock.now();
+    const nextAttemptAt = !last && attempt.retryDelayMs !== null ? new Date(at.getTime() + attempt.retryDelayMs) : null;
+    await deps.reports.recordAttempt(deliveryId, { ok: false, detail: message, status: last ? 'failed' : 'retrying', at, nextAttemptAt });
     if (last) {
       await raiseIncident(deps, report, delivery, message, tries);
       await deps.audit?.record({

@@ -29,7 +29,32 @@ export interface SweptJobQueueOptions {
   /** The ids PostgreSQL still calls unfinished. */
   unfinished(): Promise<readonly string[]>;
   /** One try at the record; a throw is a failed attempt (retried until `attempts`). */
-  run(id: string, job: Job<JobData>): Promise<void>;
+  run(id: string, attempt: JobAttempt): Promise<void>;
+}
+
+/** What a try knows of its job: BullMQ counts the job's own tries, and a job re-queued by the sweep starts again at 0. */
+export interface JobAttempt {
+  /** The job's tries before this one. */
+  attemptsMade: number;
+  /** How long the queue waits before the next try should this one throw (not unrecoverable); null: no next try. */
+  retryDelayMs: number | null;
+}
+
+/** The job's own options count (a job queued before a change of settings keeps those it was queued with). */
+function attemptOf(job: Job<JobData>, options: Pick<SweptJobQueueOptions, 'attempts' | 'backoffMs'>): JobAttempt {
+  const backoff = job.opts.backoff;
+  const backoffMs = (typeof backoff === 'object' ? backoff.delay : backoff) ?? options.backoffMs;
+  const attempts = job.opts.attempts ?? options.attempts;
+  return { attemptsMade: job.attemptsMade, retryDelayMs: retryDelayMs(backoffMs, attempts, job.attemptsMade) };
+}
+
+/**
+ * The queue's wait after the failed try of a job that had made `attemptsMade` tries before it: BullMQ 6's
+ * exponential backoff without jitter (Job.shouldRetryJob calls it with attemptsMade + 1, hence 2^attemptsMade),
+ * and no retry once the job's `attempts` are used.
+ */
+export function retryDelayMs(backoffMs: number, attempts: number, attemptsMade: number): number | null {
+  return attemptsMade + 1 < attempts ? Math.round(2 ** attemptsMade * backoffMs) : null;
 }
 
 export interface SweptJobQueue {
@@ -64,7 +89,8 @@ export async function startSweptJobQueue(options: SweptJobQueueOptions): Promise
     const worker = store.worker(
       options.queueName,
       async (job: Job<JobData>) => {
-        if (job.name === options.jobName) await options.run(job.data[options.idField], job);
+        if (job.name !== options.jobName) return;
+        await options.run(job.data[options.idField], attemptOf(job, options));
       },
       { concurrency: options.concurrency },
     );

@@ -45,6 +45,23 @@ describe("a delivery's problem told to the clinician", () => {
     expect(problem?.next).toBe('It will be tried again automatically; nothing to do for now.');
   });
 
+  it('says when the next automatic try comes, in Paris time whatever the offset, in French and in English', () => {
+    const refused = { kind: 'dicomweb', status: 'retrying' as const, lastError: 'STOW-RS to http://127.0.0.1:9 failed: connect ECONNREFUSED 127.0.0.1:9' };
+    expect(deliveryProblem({ ...refused, nextAttemptAt: '2026-11-22T01:14:30.000Z' }, REPORT_FR)?.next).toBe(
+      'Nouvel essai automatique à 02:14\u202f; rien à faire pour l’instant.',
+    );
+    expect(deliveryProblem({ ...refused, nextAttemptAt: '2026-07-01T23:05:00+01:00' }, REPORT_EN)?.next).toBe('Next automatic try at 00:05; nothing to do for now.');
+  });
+
+  it('falls back to "another try is coming" when the time is missing or unreadable, and gives no time once given up', () => {
+    const refused = { kind: 'hl7-mllp', lastError: 'MLLP connection to ris.example:2575 failed: connect ECONNREFUSED 10.0.0.1:2575' };
+    expect(deliveryProblem({ ...refused, status: 'retrying', nextAttemptAt: null }, REPORT_FR)?.next).toBe(
+      'Un nouvel essai automatique est prévu\u202f; rien à faire pour l’instant.',
+    );
+    expect(deliveryProblem({ ...refused, status: 'retrying', nextAttemptAt: 'soon' }, REPORT_EN)?.next).toBe('It will be tried again automatically; nothing to do for now.');
+    expect(deliveryProblem({ ...refused, status: 'failed', nextAttemptAt: '2026-11-22T01:14:30Z' }, REPORT_FR)?.next).toMatch(/^Plus d’essai automatique/);
+  });
+
   it('puts no placeholder nor raw message in the sentence, in either language', () => {
     for (const words of [REPORT_FR, REPORT_EN]) {
       const problem = deliveryProblem({ kind: 'dicom', status: 'failed', lastError: 'the environment variable X (token of this destination) is not set on the delivering machine' }, words);
