@@ -29,7 +29,9 @@ const SUNDAY_0210 = '2026-11-22T02:10:00+01:00';
 const SAINT_GIRONS = '090000050';
 const ROQUES = '10009000011';
 /** The delivery queue's first wait between tries (doubled at each try of a job). */
-const BACKOFF_MS = 200;
+// Long enough that a loaded machine's pick-up delay stays well under one backoff: a try late by a whole backoff
+// is a wait of the wrong power of two.
+const BACKOFF_MS = 1_000;
 
 let workDir: string;
 let postgres: TestPostgres;
@@ -204,7 +206,7 @@ function expectTriesFollowTheBackoff(tries: AttemptRow[]) {
 describe('a delivery that keeps failing', () => {
   it('is retried with backoff, then fails: a technical incident on the item alerts the territory coordinator', async () => {
     const { itemId, report } = await signedStudy(tokens.foix, 'foix', 'report-delivery-dead-pacs');
-    // Polled faster than `until` does: the retrying windows last 200 and 400 ms.
+    // Polled faster than `until` does: the retrying windows last 1 and 2 s.
     const retrying: ReportJson['versions'][number]['deliveries'][number][] = [];
     let failed: ReportJson['versions'][number]['deliveries'][number] | undefined;
     for (const deadline = Date.now() + 30_000; !failed && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
