@@ -28,6 +28,8 @@ export type JobData = Record<string, string>;
 export interface JobQueue {
   readonly name: string;
   add(name: string, data: JobData, opts?: JobsOptions): Promise<{ id?: string }>;
+  /** The job under this id, whatever its state (a failed job stays until removed). */
+  getJob(id: string): Promise<{ isFailed(): Promise<boolean>; remove(): Promise<void> } | undefined>;
   /** Moves delayed jobs to waiting, due or not. */
   promoteJobs(opts?: { count?: number }): Promise<void>;
   getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }>;

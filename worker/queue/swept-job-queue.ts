@@ -71,17 +71,30 @@ export async function startSweptJobQueue(options: SweptJobQueueOptions): Promise
   const workers: JobWorker[] = [];
   const log = options.log;
 
+  const jobIdOf = (id: string) => `${options.jobIdPrefix}-${id}`;
   const dispatch = async (id: string) => {
     await queue.add(options.jobName, { [options.idField]: id }, {
-      jobId: `${options.jobIdPrefix}-${id}`,
+      jobId: jobIdOf(id),
       attempts: options.attempts,
       backoff: { type: 'exponential', delay: options.backoffMs },
       removeOnComplete: true,
     });
   };
+  // A record PostgreSQL still calls unfinished whose job used all its tries (a try that failed before it could be
+  // recorded): the failed job keeps its id, and adding under that id would do nothing, for ever. It goes first.
+  const releaseFailedJob = async (id: string) => {
+    const job = await queue.getJob(jobIdOf(id));
+    if (job && (await job.isFailed())) {
+      log.warn({ job: jobIdOf(id) }, `${options.label}: its job had used its tries while the record is unfinished; queued again`);
+      await job.remove();
+    }
+  };
   const sweep = async () => {
     const ids = await options.unfinished();
-    for (const id of ids) await dispatch(id);
+    for (const id of ids) {
+      await releaseFailedJob(id);
+      await dispatch(id);
+    }
     return ids.length;
   };
 
