@@ -20,7 +20,7 @@ import { indexSyntheticStudy } from '../../bench/routing/synthetic-study.ts';
 import { systemClock } from '../../core/time/clock.ts';
 import { startRoutingWorker, type RoutingWorker } from '../../worker/worker-runtime.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
+import { QUEUE_BACKENDS, startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const SAINT_GIRONS = '090000050';
@@ -43,10 +43,7 @@ interface WorkerProcess {
   logs(): Record<string, unknown>[];
 }
 
-describe.each([
-  { name: 'PostgreSQL queue backend', redis: false },
-  { name: 'Redis queue backend', redis: true },
-])('routing survives crashes, $name', (backend) => {
+describe.each(QUEUE_BACKENDS)('routing survives crashes, $name', (backend) => {
   let redis: TestRedisServer | undefined;
   let databaseUrl: string;
   let db: Database;

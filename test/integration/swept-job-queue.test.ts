@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../storage/database/database.ts';
 import { startSweptJobQueue, type SweptJobQueue } from '../../worker/queue/swept-job-queue.ts';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../support/postgres.ts';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
+import { QUEUE_BACKENDS, startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
 import { until } from '../support/until.ts';
 
 let postgres: TestPostgres;
@@ -20,10 +20,7 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-describe.each([
-  { name: 'PostgreSQL queue backend', redis: false },
-  { name: 'Redis queue backend', redis: true },
-])('a swept job queue, $name', (backend) => {
+describe.each(QUEUE_BACKENDS)('a swept job queue, $name', (backend) => {
   let redis: TestRedisServer | undefined;
   let db: Database;
   let queue: SweptJobQueue | undefined;

@@ -7,6 +7,12 @@ import { freePort } from './free-port.ts';
 
 export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
 
+/** BullMQ's two backends, for `describe.each`: its PostgreSQL backend (the default) and Redis (REDIS_URL). */
+export const QUEUE_BACKENDS = [
+  { name: 'PostgreSQL queue backend', redis: false },
+  { name: 'Redis queue backend', redis: true },
+] as const;
+
 export interface RedisServerOptions {
   /** Append-only file with fsync at every write: jobs survive a restart. Default false (no persistence at all). */
   appendOnly?: boolean;
